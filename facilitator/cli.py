@@ -1,0 +1,225 @@
+"""Command line: ``facilitator serve|demo|db|users|kits``. Exit 0 on success,
+1 when the command was understood but failed (bad kit, taken username...),
+2 on a usage error."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from .kits import KitError, KitLibrary, load_file
+
+DEMO_USER = "facilitator"
+DEMO_KIT = "hrh-action-framework"
+DEMO_TITLE = "Demo: HRH Action Framework planning"
+
+
+def _app():  # type: ignore[no-untyped-def]
+    from .app import create_app
+
+    return create_app()
+
+
+@click.group(help="Run and manage Facilitator workshops.")
+def cli() -> None:
+    pass
+
+
+# -- database -------------------------------------------------------------------
+
+
+@cli.group(help="Database schema.")
+def db() -> None:
+    pass
+
+
+def _upgrade(app) -> None:  # type: ignore[no-untyped-def]
+    from .db import db as database
+    from .migrate import upgrade
+
+    assert database.engine is not None
+    upgrade(database.engine)
+
+
+@db.command("upgrade", help="Create or upgrade the schema to the latest migration.")
+def db_upgrade() -> None:
+    app = _app()
+    _upgrade(app)
+    click.echo(f"Database is up to date: {_safe_url(app.config['DATABASE_URL'])}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# -- users -------------------------------------------------------------------------
+
+
+@cli.group(help="Facilitator accounts.")
+def users() -> None:
+    pass
+
+
+@users.command("create", help="Create a facilitator account.")
+@click.argument("username")
+@click.option("--name", "display_name", help="Name shown in the console.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Asked for when not given; read from standard input with --password -",
+)
+def users_create(username: str, display_name: str | None, password: str) -> None:
+    from .accounts import create_user
+    from .db import db as database
+    from .errors import DomainError
+
+    if password == "-":  # noqa: S105 - the stdin marker, not a password
+        password = sys.stdin.readline().rstrip("\n")
+    app = _app()
+    _upgrade(app)
+    try:
+        with database.transaction() as s:
+            user = create_user(s, username, password, display_name)
+            name = user.username
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Created facilitator {name!r}.")
+
+
+# -- kits ---------------------------------------------------------------------------
+
+
+@cli.group(help="Workshop kits.")
+def kits() -> None:
+    pass
+
+
+@kits.command("validate", help="Check kit files (all kits when no FILE is given).")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+def kits_validate(files: tuple[Path, ...]) -> None:
+    from .config import PROJECT_ROOT
+
+    library = KitLibrary(PROJECT_ROOT / "workshop_kits")
+    paths = list(files) or [library.folder / f"{n}.toml" for n in library.names()]
+    if not paths:
+        raise click.ClickException(f"No kit files in {library.folder}")
+    failed = 0
+    for path in paths:
+        try:
+            kit = load_file(path, display=str(path))
+        except KitError as exc:
+            failed += 1
+            click.echo(f"FAIL {exc.file}", err=True)
+            for problem in exc.problems:
+                click.echo(f"  - {problem}", err=True)
+            continue
+        click.echo(f"ok   {path}: {kit.title} ({len(kit.stages)} stages, {kit.total_minutes} min)")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(paths)} kit files are invalid")
+
+
+# -- running -------------------------------------------------------------------------
+
+
+def _serve(app, host: str | None, port: int | None) -> None:  # type: ignore[no-untyped-def]
+    from .sockets import socketio
+
+    host = host or app.config["HOST"]
+    port = port or app.config["PORT"]
+    options: dict[str, object] = {"log_output": False}
+    if app.config["ASYNC_MODE"] == "threading":
+        options["allow_unsafe_werkzeug"] = True
+    click.echo(
+        f"Serving on {host}:{port} ({app.config['ASYNC_MODE']}). Stop with Ctrl+C.", err=True
+    )
+    socketio.run(app, host=host, port=port, **options)
+
+
+host_option = click.option(
+    "--host", help="Address to listen on (default 0.0.0.0 or FACILITATOR_HOST)."
+)
+port_option = click.option("--port", type=click.IntRange(1, 65535), help="Port (default 5000).")
+
+
+@cli.command(help="Upgrade the database and run the server.")
+@host_option
+@port_option
+def serve(host: str | None, port: int | None) -> None:
+    app = _app()
+    _upgrade(app)
+    _serve(app, host, port)
+
+
+@cli.command(help="Run the server with a demo workshop and print where to open it.")
+@host_option
+@port_option
+def demo(host: str | None, port: int | None) -> None:
+    app = _app()
+    _upgrade(app)
+    password, workshop = _prepare_demo(app)
+    port = port or app.config["PORT"]
+    base = app.config.get("PUBLIC_URL") or f"http://{_lan()}:{port}"
+    click.echo(
+        "\n".join(
+            [
+                "",
+                "Facilitator demo",
+                f"  log in:     {base}/login   user {DEMO_USER!r}  password {password!r}",
+                f"  console:    {base}/w/{workshop['id']}/console",
+                f"  projector:  {base}/w/{workshop['id']}/projector?key={workshop['key']}",
+                f"  join:       {base}/j/{workshop['code']}   (code {workshop['code']})",
+                "  Phones on the same Wi-Fi open the join address or scan the projector's QR code.",
+                "",
+            ]
+        )
+    )
+    _serve(app, host, port)
+
+
+def _lan() -> str:
+    from .netinfo import lan_address
+
+    return lan_address()
+
+
+def _prepare_demo(app) -> tuple[str, dict[str, object]]:  # type: ignore[no-untyped-def]
+    """The demo account with a fresh password, and the demo workshop (kept across runs)."""
+    from .accounts import User, create_user, set_password
+    from .db import db as database
+    from .workshops import Workshop, create_workshop
+
+    password = secrets.token_urlsafe(9)
+    library: KitLibrary = app.extensions["facilitator.kits"]
+    kit = library.load(DEMO_KIT)
+    with database.transaction() as s:
+        user = s.scalar(select(User).where(User.username == DEMO_USER))
+        if user is None:
+            user = create_user(s, DEMO_USER, password, "Demo facilitator")
+        else:
+            set_password(s, user, password)
+        workshop = s.scalar(
+            select(Workshop).where(
+                Workshop.owner_id == user.id,
+                Workshop.title == DEMO_TITLE,
+                Workshop.status != "closed",
+            )
+        )
+        if workshop is None:
+            workshop = create_workshop(s, user.id, DEMO_KIT, kit, DEMO_TITLE)
+        info = {"id": workshop.id, "code": workshop.code, "key": workshop.projector_key}
+    return password, info
+
+
+@cli.command("version", help="Print the version.")
+def version() -> None:
+    from . import __version__
+
+    click.echo(__version__)

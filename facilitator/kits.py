@@ -1,0 +1,190 @@
+"""Workshop kits: TOML files in ``workshop_kits/`` describing a workshop type.
+
+A kit is loaded only by its name (the file stem), validated against the
+:class:`Kit` schema, and cached until the file changes. Every problem is
+reported as ``KitError`` naming the file, the field and what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+KIT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+#: Stage types a kit may use. Screens show a generic view for types whose
+#: interactive tools are not built yet.
+STAGE_TYPES = (
+    "welcome",
+    "board",
+    "stakeholder_map",
+    "agenda",
+    "vote",
+    "action_plan",
+    "signoff",
+    "close",
+)
+
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+Label = Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Option(_Strict):
+    """A named choice with a stable id (an action field, a cycle phase...)."""
+
+    id: Slug
+    name: Label
+    description: str = Field(default="", max_length=500)
+
+
+class StageSpec(_Strict):
+    id: Slug
+    type: Literal[STAGE_TYPES]  # type: ignore[valid-type]
+    title: Label
+    prompt: str = Field(default="", max_length=2000)
+    minutes: int = Field(default=10, ge=1, le=600)
+    #: Settings for the stage type; each stage type documents its own keys.
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class Kit(_Strict):
+    """The schema of a kit file (documented field by field in docs/kits.md)."""
+
+    format: Literal[1] = 1
+    title: Label
+    summary: str = Field(default="", max_length=1000)
+    sectors: list[Label] = Field(min_length=1, max_length=60)
+    stakeholder_categories: list[Label] = Field(default_factory=list, max_length=60)
+    levels: list[Label] = Field(default_factory=list, max_length=20)
+    action_fields: list[Option] = Field(default_factory=list, max_length=30)
+    cycle_phases: list[Option] = Field(default_factory=list, max_length=20)
+    stages: list[StageSpec] = Field(min_length=1, max_length=60)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Kit:
+        _no_duplicates("stages", [s.id for s in self.stages], "stage id")
+        _no_duplicates("sectors", [s.lower() for s in self.sectors], "sector")
+        _no_duplicates(
+            "stakeholder_categories", [c.lower() for c in self.stakeholder_categories], "category"
+        )
+        _no_duplicates("action_fields", [o.id for o in self.action_fields], "action field id")
+        _no_duplicates("cycle_phases", [o.id for o in self.cycle_phases], "cycle phase id")
+        return self
+
+    @property
+    def total_minutes(self) -> int:
+        return sum(stage.minutes for stage in self.stages)
+
+
+def _no_duplicates(field: str, values: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            raise ValueError(f"{field}[{index}]: duplicate {what} {value!r}")
+        seen.add(value)
+
+
+class KitError(Exception):
+    """A kit that cannot be used: names the file, the field and the problem."""
+
+    def __init__(self, file: str, problems: list[str]) -> None:
+        self.file = file
+        self.problems = problems
+        super().__init__(f"{file}: " + "; ".join(problems))
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text or "(top level)"
+
+
+def _describe(error: Any) -> str:
+    loc = tuple(p for p in error["loc"] if not str(p).startswith("function-after"))
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown field"
+    if error["type"] == "missing":
+        message = "required field is missing"
+    if not loc and ": " in message:  # model-level checks carry their own location
+        return message
+    return f"{_location(loc)}: {message}"
+
+
+def parse_kit(text: str, file: str) -> Kit:
+    """Parse and validate kit text; ``file`` is only used in messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise KitError(file, [f"not valid TOML: {exc}"]) from None
+    try:
+        return Kit.model_validate(data)
+    except ValidationError as exc:
+        raise KitError(file, [_describe(e) for e in exc.errors()]) from None
+
+
+class KitLibrary:
+    """The kits folder: lists kit names, loads them by name, caches by mtime."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self._cache: dict[str, tuple[float, Kit]] = {}
+        self._lock = threading.Lock()
+
+    def names(self) -> list[str]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(p.stem for p in self.folder.glob("*.toml") if KIT_NAME_RE.match(p.stem))
+
+    def path(self, name: str) -> Path:
+        if not KIT_NAME_RE.match(name):
+            raise KitError(name, ["not a kit name (lowercase letters, digits, '-' and '_')"])
+        path = self.folder / f"{name}.toml"
+        if not path.is_file():
+            raise KitError(f"{self.folder.name}/{name}.toml", ["no such kit"])
+        return path
+
+    def load(self, name: str) -> Kit:
+        path = self.path(name)
+        mtime = path.stat().st_mtime
+        with self._lock:
+            cached = self._cache.get(name)
+            if cached and cached[0] == mtime:
+                return cached[1]
+        kit = load_file(path, display=f"{self.folder.name}/{path.name}")
+        with self._lock:
+            self._cache[name] = (mtime, kit)
+        return kit
+
+    def load_all(self) -> tuple[dict[str, Kit], list[KitError]]:
+        """Every valid kit by name, and the errors of the invalid ones."""
+        kits: dict[str, Kit] = {}
+        errors: list[KitError] = []
+        for name in self.names():
+            try:
+                kits[name] = self.load(name)
+            except KitError as exc:
+                errors.append(exc)
+        return kits, errors
+
+
+def load_file(path: Path, display: str | None = None) -> Kit:
+    shown = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KitError(shown, [f"cannot be read: {exc}"]) from None
+    return parse_kit(text, shown)

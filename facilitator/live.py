@@ -1,0 +1,175 @@
+"""The live layer: event log, sequence numbers, idempotency receipts, publishing.
+
+Every change appends its events to the workshop's log, numbered by a
+per-workshop sequence, in the same transaction as the change. Events are
+published to the workshop's Socket.IO room only after that transaction has
+committed. A client that misses a number fetches what it missed (or a
+snapshot) and carries on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from . import protocol
+from .db import Base, utcnow
+
+#: A client further behind than this gets a snapshot instead of the events.
+MAX_REPLAY = 500
+
+
+class EventRecord(Base):
+    """One published change, kept so clients can catch up and for the record."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("workshop_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
+    #: Per-workshop sequence number, consecutive from 1.
+    seq: Mapped[int]
+    type: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ActionReceipt(Base):
+    """The answer given to a client action, so a retried action id has no second effect."""
+
+    __tablename__ = "action_receipts"
+    __table_args__ = (
+        UniqueConstraint("workshop_id", "actor", "action_id"),
+        Index("ix_action_receipts_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
+    #: Who sent it: ``f:<user id>``, ``p:<participant id>`` or ``v:<visitor id>``.
+    actor: Mapped[str] = mapped_column(String(48))
+    action_id: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(40))
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A change to announce: ``type`` is a ``noun:verb`` name from :mod:`protocol`."""
+
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Published:
+    workshop_id: int
+    seq: int
+    type: str
+    data: dict[str, Any]
+
+    def payload(self) -> dict[str, Any]:
+        return {"seq": self.seq, "type": self.type, "data": self.data}
+
+
+def lock_workshop(session: Session, workshop_id: int) -> bool:
+    """Take the workshop's write lock for this transaction; False if it does not exist.
+
+    A no-op update: PostgreSQL locks the row until commit, SQLite takes its
+    write lock. Writers of one workshop are serialised, so sequence numbers
+    are consecutive and commit in order, whichever process writes.
+    """
+    from .workshops import Workshop
+
+    result = session.execute(
+        update(Workshop).where(Workshop.id == workshop_id).values(seq=Workshop.seq)
+    )
+    return bool(result.rowcount)
+
+
+def append(session: Session, workshop_id: int, events: list[Event]) -> list[Published]:
+    """Number ``events`` and write them to the log, inside the caller's transaction."""
+    if not events:
+        return []
+    from .workshops import Workshop
+
+    last = session.execute(
+        update(Workshop)
+        .where(Workshop.id == workshop_id)
+        .values(seq=Workshop.seq + len(events))
+        .returning(Workshop.seq)
+    ).scalar_one()
+    first = last - len(events) + 1
+    published = []
+    for offset, ev in enumerate(events):
+        seq = first + offset
+        session.add(EventRecord(workshop_id=workshop_id, seq=seq, type=ev.type, data=ev.data))
+        published.append(Published(workshop_id, seq, ev.type, ev.data))
+    session.flush()
+    return published
+
+
+def events_since(session: Session, workshop_id: int, since: int) -> list[dict[str, Any]] | None:
+    """Events after ``since`` in order, or None when a snapshot is the better answer."""
+    rows = session.scalars(
+        select(EventRecord)
+        .where(EventRecord.workshop_id == workshop_id, EventRecord.seq > since)
+        .order_by(EventRecord.seq)
+        .limit(MAX_REPLAY + 1)
+    ).all()
+    if len(rows) > MAX_REPLAY:
+        return None
+    if rows and rows[0].seq != since + 1:
+        return None
+    return [{"seq": r.seq, "type": r.type, "data": r.data} for r in rows]
+
+
+def find_receipt(
+    session: Session, workshop_id: int, actor: str, action_id: str
+) -> dict[str, Any] | None:
+    return session.scalar(
+        select(ActionReceipt.response).where(
+            ActionReceipt.workshop_id == workshop_id,
+            ActionReceipt.actor == actor,
+            ActionReceipt.action_id == action_id,
+        )
+    )
+
+
+def store_receipt(
+    session: Session, workshop_id: int, actor: str, action_id: str, event: str, response: dict
+) -> None:
+    session.add(
+        ActionReceipt(
+            workshop_id=workshop_id,
+            actor=actor,
+            action_id=action_id,
+            event=event,
+            response=response,
+        )
+    )
+    session.flush()
+
+
+def room(workshop_id: int) -> str:
+    """The Socket.IO room of every screen of one workshop."""
+    return f"workshop:{workshop_id}"
+
+
+def participant_room(participant_id: int) -> str:
+    """The room of one participant's sockets (all their tabs and reconnects)."""
+    return f"participant:{participant_id}"
+
+
+def publish(published: list[Published]) -> None:
+    """Send committed events to their rooms. Call only after commit."""
+    from .sockets import disconnect_room, socketio
+
+    for item in published:
+        socketio.emit(protocol.EVENT, item.payload(), to=room(item.workshop_id))
+        if item.type == protocol.PARTICIPANT_REMOVED:
+            disconnect_room(participant_room(item.data["participant_id"]))

@@ -1,0 +1,76 @@
+"""Names on the wire, defined once and served to the browser as ``/protocol.js``.
+
+Socket.IO event names and the ``type`` of broadcast events are ``noun:verb``
+strings. docs/protocol.md describes each one; the JavaScript imports the same
+constants, so the two sides cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .errors import ERROR_CODES
+
+# Server -> client Socket.IO events.
+EVENT = "event"  #: a committed change: {seq, type, data}
+SNAPSHOT = "snapshot"  #: the whole state for this screen: {seq, ...}
+
+# Client -> server actions (each answered by an ack).
+SYNC_REQUEST = "sync:request"
+STAGE_GOTO = "stage:goto"
+STAGE_NEXT = "stage:next"
+STAGE_PREV = "stage:prev"
+PARTICIPANT_JOIN = "participant:join"
+PARTICIPANT_UPDATE = "participant:update"
+PARTICIPANT_REMOVE = "participant:remove"
+WORKSHOP_CLOSE = "workshop:close"
+WORKSHOP_REOPEN = "workshop:reopen"
+
+# Types of broadcast events.
+STAGE_CHANGED = "stage:changed"
+PARTICIPANT_JOINED = "participant:joined"
+PARTICIPANT_UPDATED = "participant:updated"
+PARTICIPANT_REMOVED = "participant:removed"
+WORKSHOP_CLOSED = "workshop:closed"
+WORKSHOP_REOPENED = "workshop:reopened"
+
+ACTIONS = (
+    SYNC_REQUEST,
+    STAGE_GOTO,
+    STAGE_NEXT,
+    STAGE_PREV,
+    PARTICIPANT_JOIN,
+    PARTICIPANT_UPDATE,
+    PARTICIPANT_REMOVE,
+    WORKSHOP_CLOSE,
+    WORKSHOP_REOPEN,
+)
+EVENT_TYPES = (
+    STAGE_CHANGED,
+    PARTICIPANT_JOINED,
+    PARTICIPANT_UPDATED,
+    PARTICIPANT_REMOVED,
+    WORKSHOP_CLOSED,
+    WORKSHOP_REOPENED,
+)
+
+ROLES = ("facilitator", "projector", "participant", "visitor")
+
+
+def _constant_name(wire_name: str) -> str:
+    return wire_name.replace(":", "_").upper()
+
+
+def javascript() -> str:
+    """The ES module the screens import: the same names, generated from this file."""
+    actions = {_constant_name(n): n for n in ACTIONS}
+    types = {_constant_name(n): n for n in EVENT_TYPES}
+    errors = {c.upper(): c for c in ERROR_CODES}
+    return (
+        "// Generated from facilitator/protocol.py; do not edit.\n"
+        f"export const EVENT = {json.dumps(EVENT)};\n"
+        f"export const SNAPSHOT = {json.dumps(SNAPSHOT)};\n"
+        f"export const ACTIONS = Object.freeze({json.dumps(actions, indent=1)});\n"
+        f"export const TYPES = Object.freeze({json.dumps(types, indent=1)});\n"
+        f"export const ERRORS = Object.freeze({json.dumps(errors, indent=1)});\n"
+    )

@@ -1,0 +1,95 @@
+"""The Socket.IO edge: who is connecting, which rooms, and one dispatcher.
+
+The caller's role and workshop are established here, at connect, from the
+signed session cookie (or the projector key) - never from names the client
+sends later. Every event then goes through :func:`facilitator.actions.perform`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import request, session
+from flask_socketio import SocketIO, emit, join_room
+
+from . import live, protocol
+from .actions import Caller, perform
+from .db import db
+from .errors import BAD_REQUEST, UNAUTHENTICATED, DomainError
+from .identity import caller_for_screen
+from .state import snapshot
+
+log = logging.getLogger("facilitator.sockets")
+
+socketio = SocketIO()
+
+#: The caller of each connected socket of this process, by Socket.IO sid.
+_callers: dict[str, Caller] = {}
+
+
+def init_app(app: Any) -> None:
+    socketio.init_app(
+        app,
+        async_mode=app.config["ASYNC_MODE"],
+        message_queue=app.config["MESSAGE_QUEUE"],
+        cors_allowed_origins=app.config.get("CORS_ORIGINS"),
+        ping_interval=20,
+        ping_timeout=20,
+        max_http_buffer_size=64 * 1024,
+    )
+    socketio.on_event("connect", on_connect)
+    socketio.on_event("disconnect", on_disconnect)
+    socketio.on_event("*", on_any)
+
+
+def on_connect(auth: Any = None) -> bool:
+    if not isinstance(auth, dict):
+        auth = {}
+    try:
+        caller, participant_id = caller_for_screen(
+            session, auth.get("workshop_id"), auth.get("screen"), auth.get("key")
+        )
+    except DomainError as exc:
+        log.info("refused socket: %s", exc.message)
+        from flask_socketio import ConnectionRefusedError
+
+        raise ConnectionRefusedError(exc.as_ack()["error"]) from None
+    _callers[request.sid] = caller  # type: ignore[attr-defined]
+    join_room(live.room(caller.workshop_id))
+    if participant_id is not None:
+        join_room(live.participant_room(participant_id))
+    emit(protocol.SNAPSHOT, build_snapshot(caller))
+    return True
+
+
+def build_snapshot(caller: Caller) -> dict[str, Any]:
+    from .workshops import Participant, Workshop
+
+    with db.reader() as s:
+        workshop = s.get(Workshop, caller.workshop_id)
+        assert workshop is not None
+        participant = s.get(Participant, caller.participant_id) if caller.participant_id else None
+        return snapshot(s, workshop, caller.role, participant)
+
+
+def on_disconnect(*_args: Any) -> None:
+    _callers.pop(request.sid, None)  # type: ignore[attr-defined]
+
+
+def on_any(event: Any, *args: Any) -> dict[str, Any]:
+    caller = _callers.get(request.sid)  # type: ignore[attr-defined]
+    if caller is None:
+        return DomainError(UNAUTHENTICATED, "Connect to a workshop first.").as_ack()
+    if len(args) > 1:
+        return DomainError(BAD_REQUEST, "Send one payload object per event.").as_ack()
+    return perform(caller, event, args[0] if args else None)
+
+
+def disconnect_room(room: str) -> None:
+    """Disconnect this process's sockets in ``room`` (a removed participant)."""
+    server = socketio.server
+    if server is None:
+        return
+    for sid, _eio_sid in list(server.manager.get_participants("/", room)):
+        server.disconnect(sid, namespace="/")

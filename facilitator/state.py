@@ -1,0 +1,32 @@
+"""Snapshots: the whole state a screen needs, with the sequence number it is at."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .workshops import Participant, Workshop, active_participants, presence, public_info
+
+
+def snapshot(
+    session: Session, workshop: Workshop, role: str, participant: Participant | None = None
+) -> dict[str, Any]:
+    """The state of ``workshop`` as ``role`` may see it.
+
+    Read in the same transaction as ``workshop.seq``, so a client that applies
+    events with a higher number from here on misses nothing.
+    """
+    state: dict[str, Any] = {
+        "seq": workshop.seq,
+        "role": role,
+        "workshop": public_info(workshop),
+        "stages": [stage.as_dict() for stage in workshop.stages],
+        "current_stage_id": workshop.current_stage_id,
+        "presence": presence(session, workshop.id),
+    }
+    if role == "facilitator":
+        state["participants"] = [p.as_dict() for p in active_participants(session, workshop.id)]
+    if participant is not None:
+        state["me"] = participant.as_dict()
+    return state

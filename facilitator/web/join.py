@@ -1,0 +1,116 @@
+"""Joining from a phone: type a code or open /j/<code>, give name, organisation, sector."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from sqlalchemy import select
+
+from .. import identity, protocol
+from ..actions import Caller, perform
+from ..db import db
+from ..workshops import (
+    CLOSED_STATUS,
+    NAME_MAX,
+    ORGANISATION_MAX,
+    SECTOR_MAX,
+    Participant,
+    Workshop,
+    find_open_by_code,
+    normalise_code,
+)
+
+bp = Blueprint("join", __name__)
+OTHER = "__other__"
+
+
+@bp.route("/")
+def home() -> Any:
+    return render_template("home.html", error=None, code="")
+
+
+@bp.route("/join", methods=["GET", "POST"])
+def enter_code() -> Any:
+    raw = request.values.get("code", "")[:40]
+    if not raw:
+        return render_template("home.html", error=None, code="")
+    with db.reader() as s:
+        workshop = find_open_by_code(s, raw)
+    if workshop is None:
+        return render_template("home.html", error=_unknown_code_message(raw), code=raw), 404
+    return redirect(url_for("join.workshop", code=workshop.code))
+
+
+def _unknown_code_message(raw: str) -> str:
+    code = normalise_code(raw)
+    with db.reader() as s:
+        ended = s.scalar(
+            select(Workshop.id).where(Workshop.code == code, Workshop.status == CLOSED_STATUS)
+        )
+    if ended is not None:
+        return f"The workshop with code {code} has ended; it no longer takes participants."
+    return (
+        f"No open workshop has the code {code or raw!r}. Check the code on the screen: "
+        "it has 6 letters and digits."
+    )
+
+
+def _form_context(workshop: Workshop, **extra: Any) -> dict[str, Any]:
+    return {
+        "workshop": workshop,
+        "sectors": workshop.sectors,
+        "other": OTHER,
+        "limits": {"name": NAME_MAX, "organisation": ORGANISATION_MAX, "sector": SECTOR_MAX},
+        "action_id": secrets.token_urlsafe(16),
+        "form": {},
+        "error": None,
+        **extra,
+    }
+
+
+@bp.route("/j/<code>", methods=["GET", "POST"])
+def workshop(code: str) -> Any:
+    with db.reader() as s:
+        found = find_open_by_code(s, code)
+        if found is None:
+            return render_template(
+                "message.html", title="Workshop not found", message=_unknown_code_message(code)
+            ), 404
+        pid = identity.participant_id(session, found.id)
+        participant = s.get(Participant, pid) if pid is not None else None
+    if participant is not None and participant.workshop_id == found.id:
+        if participant.removed_at is not None:
+            return render_template(
+                "message.html",
+                title="Removed",
+                message="The facilitator removed you from this workshop.",
+            ), 403
+        return render_template("phone.html", workshop=found, participant=participant)
+    if request.method == "GET":
+        return render_template("join_form.html", **_form_context(found))
+    return _join(found)
+
+
+def _join(workshop: Workshop) -> Any:
+    form = {k: request.form.get(k, "")[:400] for k in ("name", "organisation", "sector")}
+    sector = form["sector"]
+    if sector == OTHER:
+        sector = request.form.get("sector_other", "")[:400]
+    caller = Caller("visitor", workshop.id, visitor_id=identity.visitor_id(session))
+    ack = perform(
+        caller,
+        protocol.PARTICIPANT_JOIN,
+        {
+            "action_id": request.form.get("action_id", "")[:64],
+            "name": form["name"],
+            "organisation": form["organisation"],
+            "sector": sector,
+        },
+    )
+    if not ack["ok"]:
+        context = _form_context(workshop, form=form, error=ack["error"]["message"])
+        return render_template("join_form.html", **context), 400
+    identity.remember_participant(session, workshop.id, ack["participant"]["id"])
+    return redirect(url_for("join.workshop", code=workshop.code))

@@ -1,0 +1,134 @@
+"""The facilitator's pages: workshop list and creation, console, projector, QR code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import select
+
+from .. import identity
+from ..db import db
+from ..errors import DomainError
+from ..kits import KitError
+from ..workshops import Workshop, create_workshop
+from .auth import current_user, login_required
+from .urls import join_url, projector_url
+
+bp = Blueprint("workshops", __name__)
+
+
+def _kits() -> Any:
+    return current_app.extensions["facilitator.kits"]
+
+
+@bp.route("/console")
+@login_required
+def index() -> Any:
+    return _index_page()
+
+
+def _index_page(error: str | None = None, status: int = 200) -> Any:
+    user = current_user()
+    if user is None:
+        session.pop("user_id", None)
+        return redirect(url_for("auth.login"))
+    with db.reader() as s:
+        mine = s.scalars(
+            select(Workshop).where(Workshop.owner_id == user.id).order_by(Workshop.id.desc())
+        ).all()
+    kits, kit_errors = _kits().load_all()
+    return render_template(
+        "workshops.html", user=user, workshops=mine, kits=kits, kit_errors=kit_errors, error=error
+    ), status
+
+
+@bp.route("/workshops", methods=["POST"])
+@login_required
+def create() -> Any:
+    kit_name = request.form.get("kit", "")[:64]
+    title = request.form.get("title", "")[:400]
+    try:
+        kit = _kits().load(kit_name)
+        with db.transaction() as s:
+            workshop = create_workshop(s, identity.user_id(session), kit_name, kit, title)
+            new_id = workshop.id
+    except KitError as exc:
+        return _index_page(f"That kit cannot be used: {exc}", 400)
+    except DomainError as exc:
+        return _index_page(exc.message, 400)
+    return redirect(url_for("workshops.console", workshop_id=new_id))
+
+
+def _owned(workshop_id: int) -> Workshop:
+    with db.reader() as s:
+        workshop = s.get(Workshop, workshop_id)
+        if workshop is None:
+            abort(404, "This workshop does not exist.")
+        if not identity.owns(identity.user_id(session), workshop):
+            abort(403, "This workshop belongs to another facilitator.")
+        return workshop
+
+
+def _viewable(workshop_id: int) -> Workshop:
+    """The workshop, for its owner or anyone holding the projector key."""
+    with db.reader() as s:
+        workshop = s.get(Workshop, workshop_id)
+        if workshop is None:
+            abort(404, "This workshop does not exist.")
+        key = request.args.get("key")
+        if not (
+            identity.owns(identity.user_id(session), workshop)
+            or identity.projector_key_ok(workshop, key)
+        ):
+            abort(403, "This projector link is not valid; open it from the console.")
+        return workshop
+
+
+@bp.route("/w/<int:workshop_id>/console")
+@login_required
+def console(workshop_id: int) -> Any:
+    workshop = _owned(workshop_id)
+    return render_template(
+        "console.html",
+        workshop=workshop,
+        join_url=join_url(workshop),
+        projector_url=projector_url(workshop),
+    )
+
+
+@bp.route("/w/<int:workshop_id>/projector")
+def projector(workshop_id: int) -> Any:
+    workshop = _viewable(workshop_id)
+    return render_template(
+        "projector.html",
+        workshop=workshop,
+        join_url=join_url(workshop),
+        key=request.args.get("key", ""),
+        qr_svg=qr_svg(join_url(workshop)),
+    )
+
+
+def qr_svg(url: str) -> str:
+    """An inline SVG QR code, drawn locally."""
+    return segno.make(url, error="m").svg_inline(
+        scale=1, border=2, dark="#000", light="#fff", omitsize=True
+    )
+
+
+@bp.route("/w/<int:workshop_id>/qr.svg")
+def qr(workshop_id: int) -> Response:
+    workshop = _viewable(workshop_id)
+    svg = segno.make(join_url(workshop), error="m").svg_inline(scale=8, border=2)
+    return Response(svg, mimetype="image/svg+xml")

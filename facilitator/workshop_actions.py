@@ -1,0 +1,120 @@
+"""Actions on a workshop as a whole: catching up, stages, participants, status."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from . import live, protocol
+from . import workshops as ws
+from .actions import Context, Params, action
+from .errors import CONFLICT, INVALID, DomainError
+from .state import snapshot
+
+FACILITATOR = {"facilitator"}
+EVERY_SCREEN = {"facilitator", "projector", "participant"}
+
+
+class SyncParams(Params):
+    #: The last sequence number the client has applied; omit for a snapshot.
+    since: Annotated[int, Field(ge=0)] | None = None
+
+
+@action(
+    protocol.SYNC_REQUEST, roles=EVERY_SCREEN, params=SyncParams, writes=False, when_closed=True
+)
+def sync(ctx: Context, params: SyncParams) -> ws.Outcome:
+    """The events after ``since`` when they are few, else a snapshot."""
+    if params.since is not None and params.since <= ctx.workshop.seq:
+        events = live.events_since(ctx.session, ctx.workshop.id, params.since)
+        if events is not None:
+            return ws.Outcome(result={"events": events, "seq": ctx.workshop.seq})
+    state = snapshot(ctx.session, ctx.workshop, ctx.caller.role, ctx.participant)
+    return ws.Outcome(result={"snapshot": state})
+
+
+class GotoParams(Params):
+    stage_id: int
+
+
+@action(protocol.STAGE_GOTO, roles=FACILITATOR, params=GotoParams)
+def goto(ctx: Context, params: GotoParams) -> ws.Outcome:
+    return ws.goto_stage(ctx.session, ctx.workshop, params.stage_id)
+
+
+class StepParams(Params):
+    #: The stage the facilitator saw as current; if it moved meanwhile, refuse.
+    from_stage_id: int | None = None
+
+
+def _step(ctx: Context, params: StepParams, delta: int) -> ws.Outcome:
+    if params.from_stage_id is not None and params.from_stage_id != ctx.workshop.current_stage_id:
+        raise DomainError(
+            CONFLICT,
+            "The stage has changed meanwhile; look again before moving on.",
+            current_stage_id=ctx.workshop.current_stage_id,
+        )
+    return ws.step_stage(ctx.session, ctx.workshop, delta)
+
+
+@action(protocol.STAGE_NEXT, roles=FACILITATOR, params=StepParams)
+def next_stage(ctx: Context, params: StepParams) -> ws.Outcome:
+    return _step(ctx, params, +1)
+
+
+@action(protocol.STAGE_PREV, roles=FACILITATOR, params=StepParams)
+def previous_stage(ctx: Context, params: StepParams) -> ws.Outcome:
+    return _step(ctx, params, -1)
+
+
+class JoinParams(Params):
+    name: str = Field(max_length=200)
+    organisation: str = Field(max_length=200)
+    sector: str = Field(max_length=200)
+
+
+@action(protocol.PARTICIPANT_JOIN, roles={"visitor"}, params=JoinParams)
+def join(ctx: Context, params: JoinParams) -> ws.Outcome:
+    return ws.join(ctx.session, ctx.workshop, params.name, params.organisation, params.sector)
+
+
+class UpdateParams(Params):
+    name: str | None = Field(default=None, max_length=200)
+    organisation: str | None = Field(default=None, max_length=200)
+    sector: str | None = Field(default=None, max_length=200)
+
+
+@action(
+    protocol.PARTICIPANT_UPDATE, roles={"participant"}, params=UpdateParams, stage_types={"welcome"}
+)
+def update_me(ctx: Context, params: UpdateParams) -> ws.Outcome:
+    """Participants correct their own details while the workshop is being opened."""
+    assert ctx.participant is not None
+    changes = params.model_dump(exclude_none=True)
+    if not changes:
+        raise DomainError(INVALID, "Nothing to change: give a name, organisation or sector.")
+    return ws.update_participant(ctx.session, ctx.workshop, ctx.participant, changes)
+
+
+class RemoveParams(Params):
+    participant_id: int
+
+
+@action(protocol.PARTICIPANT_REMOVE, roles=FACILITATOR, params=RemoveParams)
+def remove(ctx: Context, params: RemoveParams) -> ws.Outcome:
+    return ws.remove_participant(ctx.session, ctx.workshop, params.participant_id)
+
+
+class NoParams(Params):
+    pass
+
+
+@action(protocol.WORKSHOP_CLOSE, roles=FACILITATOR, params=NoParams)
+def close(ctx: Context, params: NoParams) -> ws.Outcome:
+    return ws.close_workshop(ctx.session, ctx.workshop)
+
+
+@action(protocol.WORKSHOP_REOPEN, roles=FACILITATOR, params=NoParams)
+def reopen(ctx: Context, params: NoParams) -> ws.Outcome:
+    return ws.reopen_workshop(ctx.session, ctx.workshop)

@@ -1,0 +1,383 @@
+"""Workshops, their stages and participants: models and domain operations.
+
+Operations take a ``Session``, check the command, change rows and flush; they
+return the events to publish and never commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, func, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from . import protocol
+from .db import Base, utcnow
+from .errors import CLOSED, CONFLICT, INVALID, NOT_FOUND, DomainError
+from .kits import Kit
+from .live import Event
+
+#: Join codes avoid characters that look alike on a projector or a phone
+#: (0/O/D/Q, 1/I/L, 2/Z, 5/S, 8/B, U/V).
+CODE_ALPHABET = "ACEFGHJKMNPRTWXY34679"
+CODE_LENGTH = 6
+NAME_MAX = 60
+ORGANISATION_MAX = 80
+SECTOR_MAX = 60
+TITLE_MAX = 120
+
+LIVE = "live"
+CLOSED_STATUS = "closed"
+
+
+class Workshop(Base):
+    __tablename__ = "workshops"
+    __table_args__ = (
+        # A join code is unique among workshops people can still join.
+        Index(
+            "uq_workshops_open_code",
+            "code",
+            unique=True,
+            sqlite_where=text("status != 'closed'"),
+            postgresql_where=text("status != 'closed'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: Name of the kit it was created from; the kit's data is copied below.
+    kit: Mapped[str] = mapped_column(String(64))
+    #: Sectors, categories, action fields... copied from the kit at creation, so
+    #: later edits to the kit file never change a workshop under way.
+    kit_data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    code: Mapped[str] = mapped_column(String(CODE_LENGTH))
+    status: Mapped[str] = mapped_column(String(12), default=LIVE)
+    #: Secret part of the projector URL, so a second screen needs no login.
+    projector_key: Mapped[str] = mapped_column(String(32))
+    #: Last sequence number handed out to an event of this workshop.
+    seq: Mapped[int] = mapped_column(default=0)
+    current_stage_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+    stages: Mapped[list[Stage]] = relationship(
+        order_by="Stage.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != CLOSED_STATUS
+
+    @property
+    def sectors(self) -> list[str]:
+        return list(self.kit_data.get("sectors", []))
+
+    @property
+    def current_stage(self) -> Stage | None:
+        return next((s for s in self.stages if s.id == self.current_stage_id), None)
+
+
+class Stage(Base):
+    __tablename__ = "stages"
+    __table_args__ = (Index("uq_stages_workshop_key", "workshop_id", "key", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    #: The stage id from the kit, unique within the workshop.
+    key: Mapped[str] = mapped_column(String(40))
+    type: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(80))
+    prompt: Mapped[str] = mapped_column(String(2000), default="")
+    minutes: Mapped[int] = mapped_column(default=10)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "key": self.key,
+            "type": self.type,
+            "title": self.title,
+            "prompt": self.prompt,
+            "minutes": self.minutes,
+            "position": self.position,
+            "config": self.config,
+        }
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+    __table_args__ = (Index("ix_participants_workshop_sector", "workshop_id", "sector"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    organisation: Mapped[str] = mapped_column(String(ORGANISATION_MAX))
+    sector: Mapped[str] = mapped_column(String(SECTOR_MAX))
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when the facilitator removes them; a removed participant can do nothing.
+    removed_at: Mapped[datetime | None]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "organisation": self.organisation,
+            "sector": self.sector,
+        }
+
+
+@dataclass
+class Outcome:
+    """What a domain operation hands back to the edge: a result and events."""
+
+    result: dict[str, Any] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+
+
+# -- creating workshops ------------------------------------------------------
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(raw: str) -> str:
+    """Upper-case, drop spaces and dashes: what people type from a projector."""
+    return "".join(ch for ch in raw.upper() if ch.isalnum())
+
+
+def _unused_code(session: Session) -> str:
+    for _ in range(50):
+        code = new_code()
+        taken = session.scalar(
+            select(Workshop.id).where(Workshop.code == code, Workshop.status != CLOSED_STATUS)
+        )
+        if taken is None:
+            return code
+    raise DomainError(CONFLICT, "Could not find a free join code; try again.")
+
+
+def create_workshop(
+    session: Session, owner_id: int, kit_name: str, kit: Kit, title: str
+) -> Workshop:
+    title = title.strip() or kit.title
+    if len(title) > TITLE_MAX:
+        raise DomainError(INVALID, f"The title must have at most {TITLE_MAX} characters.")
+    kit_data = kit.model_dump(exclude={"stages"})
+    workshop = Workshop(
+        title=title,
+        owner_id=owner_id,
+        kit=kit_name,
+        kit_data=kit_data,
+        code=_unused_code(session),
+        projector_key=secrets.token_urlsafe(16),
+    )
+    session.add(workshop)
+    for position, spec in enumerate(kit.stages):
+        workshop.stages.append(
+            Stage(
+                position=position,
+                key=spec.id,
+                type=spec.type,
+                title=spec.title,
+                prompt=spec.prompt,
+                minutes=spec.minutes,
+                config=dict(spec.config),
+            )
+        )
+    session.flush()
+    workshop.current_stage_id = workshop.stages[0].id
+    session.flush()
+    return workshop
+
+
+def find_open_by_code(session: Session, raw_code: str) -> Workshop | None:
+    code = normalise_code(raw_code)
+    if len(code) != CODE_LENGTH:
+        return None
+    return session.scalar(
+        select(Workshop).where(Workshop.code == code, Workshop.status != CLOSED_STATUS)
+    )
+
+
+# -- participants -------------------------------------------------------------
+
+
+def _clean(value: str, label: str, limit: int) -> str:
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise DomainError(INVALID, f"Please give your {label}.", field=label)
+    if len(cleaned) > limit:
+        raise DomainError(
+            INVALID, f"The {label} must have at most {limit} characters.", field=label
+        )
+    return cleaned
+
+
+def _sector(workshop: Workshop, raw: str) -> str:
+    """A sector from the kit's list (matched without regard to case) or a new one."""
+    sector = _clean(raw, "sector", SECTOR_MAX)
+    for known in workshop.sectors:
+        if known.lower() == sector.lower():
+            return known
+    return sector
+
+
+def presence(session: Session, workshop_id: int) -> dict[str, Any]:
+    """Who is in the room, counted: total, by sector, and number of organisations."""
+    active = (Participant.workshop_id == workshop_id, Participant.removed_at.is_(None))
+    rows = session.execute(
+        select(Participant.sector, func.count()).where(*active).group_by(Participant.sector)
+    ).all()
+    organisations = session.scalar(
+        select(func.count(func.distinct(func.lower(Participant.organisation)))).where(*active)
+    )
+    by_sector = sorted(
+        ({"sector": s, "count": n} for s, n in rows), key=lambda r: (-r["count"], r["sector"])
+    )
+    return {
+        "total": sum(r["count"] for r in by_sector),
+        "by_sector": by_sector,
+        "organisations": organisations or 0,
+    }
+
+
+def join(
+    session: Session, workshop: Workshop, name: str, organisation: str, sector: str
+) -> Outcome:
+    if not workshop.is_open:
+        raise DomainError(CLOSED, "This workshop is closed.")
+    participant = Participant(
+        workshop_id=workshop.id,
+        name=_clean(name, "name", NAME_MAX),
+        organisation=_clean(organisation, "organisation", ORGANISATION_MAX),
+        sector=_sector(workshop, sector),
+    )
+    session.add(participant)
+    session.flush()
+    data = {"participant": participant.as_dict(), "presence": presence(session, workshop.id)}
+    return Outcome(
+        result={"participant": participant.as_dict()},
+        events=[Event(protocol.PARTICIPANT_JOINED, data)],
+    )
+
+
+def get_participant(session: Session, workshop: Workshop, participant_id: int) -> Participant:
+    participant = session.get(Participant, participant_id)
+    if participant is None or participant.workshop_id != workshop.id or participant.removed_at:
+        raise DomainError(NOT_FOUND, "No such participant in this workshop.")
+    return participant
+
+
+def update_participant(
+    session: Session, workshop: Workshop, participant: Participant, changes: dict[str, str]
+) -> Outcome:
+    if "name" in changes:
+        participant.name = _clean(changes["name"], "name", NAME_MAX)
+    if "organisation" in changes:
+        participant.organisation = _clean(changes["organisation"], "organisation", ORGANISATION_MAX)
+    if "sector" in changes:
+        participant.sector = _sector(workshop, changes["sector"])
+    session.flush()
+    data = {"participant": participant.as_dict(), "presence": presence(session, workshop.id)}
+    return Outcome(
+        result={"participant": participant.as_dict()},
+        events=[Event(protocol.PARTICIPANT_UPDATED, data)],
+    )
+
+
+def remove_participant(session: Session, workshop: Workshop, participant_id: int) -> Outcome:
+    participant = get_participant(session, workshop, participant_id)
+    participant.removed_at = utcnow()
+    session.flush()
+    data = {"participant_id": participant.id, "presence": presence(session, workshop.id)}
+    return Outcome(
+        result={"participant_id": participant.id},
+        events=[Event(protocol.PARTICIPANT_REMOVED, data)],
+    )
+
+
+def active_participants(session: Session, workshop_id: int) -> list[Participant]:
+    return list(
+        session.scalars(
+            select(Participant)
+            .where(Participant.workshop_id == workshop_id, Participant.removed_at.is_(None))
+            .order_by(Participant.organisation, Participant.name, Participant.id)
+        )
+    )
+
+
+# -- stages and status ----------------------------------------------------------
+
+
+def goto_stage(session: Session, workshop: Workshop, stage_id: int) -> Outcome:
+    stage = next((s for s in workshop.stages if s.id == stage_id), None)
+    if stage is None:
+        raise DomainError(NOT_FOUND, f"This workshop has no stage {stage_id}.")
+    previous = workshop.current_stage_id
+    if previous == stage.id:
+        return Outcome(result={"stage_id": stage.id})
+    workshop.current_stage_id = stage.id
+    session.flush()
+    data = {"stage_id": stage.id, "previous_stage_id": previous, "stage": stage.as_dict()}
+    return Outcome(result={"stage_id": stage.id}, events=[Event(protocol.STAGE_CHANGED, data)])
+
+
+def step_stage(session: Session, workshop: Workshop, delta: int) -> Outcome:
+    """Move ``delta`` stages from the current one (next: +1, previous: -1)."""
+    stages = workshop.stages
+    index = next((i for i, s in enumerate(stages) if s.id == workshop.current_stage_id), 0)
+    target = index + delta
+    if not 0 <= target < len(stages):
+        where = "last" if delta > 0 else "first"
+        raise DomainError(CONFLICT, f"This is already the {where} stage.")
+    return goto_stage(session, workshop, stages[target].id)
+
+
+def close_workshop(session: Session, workshop: Workshop) -> Outcome:
+    if not workshop.is_open:
+        return Outcome(result={"status": workshop.status})
+    workshop.status = CLOSED_STATUS
+    workshop.closed_at = utcnow()
+    session.flush()
+    return Outcome(
+        result={"status": workshop.status},
+        events=[Event(protocol.WORKSHOP_CLOSED, {"status": workshop.status})],
+    )
+
+
+def reopen_workshop(session: Session, workshop: Workshop) -> Outcome:
+    """Open a closed workshop again; it gets a new code if its old one was reused."""
+    if workshop.is_open:
+        return Outcome(result={"status": workshop.status, "code": workshop.code})
+    reused = session.scalar(
+        select(Workshop.id).where(
+            Workshop.code == workshop.code,
+            Workshop.status != CLOSED_STATUS,
+            Workshop.id != workshop.id,
+        )
+    )
+    if reused is not None:
+        workshop.code = _unused_code(session)
+    workshop.status = LIVE
+    workshop.closed_at = None
+    session.flush()
+    data = {"status": workshop.status, "code": workshop.code}
+    return Outcome(result=data, events=[Event(protocol.WORKSHOP_REOPENED, data)])
+
+
+def public_info(workshop: Workshop) -> dict[str, Any]:
+    return {
+        "id": workshop.id,
+        "title": workshop.title,
+        "code": workshop.code,
+        "status": workshop.status,
+        "kit": workshop.kit,
+        "kit_title": workshop.kit_data.get("title", workshop.kit),
+        "sectors": workshop.sectors,
+    }

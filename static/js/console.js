@@ -1,0 +1,82 @@
+// The facilitator's console: stage controls, participants, join code.
+import { ACTIONS } from "/protocol.js";
+import { Live, bind, currentStage, h, showError } from "./live.js";
+
+const root = document.getElementById("console");
+
+function render(state) {
+  const stage = currentStage(state);
+  bind(root, "stages").replaceChildren(
+    ...state.stages.map((s, i) =>
+      h("li", { class: s.id === state.current_stage_id ? "current" : "" },
+        h("button", {
+          type: "button", class: "link", "data-stage-id": s.id,
+          onclick: () => act(ACTIONS.STAGE_GOTO, { stage_id: s.id }),
+        }, `${i + 1}. ${s.title}`),
+        h("span", { class: "muted small" }, ` ${s.type.replace("_", " ")} · ${s.minutes} min`)),
+    ),
+  );
+  root.querySelector('[data-action="prev"]').disabled = !stage || state.stages[0].id === stage.id;
+  root.querySelector('[data-action="next"]').disabled =
+    !stage || state.stages[state.stages.length - 1].id === stage.id;
+  bind(root, "code").textContent = state.workshop.code;
+  bind(root, "status").textContent = state.workshop.status;
+  bind(root, "count").textContent = String(state.presence.total);
+  bind(root, "summary").textContent =
+    `${state.presence.organisations} organisations · ${state.presence.by_sector.length} sectors`;
+  renderParticipants(state.participants || []);
+}
+
+function renderParticipants(participants) {
+  const bySector = new Map();
+  for (const p of participants) {
+    if (!bySector.has(p.sector)) bySector.set(p.sector, new Map());
+    const orgs = bySector.get(p.sector);
+    if (!orgs.has(p.organisation)) orgs.set(p.organisation, []);
+    orgs.get(p.organisation).push(p);
+  }
+  const sectors = [...bySector.keys()].sort();
+  bind(root, "participants").replaceChildren(
+    ...sectors.map((sector) =>
+      h("div", { class: "sector-group" },
+        h("h3", {}, sector),
+        ...[...bySector.get(sector).entries()].sort().map(([org, people]) =>
+          h("div", { class: "org-group" },
+            h("p", { class: "org" }, org),
+            h("ul", {}, ...people.map((p) =>
+              h("li", { "data-participant-id": p.id },
+                h("span", {}, p.name),
+                h("button", {
+                  type: "button", class: "link danger small",
+                  onclick: () => {
+                    if (window.confirm(`Remove ${p.name} from the workshop?`)) {
+                      act(ACTIONS.PARTICIPANT_REMOVE, { participant_id: p.id });
+                    }
+                  },
+                }, "remove"))))))),
+    ),
+  );
+}
+
+function act(name, data) {
+  showError(root, null);
+  return live.send(name, data).catch((error) => showError(root, error));
+}
+
+const live = new Live({
+  workshopId: Number(root.dataset.workshopId),
+  screen: "console",
+  render,
+  onStatus: (text) => { bind(document, "connection").textContent = text; },
+});
+
+root.querySelector('[data-action="next"]').addEventListener("click", () =>
+  act(ACTIONS.STAGE_NEXT, { from_stage_id: live.state && live.state.current_stage_id }));
+root.querySelector('[data-action="prev"]').addEventListener("click", () =>
+  act(ACTIONS.STAGE_PREV, { from_stage_id: live.state && live.state.current_stage_id }));
+root.querySelector('[data-action="close"]').addEventListener("click", () => {
+  if (window.confirm("Close the workshop? Nobody new can join.")) act(ACTIONS.WORKSHOP_CLOSE, {});
+});
+root.querySelector('[data-action="reopen"]').addEventListener("click", () =>
+  act(ACTIONS.WORKSHOP_REOPEN, {}));
+window.facilitatorLive = live;

@@ -1,0 +1,190 @@
+// The one module that owns the socket: connect, snapshot, sequence numbers,
+// resync after a gap or a reconnect, and actions with ids, acks and retries.
+// Screens give it a render function and send actions through it.
+import { io } from "./vendor/socket.io.esm.min.js";
+import { ACTIONS, EVENT, SNAPSHOT, TYPES } from "/protocol.js";
+
+const ACK_TIMEOUT_MS = 8000;
+const MAX_TRIES = 4;
+
+export function newActionId() {
+  const bytes = new Uint8Array(12);
+  (window.crypto || window.msCrypto).getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Applies a foundation event to the state; later stage types add their own.
+const reducers = {
+  [TYPES.STAGE_CHANGED](state, data) {
+    state.current_stage_id = data.stage_id;
+    const i = state.stages.findIndex((s) => s.id === data.stage.id);
+    if (i >= 0) state.stages[i] = data.stage;
+  },
+  [TYPES.PARTICIPANT_JOINED](state, data) {
+    state.presence = data.presence;
+    if (state.participants) upsert(state.participants, data.participant);
+  },
+  [TYPES.PARTICIPANT_UPDATED](state, data) {
+    state.presence = data.presence;
+    if (state.participants) upsert(state.participants, data.participant);
+    if (state.me && state.me.id === data.participant.id) state.me = data.participant;
+  },
+  [TYPES.PARTICIPANT_REMOVED](state, data) {
+    state.presence = data.presence;
+    if (state.participants) {
+      state.participants = state.participants.filter((p) => p.id !== data.participant_id);
+    }
+    if (state.me && state.me.id === data.participant_id) state.removed = true;
+  },
+  [TYPES.WORKSHOP_CLOSED](state, data) {
+    state.workshop.status = data.status;
+  },
+  [TYPES.WORKSHOP_REOPENED](state, data) {
+    state.workshop.status = data.status;
+    state.workshop.code = data.code;
+  },
+};
+
+function upsert(list, item) {
+  const i = list.findIndex((x) => x.id === item.id);
+  if (i >= 0) list[i] = item;
+  else list.push(item);
+}
+
+export function currentStage(state) {
+  return state.stages.find((s) => s.id === state.current_stage_id) || null;
+}
+
+export class Live {
+  constructor({ workshopId, screen, key, render, onStatus }) {
+    this.state = null;
+    this.pending = []; // events that arrived before the state they follow
+    this.syncing = false;
+    this.render = render;
+    this.onStatus = onStatus || (() => {});
+    this.socket = io({
+      auth: { workshop_id: workshopId, screen, key: key || undefined },
+      transports: ["websocket", "polling"],
+      reconnectionDelayMax: 4000,
+    });
+    this.socket.on("connect", () => this.onStatus("live"));
+    this.socket.on("disconnect", () => this.onStatus("reconnecting…"));
+    this.socket.on("connect_error", (err) => {
+      const message = (err && err.data && err.data.message) || "cannot reach the server";
+      this.onStatus(message);
+      if (err && err.data && (err.data.code === "forbidden" || err.data.code === "unauthenticated")) {
+        this.socket.disconnect();
+        this.onStatus(message, true);
+      }
+    });
+    this.socket.on(SNAPSHOT, (snapshot) => this.setSnapshot(snapshot));
+    this.socket.on(EVENT, (event) => this.receive(event));
+  }
+
+  setSnapshot(snapshot) {
+    this.state = snapshot;
+    const later = this.pending.filter((e) => e.seq > snapshot.seq);
+    this.pending = [];
+    later.sort((a, b) => a.seq - b.seq).forEach((e) => this.receive(e, true));
+    this.render(this.state);
+  }
+
+  receive(event, quiet) {
+    if (!this.state || this.syncing) {
+      this.pending.push(event);
+      return;
+    }
+    if (event.seq <= this.state.seq) return; // already applied
+    if (event.seq > this.state.seq + 1) {
+      this.pending.push(event);
+      this.resync();
+      return;
+    }
+    this.apply(event);
+    if (!quiet) this.render(this.state, event);
+  }
+
+  apply(event) {
+    const reduce = reducers[event.type];
+    if (reduce) reduce(this.state, event.data);
+    this.state.seq = event.seq;
+  }
+
+  // Catch up from the server: the missed events, or a snapshot when far behind.
+  async resync() {
+    if (this.syncing) return;
+    this.syncing = true;
+    try {
+      const ack = await this.request(ACTIONS.SYNC_REQUEST, { since: this.state ? this.state.seq : null });
+      this.syncing = false;
+      if (ack.snapshot) {
+        this.setSnapshot(ack.snapshot);
+        return;
+      }
+      const queued = this.pending;
+      this.pending = [];
+      for (const event of ack.events.concat(queued).sort((a, b) => a.seq - b.seq)) {
+        this.receive(event, true);
+      }
+      this.render(this.state);
+    } catch (err) {
+      this.syncing = false;
+      setTimeout(() => this.resync(), 1000);
+    }
+  }
+
+  // A read-only request: no action id.
+  request(name, data) {
+    return new Promise((resolve, reject) => {
+      this.socket.timeout(ACK_TIMEOUT_MS).emit(name, data || {}, (err, ack) => {
+        if (err) reject(err);
+        else if (ack && ack.ok) resolve(ack);
+        else reject(ack ? ack.error : { code: "internal", message: "No answer" });
+      });
+    });
+  }
+
+  // A change: carries an action id and is retried with the same id until answered,
+  // so a lost ack never makes it happen twice.
+  send(name, data) {
+    const payload = Object.assign({}, data || {}, { action_id: newActionId() });
+    return new Promise((resolve, reject) => {
+      let tries = 0;
+      const attempt = () => {
+        tries += 1;
+        this.socket.timeout(ACK_TIMEOUT_MS).emit(name, payload, (err, ack) => {
+          if (err) {
+            if (tries < MAX_TRIES) attempt();
+            else reject({ code: "timeout", message: "The server did not answer; check the Wi-Fi." });
+          } else if (ack && ack.ok) resolve(ack);
+          else reject(ack.error);
+        });
+      };
+      attempt();
+    });
+  }
+}
+
+// Small DOM helpers shared by the screens. Text always goes in as text.
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (v !== false && v != null) el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children.flat()) {
+    if (child != null) el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+export function bind(root, name) {
+  return root.querySelector(`[data-bind="${name}"]`);
+}
+
+export function showError(root, error) {
+  const el = bind(root, "error");
+  if (!el) return;
+  el.textContent = error ? error.message || String(error) : "";
+  el.hidden = !error;
+}

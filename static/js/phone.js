@@ -1,0 +1,65 @@
+// The participant's phone: the current stage, and what they can do in it.
+import { ACTIONS } from "/protocol.js";
+import { Live, bind, currentStage, h, showError } from "./live.js";
+
+const root = document.getElementById("phone");
+let shownView = null;
+
+function render(state) {
+  if (state.removed) {
+    bind(root, "stage-title").textContent = "You were removed from this workshop";
+    bind(root, "stage-prompt").textContent = "Ask the facilitator if this is a mistake.";
+    bind(root, "stage-body").replaceChildren();
+    live.socket.disconnect();
+    return;
+  }
+  const stage = currentStage(state);
+  const index = stage ? state.stages.indexOf(stage) : -1;
+  bind(document, "me").textContent = `${state.me.name} · ${state.me.organisation}`;
+  bind(root, "stage-count").textContent = stage ? `Stage ${index + 1} of ${state.stages.length}` : "";
+  bind(root, "stage-title").textContent = stage ? stage.title : state.workshop.title;
+  bind(root, "stage-prompt").textContent = stage ? stage.prompt : "";
+  const body = bind(root, "stage-body");
+  // Rebuild the stage's controls only when the stage changes, never under a typing thumb.
+  const view = `${stage && stage.id}|${state.workshop.status}|${JSON.stringify(state.me)}`;
+  const others = bind(root, "others");
+  if (others) others.textContent = String(state.presence.total - 1);
+  if (view === shownView) return;
+  shownView = view;
+  if (state.workshop.status === "closed") {
+    body.replaceChildren(h("p", { class: "notice" }, "This workshop is closed. Thank you!"));
+  } else if (stage && stage.type === "welcome") {
+    body.replaceChildren(welcome(state));
+  } else {
+    body.replaceChildren(h("p", { class: "notice" }, "Follow this stage on the main screen."));
+  }
+}
+
+function welcome(state) {
+  const me = state.me;
+  const form = h("form", { class: "stack", "data-form": "profile" },
+    h("p", { class: "notice" }, "You are in, with ",
+      h("span", { "data-bind": "others" }, String(state.presence.total - 1)), " others."),
+    h("label", { for: "p-name" }, "Name"),
+    h("input", { id: "p-name", name: "name", value: me.name, maxlength: 60, required: true }),
+    h("label", { for: "p-org" }, "Organisation"),
+    h("input", { id: "p-org", name: "organisation", value: me.organisation, maxlength: 80, required: true }),
+    h("label", { for: "p-sector" }, "Sector"),
+    h("input", { id: "p-sector", name: "sector", value: me.sector, maxlength: 60, required: true }),
+    h("button", { type: "submit", class: "secondary" }, "Save my details"));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    showError(root, null);
+    const data = Object.fromEntries(new FormData(form).entries());
+    live.send(ACTIONS.PARTICIPANT_UPDATE, data).catch((error) => showError(root, error));
+  });
+  return form;
+}
+
+const live = new Live({
+  workshopId: Number(root.dataset.workshopId),
+  screen: "phone",
+  render,
+  onStatus: (text) => { bind(document, "connection").textContent = text; },
+});
+window.facilitatorLive = live;
