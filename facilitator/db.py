@@ -74,14 +74,15 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
-        """A session for reads; nothing it does is committed."""
+        """A session for reads; nothing it does is committed.
+
+        Closing it (rather than rolling back) keeps loaded objects readable
+        after the block, detached, for templates and answers.
+        """
         if self._sessions is None:
             raise RuntimeError("database not configured")
         with self._sessions() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def create_all(self) -> None:
         from . import models  # noqa: F401 - registers every table

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Set up and run Facilitator with nothing but Python 3.11+ installed.
+
+    python3 dev.py demo     create .venv, install, prepare the database, run the demo
+    python3 dev.py test     create .venv, install with test tools, run every test
+    python3 dev.py bench S  run benchmark scenario S (see bench/README.md)
+
+Only the standard library is used here. Extra arguments go to the command run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def say(text: str) -> None:
+    print(f"[dev] {text}", flush=True)
+
+
+def ensure_venv(extras: str) -> None:
+    """Create .venv and install the project, again only when pyproject.toml changed."""
+    if sys.version_info < (3, 11):
+        sys.exit("Facilitator needs Python 3.11 or newer.")
+    if not PYTHON.exists():
+        say(f"creating virtual environment in {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    stamp = VENV / ".installed"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    say("installing Facilitator and its dependencies (first run only)")
+    target = f".[{extras}]" if extras else "."
+    subprocess.run(
+        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-e", target],
+        cwd=ROOT,
+        check=True,
+    )
+    stamp.write_text(digest)
+
+
+def chromium_path() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def ensure_chromium() -> None:
+    """Install Debian's chromium for the browser tests when missing and possible."""
+    if chromium_path():
+        return
+    apt = shutil.which("apt-get")
+    if not apt:
+        say("chromium not found and apt-get unavailable: browser tests will be skipped")
+        return
+    prefix = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
+    if prefix is None:
+        say("chromium not found and no root: browser tests will be skipped")
+        return
+    say("installing chromium for the browser tests")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    update = subprocess.run([*prefix, apt, "update", "-qq"], env=env, check=False)
+    install = subprocess.run(
+        [*prefix, apt, "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+        env=env, check=False,
+    )
+    if update.returncode or install.returncode or not chromium_path():
+        say("could not install chromium: browser tests will be skipped")
+
+
+def main() -> int:
+    command = sys.argv[1] if len(sys.argv) > 1 else "help"
+    rest = sys.argv[2:]
+    os.chdir(ROOT)
+    if command == "demo":
+        ensure_venv("")
+        return subprocess.call([str(BIN / "facilitator"), "demo", *rest])
+    if command == "serve":
+        ensure_venv("")
+        return subprocess.call([str(BIN / "facilitator"), "serve", *rest])
+    if command == "test":
+        ensure_venv("test")
+        ensure_chromium()
+        lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."])
+        tests = subprocess.call([str(PYTHON), "-m", "pytest", *rest])
+        return tests or lint
+    if command == "bench":
+        ensure_venv("test")
+        return subprocess.call([str(PYTHON), "-m", "bench", *rest])
+    print(__doc__)
+    return 0 if command in ("help", "-h", "--help") else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Helpers shared by the tests: real HTTP sessions and real Socket.IO clients."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+import requests
+import socketio
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+ACTION_RE = re.compile(r'name="action_id" value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def action_id() -> str:
+    return uuid.uuid4().hex
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def login(base: str, username: str, password: str) -> requests.Session:
+    http = requests.Session()
+    page = http.get(f"{base}/login", timeout=10)
+    resp = http.post(
+        f"{base}/login",
+        data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert resp.status_code == 302, resp.text
+    return http
+
+
+def join(base: str, code: str, name: str, organisation: str, sector: str) -> requests.Session:
+    """Join like a phone does, through the form; returns the session holding the cookie."""
+    http = requests.Session()
+    page = http.get(f"{base}/j/{code}", timeout=10)
+    assert page.status_code == 200, page.text
+    match = ACTION_RE.search(page.text)
+    assert match, "join form has no action id"
+    resp = http.post(
+        f"{base}/j/{code}",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "action_id": match.group(1),
+            "name": name,
+            "organisation": organisation,
+            "sector": sector,
+        },
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert resp.status_code == 302, resp.text
+    return http
+
+
+def cookie_header(http: requests.Session) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+
+
+class LiveClient:
+    """A python-socketio client that records snapshots and events as a screen would."""
+
+    def __init__(self, base: str, workshop_id: int, screen: str, http: requests.Session | None = None,
+                 key: str | None = None) -> None:
+        self.base = base
+        self.auth: dict[str, Any] = {"workshop_id": workshop_id, "screen": screen}
+        if key:
+            self.auth["key"] = key
+        self.headers = {"Cookie": cookie_header(http)} if http is not None else {}
+        self.snapshots: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.connect_errors: list[Any] = []
+        self._changed = threading.Condition()
+        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.2,
+                                   reconnection_delay_max=1)
+        self.sio.on("snapshot", self._on_snapshot)
+        self.sio.on("event", self._on_event)
+        self.sio.on("connect_error", self._on_connect_error)
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def _on_snapshot(self, data: dict[str, Any]) -> None:
+        self.snapshots.append(data)
+        self._notify()
+
+    def _on_event(self, data: dict[str, Any]) -> None:
+        self.events.append(data)
+        self._notify()
+
+    def _on_connect_error(self, data: Any) -> None:
+        self.connect_errors.append(data)
+        self._notify()
+
+    def connect(self, wait_snapshot: bool = True) -> LiveClient:
+        self.sio.connect(self.base, headers=self.headers, auth=self.auth,
+                         transports=["websocket"], wait_timeout=10)
+        if wait_snapshot:
+            self.wait_for(lambda: self.snapshots, "a snapshot")
+        return self
+
+    def wait_for(self, predicate: Any, what: str, timeout: float = 10) -> Any:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                result = predicate()
+                if result:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"timed out waiting for {what}")
+                self._changed.wait(min(remaining, 0.1))
+
+    def event_of(self, type_: str, timeout: float = 10) -> dict[str, Any]:
+        return self.wait_for(
+            lambda: next((e for e in self.events if e["type"] == type_), None), type_, timeout
+        )
+
+    def call(self, name: str, payload: Any = None, *, with_id: bool = True, timeout: float = 10) -> Any:
+        if with_id and isinstance(payload, dict) and "action_id" not in payload:
+            payload = {**payload, "action_id": action_id()}
+        if payload is None and with_id:
+            payload = {"action_id": action_id()}
+        return self.sio.call(name, payload, timeout=timeout)
+
+    def close(self) -> None:
+        # No reconnection after this, even if the server already went away.
+        self.sio.reconnection = False
+        # The websocket close handshake can wait seconds for the server's reply;
+        # the tests do not need to wait for it.
+        threading.Thread(target=self.sio.shutdown, daemon=True).start()
