@@ -27,7 +27,8 @@ class ServerProcess:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         inherited = {
-            k: v for k, v in os.environ.items()
+            k: v
+            for k, v in os.environ.items()
             if k not in ("FACILITATOR_DATABASE_URL", "DATABASE_URL", "FACILITATOR_MESSAGE_QUEUE")
         }
         self.env = {
@@ -41,15 +42,28 @@ class ServerProcess:
 
     def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(BIN / "facilitator"), *args], input=stdin, capture_output=True, text=True,
-            env=self.env, timeout=60,
+            [str(BIN / "facilitator"), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=60,
         )
 
     def start(self) -> ServerProcess:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [str(BIN / "facilitator"), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    str(BIN / "facilitator"),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -84,8 +98,13 @@ class ServerProcess:
         page = http.get(f"{self.base}/console", timeout=10)
         resp = http.post(
             f"{self.base}/workshops",
-            data={"kit": "hrh-action-framework", "title": "E2E", "csrf_token": csrf_from(page.text)},
-            allow_redirects=False, timeout=10,
+            data={
+                "kit": "hrh-action-framework",
+                "title": "E2E",
+                "csrf_token": csrf_from(page.text),
+            },
+            allow_redirects=False,
+            timeout=10,
         )
         assert resp.status_code == 302, resp.text
         match = LOCATION_RE.search(resp.headers["Location"])

@@ -75,8 +75,14 @@ def cookie_header(http: requests.Session) -> str:
 class LiveClient:
     """A python-socketio client that records snapshots and events as a screen would."""
 
-    def __init__(self, base: str, workshop_id: int, screen: str, http: requests.Session | None = None,
-                 key: str | None = None) -> None:
+    def __init__(
+        self,
+        base: str,
+        workshop_id: int,
+        screen: str,
+        http: requests.Session | None = None,
+        key: str | None = None,
+    ) -> None:
         self.base = base
         self.auth: dict[str, Any] = {"workshop_id": workshop_id, "screen": screen}
         if key:
@@ -86,8 +92,9 @@ class LiveClient:
         self.events: list[dict[str, Any]] = []
         self.connect_errors: list[Any] = []
         self._changed = threading.Condition()
-        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.2,
-                                   reconnection_delay_max=1)
+        self.sio = socketio.Client(
+            reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1
+        )
         self.sio.on("snapshot", self._on_snapshot)
         self.sio.on("event", self._on_event)
         self.sio.on("connect_error", self._on_connect_error)
@@ -109,8 +116,13 @@ class LiveClient:
         self._notify()
 
     def connect(self, wait_snapshot: bool = True) -> LiveClient:
-        self.sio.connect(self.base, headers=self.headers, auth=self.auth,
-                         transports=["websocket"], wait_timeout=10)
+        self.sio.connect(
+            self.base,
+            headers=self.headers,
+            auth=self.auth,
+            transports=["websocket"],
+            wait_timeout=10,
+        )
         if wait_snapshot:
             self.wait_for(lambda: self.snapshots, "a snapshot")
         return self
@@ -132,7 +144,9 @@ class LiveClient:
             lambda: next((e for e in self.events if e["type"] == type_), None), type_, timeout
         )
 
-    def call(self, name: str, payload: Any = None, *, with_id: bool = True, timeout: float = 10) -> Any:
+    def call(
+        self, name: str, payload: Any = None, *, with_id: bool = True, timeout: float = 10
+    ) -> Any:
         if with_id and isinstance(payload, dict) and "action_id" not in payload:
             payload = {**payload, "action_id": action_id()}
         if payload is None and with_id:

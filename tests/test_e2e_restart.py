@@ -47,8 +47,9 @@ def test_clients_follow_stages_and_nothing_acknowledged_is_lost_after_sigkill(tm
             stage_acks.append(ack)
         last_seq = stage_acks[-1]["seq"]
         for client in clients:
-            client.wait_for(lambda c=client: c.events and c.events[-1]["seq"] == last_seq,
-                            f"seq {last_seq}")
+            client.wait_for(
+                lambda c=client: c.events and c.events[-1]["seq"] == last_seq, f"seq {last_seq}"
+            )
             seqs = [e["seq"] for e in client.events]
             assert consecutive(seqs), seqs
             assert seqs[0] == client.snapshots[0]["seq"] + 1
@@ -59,8 +60,9 @@ def test_clients_follow_stages_and_nothing_acknowledged_is_lost_after_sigkill(tm
 
         # Every client reconnects by itself and receives a fresh snapshot.
         for client in clients:
-            client.wait_for(lambda c=client: len(c.snapshots) >= 2, "a snapshot after restart",
-                            timeout=20)
+            client.wait_for(
+                lambda c=client: len(c.snapshots) >= 2, "a snapshot after restart", timeout=20
+            )
         for client in clients:
             state = client.snapshots[-1]
             assert state["seq"] == last_seq
