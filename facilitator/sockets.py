@@ -54,7 +54,7 @@ def on_connect(auth: Any = None) -> bool:
         log.info("refused socket: %s", exc.message)
         from flask_socketio import ConnectionRefusedError
 
-        raise ConnectionRefusedError(exc.as_ack()["error"]) from None
+        raise ConnectionRefusedError(exc.message, exc.as_ack()["error"]) from None
     _callers[request.sid] = caller  # type: ignore[attr-defined]
     join_room(live.room(caller.workshop_id))
     if participant_id is not None:
