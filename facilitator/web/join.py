@@ -52,7 +52,7 @@ def _unknown_code_message(raw: str) -> str:
     if ended is not None:
         return f"The workshop with code {code} has ended; it no longer takes participants."
     return (
-        f"No open workshop has the code {code or raw!r}. Check the code on the screen: "
+        f"No open workshop has the code {code or raw.strip()}. Check the code on the screen: "
         "it has 6 letters and digits."
     )
 
