@@ -1,0 +1,125 @@
+"""Kit files: the shipped kits are valid; broken ones are reported by file and field."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from facilitator.config import PROJECT_ROOT
+from facilitator.kits import STAGE_TYPES, KitError, KitLibrary, load_file
+
+BAD = Path(__file__).parent / "kits_bad"
+FACILITATOR = Path(sys.executable).parent / "facilitator"
+
+
+def test_every_shipped_kit_validates():
+    library = KitLibrary(PROJECT_ROOT / "workshop_kits")
+    kits, errors = library.load_all()
+    assert errors == []
+    assert "hrh-action-framework" in kits
+
+
+def test_the_hrh_kit_covers_the_whole_arc_and_the_framework():
+    kit = KitLibrary(PROJECT_ROOT / "workshop_kits").load("hrh-action-framework")
+    types = [stage.type for stage in kit.stages]
+    for needed in (
+        "welcome",
+        "stakeholder_map",
+        "agenda",
+        "vote",
+        "action_plan",
+        "signoff",
+        "close",
+    ):
+        assert needed in types
+    assert types[0] == "welcome" and types[-1] == "close"
+    assert [f.name for f in kit.action_fields] == [
+        "Policy",
+        "HR Management Systems",
+        "Finance",
+        "Education",
+        "Partnership",
+        "Leadership",
+    ]
+    assert [p.id for p in kit.cycle_phases] == [
+        "situation-analysis",
+        "planning",
+        "implementation",
+        "monitoring-evaluation",
+    ]
+    assert len(kit.sectors) >= 5
+    assert all(stage.prompt for stage in kit.stages)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("unknown_stage_type", ["stages[1].type:", "'welcome'"]),
+        ("missing_title", ["title: required field is missing"]),
+        ("duplicate_stage", ["stages[1]: duplicate stage id 'welcome'"]),
+        ("not_toml", ["not valid TOML"]),
+        ("unknown_field", ["colour: unknown field", "stages[0].minutes:"]),
+    ],
+)
+def test_broken_kits_name_file_field_and_problem(name, expected):
+    path = BAD / f"{name}.toml"
+    with pytest.raises(KitError) as caught:
+        load_file(path)
+    message = str(caught.value)
+    assert message.startswith(str(path))
+    for part in expected:
+        assert part in message
+
+
+def test_kits_load_only_by_name(tmp_path):
+    library = KitLibrary(PROJECT_ROOT / "workshop_kits")
+    for bad in ("../pyproject", "/etc/passwd", "HRH", "hrh action", ""):
+        with pytest.raises(KitError):
+            library.load(bad)
+
+
+def test_the_cache_notices_a_changed_file(tmp_path):
+    source = (PROJECT_ROOT / "workshop_kits" / "hrh-action-framework.toml").read_text()
+    (tmp_path / "mine.toml").write_text(source)
+    library = KitLibrary(tmp_path)
+    first = library.load("mine")
+    assert library.load("mine") is first
+    changed = source.replace(
+        'title = "HRH Action Framework planning workshop"', 'title = "Changed"', 1
+    )
+    path = tmp_path / "mine.toml"
+    before = path.stat().st_mtime
+    path.write_text(changed)
+    os.utime(path, (before + 5, before + 5))  # a coarse clock must not hide the change
+    assert library.load("mine").title == "Changed"
+
+
+def test_stage_types_are_documented_in_the_schema():
+    assert set(STAGE_TYPES) >= {"welcome", "board", "stakeholder_map", "vote", "close"}
+
+
+def test_cli_validate_passes_for_shipped_kits():
+    result = subprocess.run(
+        [str(FACILITATOR), "kits", "validate"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ok   " in result.stdout and "hrh-action-framework.toml" in result.stdout
+
+
+def test_cli_validate_fails_with_file_field_and_reason():
+    files = [
+        str(BAD / "duplicate_stage.toml"),
+        str(PROJECT_ROOT / "workshop_kits" / "hrh-action-framework.toml"),
+    ]
+    result = subprocess.run(
+        [str(FACILITATOR), "kits", "validate", *files], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "FAIL" in result.stderr and "duplicate_stage.toml" in result.stderr
+    assert "duplicate stage id 'welcome'" in result.stderr
+    assert "1 of 2 kit files are invalid" in result.stderr
+    assert "Traceback" not in result.stderr
