@@ -26,6 +26,7 @@ from .db import db
 from .errors import (
     BAD_REQUEST,
     CLOSED,
+    CONFLICT,
     FORBIDDEN,
     INTERNAL,
     INVALID,
@@ -76,7 +77,7 @@ class Context:
 class Params(BaseModel):
     """Base of every action's parameters: unknown fields are an error."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
 
 Handler = Callable[[Context, Any], Outcome]
@@ -92,8 +93,6 @@ class ActionSpec:
     stage_types: frozenset[str] | None
     #: Read-only actions take no lock, need no action id and store no receipt.
     writes: bool
-    #: Whether a participant may send it once the workshop is closed.
-    when_closed: bool
 
 
 REGISTRY: dict[str, ActionSpec] = {}
@@ -106,7 +105,6 @@ def action(
     params: type[Params],
     stage_types: set[str] | None = None,
     writes: bool = True,
-    when_closed: bool = False,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         if name in REGISTRY:
@@ -118,7 +116,6 @@ def action(
             handler=handler,
             stage_types=frozenset(stage_types) if stage_types is not None else None,
             writes=writes,
-            when_closed=when_closed,
         )
         return handler
 
@@ -170,7 +167,7 @@ def _load(session: Session, spec: ActionSpec, caller: Caller) -> Context:
         if participant.removed_at is not None:
             raise DomainError(FORBIDDEN, "The facilitator removed you from this workshop.")
     if caller.role in ("participant", "visitor") and spec.writes:
-        if not workshop.is_open and not spec.when_closed:
+        if not workshop.is_open:
             raise DomainError(CLOSED, "This workshop is closed.")
         stage = workshop.current_stage
         if spec.stage_types is not None and (stage is None or stage.type not in spec.stage_types):
@@ -188,8 +185,8 @@ def perform(caller: Caller, name: str, payload: Any) -> dict[str, Any]:
     try:
         if spec is None:
             raise DomainError(UNKNOWN_EVENT, f"Unknown event {str(name)[:60]!r}.")
-        action_id, params = _parse(spec, payload)
         _authorise(spec, caller)
+        action_id, params = _parse(spec, payload)
         if not spec.writes:
             with db.reader() as session:
                 ctx = _load(session, spec, caller)
@@ -220,9 +217,14 @@ def _write(
             with db.transaction() as session:
                 if not live.lock_workshop(session, caller.workshop_id):
                     raise DomainError(NOT_FOUND, "This workshop does not exist.")
+                fingerprint = live.digest(spec.name, params.model_dump(mode="json"))
                 stored = live.find_receipt(session, caller.workshop_id, caller.actor, action_id)
                 if stored is not None:
-                    return stored, []
+                    if stored.digest != fingerprint:
+                        raise DomainError(
+                            CONFLICT, "This action_id was already used for a different action."
+                        )
+                    return stored.response, []
                 ctx = _load(session, spec, caller)
                 outcome = spec.handler(ctx, params)
                 published = live.append(session, caller.workshop_id, outcome.events)
@@ -230,7 +232,13 @@ def _write(
                 if published:
                     ack["seq"] = published[-1].seq
                 live.store_receipt(
-                    session, caller.workshop_id, caller.actor, action_id, spec.name, ack
+                    session,
+                    caller.workshop_id,
+                    caller.actor,
+                    action_id,
+                    spec.name,
+                    fingerprint,
+                    ack,
                 )
             return ack, published
         except IntegrityError:

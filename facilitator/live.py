@@ -9,6 +9,9 @@ snapshot) and carries on.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -53,6 +56,8 @@ class ActionReceipt(Base):
     actor: Mapped[str] = mapped_column(String(48))
     action_id: Mapped[str] = mapped_column(String(64))
     event: Mapped[str] = mapped_column(String(40))
+    #: SHA-256 of the action's parameters: reusing an id for other parameters is refused.
+    digest: Mapped[str] = mapped_column(String(64))
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -113,8 +118,34 @@ def append(session: Session, workshop_id: int, events: list[Event]) -> list[Publ
     return published
 
 
-def events_since(session: Session, workshop_id: int, since: int) -> list[dict[str, Any]] | None:
-    """Events after ``since`` in order, or None when a snapshot is the better answer."""
+#: Roles with a room of their own in each workshop.
+SCREEN_ROLES = ("facilitator", "projector", "participant")
+
+Redaction = Callable[[dict[str, Any], str], dict[str, Any]]
+_redactions: dict[str, Redaction] = {}
+
+
+def redacted_for(event_type: str) -> Callable[[Redaction], Redaction]:
+    """Declare how an event type's data is cut down for roles that may not see all of it."""
+
+    def register(func: Redaction) -> Redaction:
+        _redactions[event_type] = func
+        return func
+
+    return register
+
+
+def view(event_type: str, data: dict[str, Any], role: str) -> dict[str, Any]:
+    """The data of an event as ``role`` may see it."""
+    redact = _redactions.get(event_type)
+    return redact(data, role) if redact else data
+
+
+def events_since(
+    session: Session, workshop_id: int, since: int, role: str
+) -> list[dict[str, Any]] | None:
+    """Events after ``since`` in order, as ``role`` sees them, or None when a
+    snapshot is the better answer."""
     rows = session.scalars(
         select(EventRecord)
         .where(EventRecord.workshop_id == workshop_id, EventRecord.seq > since)
@@ -125,14 +156,20 @@ def events_since(session: Session, workshop_id: int, since: int) -> list[dict[st
         return None
     if rows and rows[0].seq != since + 1:
         return None
-    return [{"seq": r.seq, "type": r.type, "data": r.data} for r in rows]
+    return [{"seq": r.seq, "type": r.type, "data": view(r.type, r.data, role)} for r in rows]
+
+
+def digest(event: str, params: dict[str, Any]) -> str:
+    """A fingerprint of an action: its name and canonical parameters."""
+    canonical = json.dumps([event, params], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def find_receipt(
     session: Session, workshop_id: int, actor: str, action_id: str
-) -> dict[str, Any] | None:
+) -> ActionReceipt | None:
     return session.scalar(
-        select(ActionReceipt.response).where(
+        select(ActionReceipt).where(
             ActionReceipt.workshop_id == workshop_id,
             ActionReceipt.actor == actor,
             ActionReceipt.action_id == action_id,
@@ -141,7 +178,13 @@ def find_receipt(
 
 
 def store_receipt(
-    session: Session, workshop_id: int, actor: str, action_id: str, event: str, response: dict
+    session: Session,
+    workshop_id: int,
+    actor: str,
+    action_id: str,
+    event: str,
+    fingerprint: str,
+    response: dict[str, Any],
 ) -> None:
     session.add(
         ActionReceipt(
@@ -149,15 +192,16 @@ def store_receipt(
             actor=actor,
             action_id=action_id,
             event=event,
+            digest=fingerprint,
             response=response,
         )
     )
     session.flush()
 
 
-def room(workshop_id: int) -> str:
-    """The Socket.IO room of every screen of one workshop."""
-    return f"workshop:{workshop_id}"
+def room(workshop_id: int, role: str | None = None) -> str:
+    """The Socket.IO room of every screen of one workshop, or of one role's screens."""
+    return f"workshop:{workshop_id}" if role is None else f"workshop:{workshop_id}:{role}"
 
 
 def participant_room(participant_id: int) -> str:
@@ -170,6 +214,11 @@ def publish(published: list[Published]) -> None:
     from .sockets import disconnect_room, socketio
 
     for item in published:
-        socketio.emit(protocol.EVENT, item.payload(), to=room(item.workshop_id))
+        if item.type in _redactions:
+            for role in SCREEN_ROLES:
+                payload = {**item.payload(), "data": view(item.type, item.data, role)}
+                socketio.emit(protocol.EVENT, payload, to=room(item.workshop_id, role))
+        else:
+            socketio.emit(protocol.EVENT, item.payload(), to=room(item.workshop_id))
         if item.type == protocol.PARTICIPANT_REMOVED:
             disconnect_room(participant_room(item.data["participant_id"]))

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from flask import request, session
-from flask_socketio import SocketIO, emit, join_room
+from flask_socketio import SocketIO, join_room
 
 from . import live, protocol
 from .actions import Caller, perform
@@ -57,10 +57,28 @@ def on_connect(auth: Any = None) -> bool:
         raise ConnectionRefusedError(exc.message, exc.as_ack()["error"]) from None
     _callers[request.sid] = caller  # type: ignore[attr-defined]
     join_room(live.room(caller.workshop_id))
+    join_room(live.room(caller.workshop_id, caller.role))
     if participant_id is not None:
         join_room(live.participant_room(participant_id))
-    emit(protocol.SNAPSHOT, build_snapshot(caller))
+    socketio.start_background_task(_send_snapshot, request.sid, caller)  # type: ignore[attr-defined]
     return True
+
+
+def _send_snapshot(sid: str, caller: Caller) -> None:
+    """Send the snapshot once the connection is accepted.
+
+    Emitting inside the connect handler would put the snapshot on the wire
+    before Socket.IO's CONNECT packet, which some clients drop or mishandle.
+    Events broadcast meanwhile may arrive first; clients keep those with a
+    higher sequence number than the snapshot's.
+    """
+    server = socketio.server
+    for _ in range(200):
+        if not server.manager.is_pre_connected(sid, "/"):
+            break
+        socketio.sleep(0.005)
+    if server.manager.is_connected(sid, "/"):
+        socketio.emit(protocol.SNAPSHOT, build_snapshot(caller), to=sid)
 
 
 def build_snapshot(caller: Caller) -> dict[str, Any]:

@@ -21,13 +21,11 @@ class SyncParams(Params):
     since: Annotated[int, Field(ge=0)] | None = None
 
 
-@action(
-    protocol.SYNC_REQUEST, roles=EVERY_SCREEN, params=SyncParams, writes=False, when_closed=True
-)
+@action(protocol.SYNC_REQUEST, roles=EVERY_SCREEN, params=SyncParams, writes=False)
 def sync(ctx: Context, params: SyncParams) -> ws.Outcome:
     """The events after ``since`` when they are few, else a snapshot."""
     if params.since is not None and params.since <= ctx.workshop.seq:
-        events = live.events_since(ctx.session, ctx.workshop.id, params.since)
+        events = live.events_since(ctx.session, ctx.workshop.id, params.since, ctx.caller.role)
         if events is not None:
             return ws.Outcome(result={"events": events, "seq": ctx.workshop.seq})
     state = snapshot(ctx.session, ctx.workshop, ctx.caller.role, ctx.participant)

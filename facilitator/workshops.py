@@ -18,7 +18,7 @@ from . import protocol
 from .db import Base, utcnow
 from .errors import CLOSED, CONFLICT, INVALID, NOT_FOUND, DomainError
 from .kits import Kit
-from .live import Event
+from .live import Event, redacted_for
 
 #: Join codes avoid characters that look alike on a projector or a phone
 #: (0/O/D/Q, 1/I/L, 2/Z, 5/S, 8/B, U/V).
@@ -267,6 +267,16 @@ def join(
     )
 
 
+@redacted_for(protocol.PARTICIPANT_JOINED)
+@redacted_for(protocol.PARTICIPANT_UPDATED)
+def _participant_for_screens(data: dict[str, Any], role: str) -> dict[str, Any]:
+    """Only the facilitator sees who joined; projector and phones see sectors and counts."""
+    if role == "facilitator":
+        return data
+    person = data["participant"]
+    return {**data, "participant": {"id": person["id"], "sector": person["sector"]}}
+
+
 def get_participant(session: Session, workshop: Workshop, participant_id: int) -> Participant:
     participant = session.get(Participant, participant_id)
     if participant is None or participant.workshop_id != workshop.id or participant.removed_at:
@@ -331,7 +341,9 @@ def goto_stage(session: Session, workshop: Workshop, stage_id: int) -> Outcome:
 def step_stage(session: Session, workshop: Workshop, delta: int) -> Outcome:
     """Move ``delta`` stages from the current one (next: +1, previous: -1)."""
     stages = workshop.stages
-    index = next((i for i, s in enumerate(stages) if s.id == workshop.current_stage_id), 0)
+    index = next((i for i, s in enumerate(stages) if s.id == workshop.current_stage_id), None)
+    if index is None:
+        raise DomainError(CONFLICT, "The current stage is unknown; choose a stage to go to.")
     target = index + delta
     if not 0 <= target < len(stages):
         where = "last" if delta > 0 else "first"

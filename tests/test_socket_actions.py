@@ -307,3 +307,54 @@ def test_a_wrong_projector_key_is_refused(room):
     with pytest.raises(socketio.exceptions.ConnectionError):
         client.connect()
     assert client.connect_errors[0]["data"]["code"] == "forbidden"
+
+
+def test_reusing_an_action_id_for_another_action_is_refused(screens):
+    shared = action_id()
+    assert screens["console"].call("stage:next", {"action_id": shared})["ok"]
+    ack = screens["console"].call("workshop:close", {"action_id": shared})
+    assert error_code(ack) == "conflict"
+    assert "already used" in ack["error"]["message"]
+    state = screens["console"].call("sync:request", {}, with_id=False)["snapshot"]
+    assert state["workshop"]["status"] == "live"
+
+
+def test_numbers_must_be_numbers(screens):
+    ids = stage_ids(screens["console"])
+    for bad in (str(ids[1]), float(ids[1]), True):
+        ack = screens["console"].call("stage:goto", {"stage_id": bad})
+        assert error_code(ack) == "invalid"
+
+
+def test_a_forbidden_role_is_told_so_before_its_payload_is_checked(screens):
+    assert error_code(screens["phone"].call("stage:goto", {"nonsense": 1})) == "forbidden"
+
+
+def test_only_the_facilitator_sees_who_joined(screens, live_server):
+    join(live_server, screens["workshop"].code, "Bilal", "UNICEF", "Development partners")
+
+    def second_join(client):
+        return client.wait_for(
+            lambda: next(
+                (
+                    e["data"]
+                    for e in client.events
+                    if e["type"] == "participant:joined" and e["data"]["presence"]["total"] == 2
+                ),
+                None,
+            ),
+            "the second join",
+        )
+
+    full = second_join(screens["console"])["participant"]
+    assert full["name"] == "Bilal" and full["organisation"] == "UNICEF"
+    for name in ("projector", "phone"):
+        seen = second_join(screens[name])
+        assert seen["participant"] == {"id": full["id"], "sector": "Development partners"}
+        assert seen["presence"]["total"] == 2
+    start = screens["phone"].snapshots[0]["seq"]
+    replay = screens["projector"].call("sync:request", {"since": start}, with_id=False)
+    assert "Bilal" not in str(replay["events"])
+    assert "Bilal" in str(
+        screens["console"].call("sync:request", {"since": start}, with_id=False)["events"]
+    )

@@ -27,7 +27,8 @@ const reducers = {
   [TYPES.PARTICIPANT_UPDATED](state, data) {
     state.presence = data.presence;
     if (state.participants) upsert(state.participants, data.participant);
-    if (state.me && state.me.id === data.participant.id) state.me = data.participant;
+    // Phones see only id and sector of others; their own full record comes in the ack.
+    if (state.me && state.me.id === data.participant.id) Object.assign(state.me, data.participant);
   },
   [TYPES.PARTICIPANT_REMOVED](state, data) {
     state.presence = data.presence;
@@ -68,7 +69,10 @@ export class Live {
       reconnectionDelayMax: 4000,
     });
     this.socket.on("connect", () => this.onStatus("live"));
-    this.socket.on("disconnect", () => this.onStatus("reconnecting…"));
+    this.socket.on("disconnect", (reason) => {
+      // "io server disconnect": the server closed it on purpose (e.g. removal); no retry.
+      this.onStatus(reason === "io server disconnect" ? "disconnected" : "reconnecting…");
+    });
     this.socket.on("connect_error", (err) => {
       const message = (err && err.data && err.data.message) || "cannot reach the server";
       this.onStatus(message);
@@ -157,7 +161,7 @@ export class Live {
             if (tries < MAX_TRIES) attempt();
             else reject({ code: "timeout", message: "The server did not answer; check the Wi-Fi." });
           } else if (ack && ack.ok) resolve(ack);
-          else reject(ack.error);
+          else reject((ack && ack.error) || { code: "internal", message: "No answer from the server" });
         });
       };
       attempt();

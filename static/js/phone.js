@@ -51,7 +51,13 @@ function welcome(state) {
     ev.preventDefault();
     showError(root, null);
     const data = Object.fromEntries(new FormData(form).entries());
-    live.send(ACTIONS.PARTICIPANT_UPDATE, data).catch((error) => showError(root, error));
+    live
+      .send(ACTIONS.PARTICIPANT_UPDATE, data)
+      .then((ack) => {
+        live.state.me = ack.participant;
+        render(live.state);
+      })
+      .catch((error) => showError(root, error));
   });
   return form;
 }

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 17:53:42.629220
+Create Date: 2026-11-22 18:03:24.542862
 """
 
 from collections.abc import Sequence
@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=48), nullable=False),
         sa.Column("action_id", sa.String(length=64), nullable=False),
         sa.Column("event", sa.String(length=40), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("response", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
