@@ -100,8 +100,8 @@ def test_events_are_numbered_consecutively_per_workshop(factory):
     assert [p.seq for p in a + c] == [1, 2, 3]
     assert [p.seq for p in b] == [1]
     with db.reader() as s:
-        assert [e["data"]["n"] for e in live.events_since(s, one.id, 1)] == [2, 3]
-        assert live.events_since(s, one.id, 3) == []
+        assert [e["data"]["n"] for e in live.events_since(s, one.id, 1, "facilitator")] == [2, 3]
+        assert live.events_since(s, one.id, 3, "facilitator") == []
 
 
 def test_a_sequence_number_cannot_be_used_twice(factory):
@@ -119,5 +119,5 @@ def test_a_client_too_far_behind_gets_a_snapshot_instead(factory):
     with db.transaction() as s:
         live.append(s, workshop.id, events)
     with db.reader() as s:
-        assert live.events_since(s, workshop.id, 0) is None
-        assert len(live.events_since(s, workshop.id, 10)) == live.MAX_REPLAY - 5
+        assert live.events_since(s, workshop.id, 0, "projector") is None
+        assert len(live.events_since(s, workshop.id, 10, "projector")) == live.MAX_REPLAY - 5
