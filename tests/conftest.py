@@ -36,7 +36,7 @@ def require_services() -> bool:
 
 
 def chromium_binary() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
         path = shutil.which(name)
         if path:
             return path
