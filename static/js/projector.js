@@ -13,12 +13,10 @@ function render(state) {
   bind(root, "count").textContent = String(state.presence.total);
   const orgs = state.presence.organisations;
   bind(root, "organisations").textContent = `${orgs} organisation${orgs === 1 ? "" : "s"}`;
-  const max = Math.max(1, ...state.presence.by_sector.map((r) => r.count));
   bind(root, "sectors").replaceChildren(
     ...state.presence.by_sector.map((row) =>
       h("li", { "data-sector": row.sector },
         h("span", { class: "sector-name" }, row.sector),
-        h("span", { class: "bar", style: `width:${Math.round((row.count / max) * 100)}%` }),
         h("span", { class: "sector-count" }, String(row.count)))),
   );
   root.classList.toggle("compact-join", Boolean(stage) && stage.type !== "welcome");
