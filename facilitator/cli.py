@@ -130,17 +130,18 @@ def kits_validate(files: tuple[Path, ...]) -> None:
 
 
 def _serve(app, host: str | None, port: int | None) -> None:  # type: ignore[no-untyped-def]
-    from .sockets import socketio
+    from .runtime import serve
 
     host = host or app.config["HOST"]
     port = port or app.config["PORT"]
-    options: dict[str, object] = {"log_output": False}
-    if app.config["ASYNC_MODE"] == "threading":
-        options["allow_unsafe_werkzeug"] = True
-    click.echo(
-        f"Serving on {host}:{port} ({app.config['ASYNC_MODE']}). Stop with Ctrl+C.", err=True
-    )
-    socketio.run(app, host=host, port=port, **options)
+    mode = app.config["ASYNC_MODE"]
+    click.echo(f"Serving on {host}:{port} ({mode}). Stop with Ctrl+C.", err=True)
+    try:
+        serve(app, host, port, mode)
+    except OSError as exc:
+        raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
+    except KeyboardInterrupt:
+        click.echo("Stopped.", err=True)
 
 
 host_option = click.option(

@@ -9,8 +9,9 @@ imports eventlet itself.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -50,3 +51,47 @@ def run_blocking(mode: str, func: Callable[..., T], *args: object) -> T:
 
         return tpool.execute(func, *args)
     return func(*args)
+
+
+def _no_delay(listener: socket.socket) -> None:
+    """Send small frames at once: accepted sockets inherit TCP_NODELAY on Linux.
+
+    Without it an ack written right after a broadcast waits for the client's
+    delayed ACK (about 40 ms), Nagle's algorithm holding the second small frame.
+    """
+    try:
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:  # pragma: no cover - not every platform allows it on a listener
+        pass
+
+
+def _raise_file_limit() -> None:
+    """Every phone holds a socket: allow as many open files as the system permits."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or hard > soft:
+            wanted = 65536 if hard == resource.RLIM_INFINITY else hard
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    except (ImportError, ValueError, OSError):  # pragma: no cover - not on every platform
+        pass
+
+
+def serve(wsgi_app: Any, host: str, port: int, mode: str) -> None:
+    """Serve HTTP and WebSocket until interrupted, with the runtime's own server."""
+    _raise_file_limit()
+    if mode == "eventlet":
+        import eventlet
+        import eventlet.wsgi
+
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = eventlet.listen((host, port), family)
+        _no_delay(listener)
+        eventlet.wsgi.server(listener, wsgi_app, log_output=False, max_size=10_000)
+        return
+    from werkzeug.serving import make_server
+
+    server = make_server(host, port, wsgi_app, threaded=True)
+    _no_delay(server.socket)
+    server.serve_forever()

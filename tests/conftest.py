@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,6 +76,7 @@ def live_server(app: Any) -> Iterator[str]:
     """The app served over real HTTP and WebSocket on a free port."""
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
+    server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as runtime.serve
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{port}"
