@@ -166,8 +166,8 @@ def _load(session: Session, spec: ActionSpec, caller: Caller) -> Context:
             raise DomainError(FORBIDDEN, "You are not a participant of this workshop.")
         if participant.removed_at is not None:
             raise DomainError(FORBIDDEN, "The facilitator removed you from this workshop.")
-    if caller.role in ("participant", "visitor") and spec.writes:
-        if not workshop.is_open:
+    if caller.role in ("participant", "visitor"):
+        if spec.writes and not workshop.is_open:
             raise DomainError(CLOSED, "This workshop is closed.")
         stage = workshop.current_stage
         if spec.stage_types is not None and (stage is None or stage.type not in spec.stage_types):
@@ -190,7 +190,9 @@ def perform(caller: Caller, name: str, payload: Any) -> dict[str, Any]:
         if not spec.writes:
             with db.reader() as session:
                 ctx = _load(session, spec, caller)
-                return {"ok": True, **spec.handler(ctx, params).result}
+                outcome = spec.handler(ctx, params)
+            live.publish_transient(caller.workshop_id, outcome.transient)
+            return {"ok": True, **outcome.result}
         assert action_id is not None
         ack, published = _write(spec, caller, action_id, params)
         live.publish(published)

@@ -14,6 +14,7 @@ NOT_FOUND = "not_found"
 CONFLICT = "conflict"
 STAGE = "wrong_stage"
 CLOSED = "closed"
+LOCKED = "locked"
 INTERNAL = "internal"
 
 ERROR_CODES = (
@@ -26,6 +27,7 @@ ERROR_CODES = (
     CONFLICT,
     STAGE,
     CLOSED,
+    LOCKED,
     INTERNAL,
 )
 

@@ -209,6 +209,16 @@ def participant_room(participant_id: int) -> str:
     return f"participant:{participant_id}"
 
 
+def publish_transient(workshop_id: int, events: list[Event]) -> None:
+    """Send passing updates without a sequence number; a slow client may miss them."""
+    if not events:
+        return
+    from .sockets import socketio
+
+    for ev in events:
+        socketio.emit(protocol.TRANSIENT, {"type": ev.type, "data": ev.data}, to=room(workshop_id))
+
+
 def publish(published: list[Published]) -> None:
     """Send committed events to their rooms. Call only after commit."""
     from .sockets import disconnect_room, socketio

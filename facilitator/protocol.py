@@ -14,6 +14,7 @@ from .errors import ERROR_CODES
 # Server -> client Socket.IO events.
 EVENT = "event"  #: a committed change: {seq, type, data}
 SNAPSHOT = "snapshot"  #: the whole state for this screen: {seq, ...}
+TRANSIENT = "transient"  #: a passing update with no seq: {type, data}
 
 # Client -> server actions (each answered by an ack).
 SYNC_REQUEST = "sync:request"
@@ -25,6 +26,18 @@ PARTICIPANT_UPDATE = "participant:update"
 PARTICIPANT_REMOVE = "participant:remove"
 WORKSHOP_CLOSE = "workshop:close"
 WORKSHOP_REOPEN = "workshop:reopen"
+NOTE_CREATE = "note:create"
+NOTE_EDIT = "note:edit"
+NOTE_MOVE = "note:move"
+NOTE_DRAG = "note:drag"
+NOTE_DELETE = "note:delete"
+GROUP_CREATE = "group:create"
+GROUP_RENAME = "group:rename"
+GROUP_MOVE = "group:move"
+GROUP_DELETE = "group:delete"
+BOARD_SETTINGS = "board:settings"
+BOARD_REVEAL = "board:reveal"
+BOARD_FOCUS = "board:focus"
 
 # Types of broadcast events.
 STAGE_CHANGED = "stage:changed"
@@ -33,6 +46,16 @@ PARTICIPANT_UPDATED = "participant:updated"
 PARTICIPANT_REMOVED = "participant:removed"
 WORKSHOP_CLOSED = "workshop:closed"
 WORKSHOP_REOPENED = "workshop:reopened"
+NOTE_CREATED = "note:created"
+NOTE_UPDATED = "note:updated"
+NOTE_MOVED = "note:moved"
+NOTE_DELETED = "note:deleted"
+NOTE_DRAGGING = "note:dragging"  #: transient
+GROUP_CREATED = "group:created"
+GROUP_UPDATED = "group:updated"
+GROUP_MOVED = "group:moved"
+GROUP_DELETED = "group:deleted"
+BOARD_CHANGED = "board:changed"
 
 ACTIONS = (
     SYNC_REQUEST,
@@ -44,6 +67,18 @@ ACTIONS = (
     PARTICIPANT_REMOVE,
     WORKSHOP_CLOSE,
     WORKSHOP_REOPEN,
+    NOTE_CREATE,
+    NOTE_EDIT,
+    NOTE_MOVE,
+    NOTE_DRAG,
+    NOTE_DELETE,
+    GROUP_CREATE,
+    GROUP_RENAME,
+    GROUP_MOVE,
+    GROUP_DELETE,
+    BOARD_SETTINGS,
+    BOARD_REVEAL,
+    BOARD_FOCUS,
 )
 EVENT_TYPES = (
     STAGE_CHANGED,
@@ -52,6 +87,16 @@ EVENT_TYPES = (
     PARTICIPANT_REMOVED,
     WORKSHOP_CLOSED,
     WORKSHOP_REOPENED,
+    NOTE_CREATED,
+    NOTE_UPDATED,
+    NOTE_MOVED,
+    NOTE_DELETED,
+    NOTE_DRAGGING,
+    GROUP_CREATED,
+    GROUP_UPDATED,
+    GROUP_MOVED,
+    GROUP_DELETED,
+    BOARD_CHANGED,
 )
 
 ROLES = ("facilitator", "projector", "participant", "visitor")
@@ -70,6 +115,7 @@ def javascript() -> str:
         "// Generated from facilitator/protocol.py; do not edit.\n"
         f"export const EVENT = {json.dumps(EVENT)};\n"
         f"export const SNAPSHOT = {json.dumps(SNAPSHOT)};\n"
+        f"export const TRANSIENT = {json.dumps(TRANSIENT)};\n"
         f"export const ACTIONS = Object.freeze({json.dumps(actions, indent=1)});\n"
         f"export const TYPES = Object.freeze({json.dumps(types, indent=1)});\n"
         f"export const ERRORS = Object.freeze({json.dumps(errors, indent=1)});\n"

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from .board import boards_snapshot
 from .workshops import Participant, Workshop, active_participants, presence, public_info
 
 
@@ -29,4 +30,5 @@ def snapshot(
         state["participants"] = [p.as_dict() for p in active_participants(session, workshop.id)]
     if participant is not None:
         state["me"] = participant.as_dict()
+    state["boards"] = boards_snapshot(session, workshop, role, participant)
     return state

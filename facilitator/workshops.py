@@ -95,6 +95,8 @@ class Stage(Base):
     prompt: Mapped[str] = mapped_column(String(2000), default="")
     minutes: Mapped[int] = mapped_column(default=10)
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: What the facilitator changes while the stage runs (a board's lock, private mode...).
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -137,6 +139,8 @@ class Outcome:
 
     result: dict[str, Any] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
+    #: Passing updates (a note being dragged): not numbered, not stored, may be dropped.
+    transient: list[Event] = field(default_factory=list)
 
 
 # -- creating workshops ------------------------------------------------------

@@ -91,6 +91,7 @@ class LiveClient:
         self.snapshots: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.connect_errors: list[Any] = []
+        self.transients: list[dict[str, Any]] = []
         self._changed = threading.Condition()
         self.sio = socketio.Client(
             reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1
@@ -98,6 +99,7 @@ class LiveClient:
         self.sio.on("snapshot", self._on_snapshot)
         self.sio.on("event", self._on_event)
         self.sio.on("connect_error", self._on_connect_error)
+        self.sio.on("transient", self._on_transient)
 
     def _notify(self) -> None:
         with self._changed:
@@ -109,6 +111,10 @@ class LiveClient:
 
     def _on_event(self, data: dict[str, Any]) -> None:
         self.events.append(data)
+        self._notify()
+
+    def _on_transient(self, data: dict[str, Any]) -> None:
+        self.transients.append(data)
         self._notify()
 
     def _on_connect_error(self, data: Any) -> None:
