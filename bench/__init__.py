@@ -1,0 +1,1 @@
+"""Benchmark harness: figures, not pass/fail tests. Run ``python -m bench --help``."""

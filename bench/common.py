@@ -1,0 +1,848 @@
+"""Machinery shared by the scenarios.
+
+* servers: the real ``facilitator serve`` (or the bare baseline server) as a
+  subprocess on a free port, stopped on exit, error, Ctrl+C or SIGTERM;
+* the app over HTTP: a facilitator account, login, a workshop, phones joining;
+* client workers: separate processes, each running many ``socketio.AsyncClient``
+  on one asyncio loop, that record when each broadcast event arrives;
+* figures: percentiles and the latency analysis of a run of rounds.
+
+Latencies compare wall-clock timestamps (``time.time_ns()``) taken in different
+processes on the same machine; monotonic clocks are not comparable across
+processes, the wall clock is (barring an NTP step during the run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import ctypes
+import logging
+import math
+import multiprocessing
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as wait_connections
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+
+log = logging.getLogger("bench")
+
+ROOT = Path(__file__).resolve().parent.parent
+KIT = "hrh-action-framework"
+PASSWORD = "bench-password-not-secret"  # noqa: S105 - a throwaway account on a temp db
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+ACTION_RE = re.compile(r'name="action_id" value="([^"]+)"')
+CODE_RE = re.compile(r'data-bind="code">\s*([A-Z0-9]+)\s*<')
+CONSOLE_RE = re.compile(r"/w/(\d+)/console")
+
+SECTORS = ("Health", "Education", "Finance", "Civil society", "Private sector")
+
+
+# -- small helpers -----------------------------------------------------------------
+
+
+def setup_logging(verbose: bool = False) -> None:
+    """Progress goes to stderr; stdout is kept for the figures."""
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def action_id() -> str:
+    return uuid.uuid4().hex
+
+
+def raise_nofile(wanted: int = 65536) -> int:
+    """Raise this process's soft open-files limit (children inherit it); returns it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def percentile(values: Iterable[float], q: float) -> float | None:
+    """The ``q``-th percentile (0-100) with linear interpolation, as numpy's default."""
+    data = sorted(values)
+    if not data:
+        return None
+    rank = (len(data) - 1) * q / 100
+    low = math.floor(rank)
+    high = math.ceil(rank)
+    return data[low] + (data[high] - data[low]) * (rank - low)
+
+
+def median(values: Iterable[float]) -> float | None:
+    return percentile(values, 50)
+
+
+def rounded(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+# -- child processes ----------------------------------------------------------------
+
+_children: list[subprocess.Popen[bytes]] = []
+_cleanup_installed = False
+
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not Linux
+    _prctl = None
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the forked child: get SIGTERM when the bench dies, even by SIGKILL (Linux)."""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            proc.wait(grace)
+    if proc in _children:
+        _children.remove(proc)
+
+
+def _stop_all_children() -> None:
+    for proc in list(_children):
+        with contextlib.suppress(Exception):
+            stop_process(proc, grace=2.0)
+
+
+def install_cleanup() -> None:
+    """Stop every server subprocess on exit; turn SIGTERM/SIGHUP into a clean exit.
+
+    Ctrl+C raises KeyboardInterrupt, which runs the ``finally`` blocks that stop
+    servers and client workers; atexit catches anything left. Client workers
+    ignore SIGINT and are stopped by their parent (or notice it is gone).
+    """
+    global _cleanup_installed
+    if _cleanup_installed:
+        return
+    _cleanup_installed = True
+    atexit.register(_stop_all_children)
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+
+class ServerProcess:
+    """A server subprocess listening on ``port``; its output goes to ``log_path``."""
+
+    def __init__(
+        self, name: str, cmd: list[str], env: dict[str, str], port: int, log_path: Path
+    ) -> None:
+        self.name = name
+        self.cmd = cmd
+        self.env = env
+        self.port = port
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, timeout: float = 60.0, ready: Callable[[], bool] | None = None) -> None:
+        with open(self.log_path, "wb") as out:
+            self.proc = subprocess.Popen(
+                self.cmd,
+                env=self.env,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl+C reaches the bench, which stops it
+                preexec_fn=_die_with_parent,
+            )
+        _children.append(self.proc)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    pass
+            except OSError:
+                time.sleep(0.1)
+                continue
+            if ready is None or ready():
+                log.info("%s is up (pid %s, port %s)", self.name, self.pid, self.port)
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not start in {timeout:.0f}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def rss_mb(self) -> float | None:
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except (OSError, ValueError, AssertionError):
+            return None
+        return None
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time used so far (Linux /proc)."""
+        try:
+            stat = Path(f"/proc/{self.pid}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ticks = int(fields[11]) + int(fields[12])
+            return ticks / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, AssertionError):
+            return None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+
+
+# -- the app ------------------------------------------------------------------------
+
+
+def facilitator_bin() -> str:
+    """The ``facilitator`` console script of this interpreter's environment."""
+    beside = Path(sys.executable).parent / "facilitator"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("facilitator")
+    if not found:
+        raise RuntimeError("the facilitator command is not installed (pip install -e .)")
+    return found
+
+
+def app_env(instance: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    # A fresh SQLite database and secret key in the instance folder, nothing shared.
+    for name in (
+        "FACILITATOR_DATABASE_URL",
+        "DATABASE_URL",
+        "FACILITATOR_SECRET_KEY",
+        "FACILITATOR_MESSAGE_QUEUE",
+        "FACILITATOR_PORT",
+        "FACILITATOR_HOST",
+    ):
+        env.pop(name, None)
+    env["FACILITATOR_INSTANCE_PATH"] = str(instance)
+    env["FACILITATOR_ASYNC_MODE"] = "eventlet"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def create_facilitator(env: dict[str, str], username: str, password: str) -> None:
+    result = subprocess.run(
+        [facilitator_bin(), "users", "create", username, "--password", "-"],
+        input=password + "\n",
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"facilitator users create failed:\n{result.stdout}{result.stderr}")
+
+
+def start_app_server(instance: Path, port: int) -> ServerProcess:
+    """``facilitator serve`` exactly as users run it, on a fresh instance folder."""
+    env = app_env(instance)
+    server = ServerProcess(
+        "app server",
+        [facilitator_bin(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env,
+        port,
+        instance / "server.log",
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        try:
+            return requests.get(f"{base}/login", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    server.start(ready=ready)
+    return server
+
+
+def start_bare_server(folder: Path, port: int) -> ServerProcess:
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    server = ServerProcess(
+        "bare server",
+        [sys.executable, "-m", "bench.bare_server", "--host", "127.0.0.1", "--port", str(port)],
+        env,
+        port,
+        folder / "bare_server.log",
+    )
+    server.start()
+    return server
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    if not match:
+        raise RuntimeError("page has no CSRF token")
+    return match.group(1)
+
+
+def cookie_header(http: requests.Session) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+
+
+def login(base: str, username: str, password: str) -> requests.Session:
+    http = requests.Session()
+    page = http.get(f"{base}/login", timeout=10)
+    resp = http.post(
+        f"{base}/login",
+        data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
+        timeout=10,
+        allow_redirects=False,
+    )
+    if resp.status_code != 302:
+        raise RuntimeError(f"login failed: {resp.status_code} {resp.text[:300]}")
+    return http
+
+
+def create_workshop(http: requests.Session, base: str, title: str) -> tuple[int, str]:
+    """Create a workshop from the console page; returns its id and join code."""
+    page = http.get(f"{base}/console", timeout=10)
+    resp = http.post(
+        f"{base}/workshops",
+        data={"kit": KIT, "title": title, "csrf_token": csrf_from(page.text)},
+        timeout=30,
+        allow_redirects=False,
+    )
+    if resp.status_code != 302:
+        raise RuntimeError(f"creating a workshop failed: {resp.status_code} {resp.text[:300]}")
+    location = resp.headers["Location"]
+    match = CONSOLE_RE.search(location)
+    if not match:
+        raise RuntimeError(f"unexpected redirect after creating a workshop: {location}")
+    console = http.get(urljoin(base + "/", location), timeout=10)
+    code = CODE_RE.search(console.text)
+    if not code:
+        raise RuntimeError("the console page shows no join code")
+    return int(match.group(1)), code.group(1)
+
+
+def join(base: str, code: str, index: int) -> str:
+    """Join like a phone, through the form; returns the Cookie header of that phone."""
+    http = requests.Session()
+    page = http.get(f"{base}/j/{code}", timeout=30)
+    if page.status_code != 200:
+        raise RuntimeError(f"join page: {page.status_code} {page.text[:300]}")
+    match = ACTION_RE.search(page.text)
+    if not match:
+        raise RuntimeError("join form has no action id")
+    resp = http.post(
+        f"{base}/j/{code}",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "action_id": match.group(1),
+            "name": f"Phone {index}",
+            "organisation": f"Organisation {index % 37}",
+            "sector": SECTORS[index % len(SECTORS)],
+        },
+        timeout=30,
+        allow_redirects=False,
+    )
+    if resp.status_code != 302:
+        raise RuntimeError(f"join failed: {resp.status_code} {resp.text[:300]}")
+    cookie = cookie_header(http)
+    http.close()
+    return cookie
+
+
+def join_many(base: str, code: str, count: int, threads: int = 4) -> list[str]:
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(lambda i: join(base, code, i), range(count)))
+
+
+@dataclass
+class AppWorkshop:
+    """A running app server with a logged-in facilitator and one workshop."""
+
+    server: ServerProcess
+    base: str
+    facilitator: requests.Session
+    workshop_id: int
+    code: str
+
+
+def prepare_app(folder: Path, title: str = "Bench workshop") -> AppWorkshop:
+    instance = folder / "instance"
+    instance.mkdir(parents=True, exist_ok=True)
+    create_facilitator(app_env(instance), "bench", PASSWORD)
+    port = free_port()
+    server = start_app_server(instance, port)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        http = login(base, "bench", PASSWORD)
+        workshop_id, code = create_workshop(http, base, title)
+    except BaseException:
+        server.stop()
+        log.error("app server log (end):\n%s", server.log_tail())
+        raise
+    return AppWorkshop(server, base, http, workshop_id, code)
+
+
+# -- the facilitator's client (in the bench process) -----------------------------------
+
+
+class TriggerClient:
+    """One synchronous Socket.IO client that sends the actions and waits for their acks."""
+
+    def __init__(self, url: str, auth: dict[str, Any], cookie: str | None = None) -> None:
+        import socketio
+
+        self.url = url
+        self.auth = auth
+        self.headers = {"Cookie": cookie} if cookie else {}
+        self.snapshot: dict[str, Any] | None = None
+        self._got_snapshot = threading.Event()
+        self.sio = socketio.Client(reconnection=False, handle_sigint=False)
+        self.sio.on("snapshot", self._on_snapshot)
+
+    def _on_snapshot(self, data: dict[str, Any]) -> None:
+        self.snapshot = data
+        self._got_snapshot.set()
+
+    def connect(self, timeout: float = 30) -> TriggerClient:
+        self.sio.connect(
+            self.url,
+            headers=self.headers,
+            auth=self.auth,
+            transports=["websocket"],
+            wait_timeout=timeout,
+        )
+        if not self._got_snapshot.wait(timeout):
+            raise RuntimeError("the facilitator client got no snapshot")
+        return self
+
+    def call(self, event: str, payload: dict[str, Any], timeout: float = 30) -> Any:
+        return self.sio.call(event, payload, timeout=timeout)
+
+    def close(self) -> None:
+        # The close handshake can take seconds; the server is stopped next anyway.
+        threading.Thread(target=self.sio.shutdown, daemon=True).start()
+
+
+# -- client workers -----------------------------------------------------------------
+
+
+@dataclass
+class ClientSpec:
+    auth: dict[str, Any]
+    cookie: str | None = None
+
+
+@dataclass
+class WorkerOptions:
+    url: str
+    connect_concurrency: int = 16
+    connect_timeout: float = 30.0
+    #: The ``type`` of the broadcast ``event`` messages whose arrival is timed.
+    timed_type: str = "stage:changed"
+
+
+def _worker_main(
+    index: int,
+    specs: list[ClientSpec],
+    options: WorkerOptions,
+    commands: Connection,
+    out: Connection,
+) -> None:
+    """Entry point of a client worker process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
+    raise_nofile()
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    try:
+        asyncio.run(_worker(index, specs, options, commands, out))
+    except Exception as exc:  # report, then die
+        with contextlib.suppress(Exception):
+            out.send(("error", index, f"{type(exc).__name__}: {exc}"))
+        raise
+
+
+class _Phone:
+    __slots__ = (
+        "sio",
+        "spec",
+        "snapshot_seq",
+        "seqs",
+        "arrivals",
+        "got_snapshot",
+        "connect_ms",
+        "error",
+        "disconnects",
+    )
+
+    def __init__(self, spec: ClientSpec) -> None:
+        self.spec = spec
+        self.sio: Any = None
+        self.snapshot_seq: int | None = None
+        self.seqs: list[int] = []
+        self.arrivals: dict[int, int] = {}
+        self.got_snapshot = asyncio.Event()
+        self.connect_ms: float | None = None
+        self.error: str | None = None
+        self.disconnects = 0
+
+
+async def _worker(
+    index: int,
+    specs: list[ClientSpec],
+    options: WorkerOptions,
+    commands: Connection,
+    out: Connection,
+) -> None:
+    import aiohttp
+    import socketio
+
+    loop = asyncio.get_running_loop()
+    http = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0),
+        # Each client sends its own Cookie header; a shared jar would mix them up.
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+    phones = [_Phone(spec) for spec in specs]
+    counts: dict[int, int] = {}
+    connected: list[_Phone] = []
+
+    def handlers(phone: _Phone) -> tuple[Callable[..., None], ...]:
+        def on_snapshot(data: Any) -> None:
+            if isinstance(data, dict) and phone.snapshot_seq is None:
+                phone.snapshot_seq = data.get("seq")
+            phone.got_snapshot.set()
+
+        def on_event(data: Any) -> None:
+            now = time.time_ns()
+            if not isinstance(data, dict):
+                return
+            seq = data.get("seq")
+            phone.seqs.append(seq)
+            if data.get("type") == options.timed_type and seq not in phone.arrivals:
+                phone.arrivals[seq] = now
+                counts[seq] = counts.get(seq, 0) + 1
+                if counts[seq] == len(connected):
+                    out.send(("round", index, seq))
+
+        def on_disconnect(*_args: Any) -> None:
+            phone.disconnects += 1
+
+        return on_snapshot, on_event, on_disconnect
+
+    semaphore = asyncio.Semaphore(options.connect_concurrency)
+
+    async def connect(phone: _Phone) -> None:
+        extra: dict[str, Any] = {}
+        if phone.spec.cookie:
+            # Not connect(headers=...): engineio moves a Cookie header into the
+            # (shared) session's cookie jar; these headers go to the handshake as is.
+            extra["websocket_extra_options"] = {"headers": {"Cookie": phone.spec.cookie}}
+        sio = socketio.AsyncClient(
+            reconnection=False, handle_sigint=False, http_session=http, **extra
+        )
+        phone.sio = sio
+        on_snapshot, on_event, on_disconnect = handlers(phone)
+        sio.on("snapshot", on_snapshot)
+        sio.on("event", on_event)
+        sio.on("disconnect", on_disconnect)
+        sio.on("connect_error", lambda data: setattr(phone, "error", f"refused: {data}"))
+        async with semaphore:
+            started = time.perf_counter()
+            try:
+                # The whole connect, snapshot included, within connect_timeout: a
+                # server that accepts the TCP connection but never serves it
+                # would otherwise hold the client for aiohttp's 5 minutes.
+                await asyncio.wait_for(
+                    sio.connect(
+                        options.url,
+                        auth=phone.spec.auth,
+                        transports=["websocket"],
+                        wait_timeout=options.connect_timeout,
+                    ),
+                    options.connect_timeout,
+                )
+                await asyncio.wait_for(phone.got_snapshot.wait(), options.connect_timeout)
+            except Exception as exc:
+                phone.error = f"{type(exc).__name__}: {exc} {phone.error or ''}".strip()
+                return
+            phone.connect_ms = (time.perf_counter() - started) * 1000
+
+    await asyncio.gather(*(connect(p) for p in phones))
+    connected.extend(p for p in phones if p.error is None)
+    errors = [p.error for p in phones if p.error is not None]
+    out.send(
+        (
+            "connected",
+            index,
+            {
+                "connected": len(connected),
+                "errors": errors[:5],
+                "failed": len(errors),
+                "connect_ms": [p.connect_ms for p in connected],
+            },
+        )
+    )
+
+    while True:
+        try:
+            command = await loop.run_in_executor(None, commands.recv)
+        except (EOFError, OSError):
+            command = "stop"  # the parent is gone
+        if command == "report":
+            out.send(
+                (
+                    "report",
+                    index,
+                    [
+                        {
+                            "snapshot_seq": p.snapshot_seq,
+                            "seqs": p.seqs,
+                            "arrivals": p.arrivals,
+                            "disconnects": p.disconnects,
+                        }
+                        for p in connected
+                    ],
+                )
+            )
+        elif command == "stop":
+            break
+
+    async def disconnect(phone: _Phone) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(phone.sio.disconnect(), 5)
+
+    await asyncio.gather(*(disconnect(p) for p in connected))
+    await http.close()
+    with contextlib.suppress(Exception):
+        out.send(("stopped", index, None))
+
+
+@dataclass
+class ClientPool:
+    """Client worker processes holding ``len(specs)`` Socket.IO clients between them."""
+
+    specs: list[ClientSpec]
+    options: WorkerOptions
+    workers: int = 2
+    _procs: list[Any] = field(default_factory=list)
+    _commands: list[Connection] = field(default_factory=list)
+    _outs: list[Connection] = field(default_factory=list)
+    _rounds: dict[int, set[int]] = field(default_factory=dict)
+    _reports: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    _connected: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def start(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        count = max(1, min(self.workers, len(self.specs)))
+        for i in range(count):
+            chunk = self.specs[i::count]
+            cmd_read, cmd_write = ctx.Pipe(duplex=False)
+            out_read, out_write = ctx.Pipe(duplex=False)
+            proc = ctx.Process(
+                target=_worker_main,
+                args=(i, chunk, self.options, cmd_read, out_write),
+                name=f"bench-clients-{i}",
+                daemon=True,
+            )
+            proc.start()
+            cmd_read.close()
+            out_write.close()
+            self._procs.append(proc)
+            self._commands.append(cmd_write)
+            self._outs.append(out_read)
+
+    def _pump(self, timeout: float) -> bool:
+        """Read what the workers sent within ``timeout``; False when nothing came."""
+        ready = wait_connections(self._outs, timeout)
+        for conn in ready:
+            try:
+                kind, index, payload = conn.recv()  # type: ignore[union-attr]
+            except (EOFError, OSError):
+                proc = self._procs[self._outs.index(conn)]  # type: ignore[arg-type]
+                proc.join(1)
+                raise RuntimeError(
+                    f"client worker {proc.name} died (exit code {proc.exitcode})"
+                ) from None
+            if kind == "round":
+                self._rounds.setdefault(payload, set()).add(index)
+            elif kind == "connected":
+                self._connected[index] = payload
+            elif kind == "report":
+                self._reports[index] = payload
+            elif kind == "error":
+                raise RuntimeError(f"client worker {index} failed: {payload}")
+        return bool(ready)
+
+    def _wait(self, done: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not done():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self._pump(remaining)
+        return True
+
+    def wait_connected(self, timeout: float) -> dict[str, Any]:
+        if not self._wait(lambda: len(self._connected) == len(self._procs), timeout):
+            raise RuntimeError(f"clients did not connect within {timeout:.0f}s")
+        stats = list(self._connected.values())
+        connect_ms = [ms for s in stats for ms in s["connect_ms"]]
+        return {
+            "connected": sum(s["connected"] for s in stats),
+            "failed": sum(s["failed"] for s in stats),
+            "errors": [e for s in stats for e in s["errors"]][:5],
+            "connect_p50_ms": median(connect_ms),
+            "connect_p99_ms": percentile(connect_ms, 99),
+        }
+
+    def wait_round(self, seq: int, timeout: float) -> bool:
+        """Wait until every worker saw ``seq`` arrive at all its clients."""
+        active = {i for i, stats in self._connected.items() if stats["connected"]}
+        return self._wait(lambda: active <= self._rounds.get(seq, set()), timeout)
+
+    def collect(self, timeout: float = 60) -> list[dict[str, Any]]:
+        for conn in self._commands:
+            conn.send("report")
+        if not self._wait(lambda: len(self._reports) == len(self._procs), timeout):
+            raise RuntimeError("client workers did not report")
+        return [phone for i in sorted(self._reports) for phone in self._reports[i]]
+
+    def stop(self, timeout: float = 15) -> None:
+        for conn in self._commands:
+            with contextlib.suppress(OSError, ValueError):
+                conn.send("stop")
+        deadline = time.monotonic() + timeout
+        for proc in self._procs:
+            proc.join(max(0.1, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(2)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(2)
+        for conn in self._commands + self._outs:
+            conn.close()
+        self._procs.clear()
+
+
+# -- figures -------------------------------------------------------------------------
+
+
+def consecutive(snapshot_seq: int | None, seqs: list[int]) -> bool:
+    """True when the events after the snapshot are numbered snapshot+1, +2, ...
+
+    Events numbered up to the snapshot's own number are already in it (the app
+    may deliver one just before the snapshot) and are skipped.
+    """
+    if snapshot_seq is None:
+        return False
+    expected = snapshot_seq + 1
+    for seq in seqs:
+        if isinstance(seq, int) and seq <= snapshot_seq:
+            continue
+        if seq != expected:
+            return False
+        expected += 1
+    return True
+
+
+def analyse_rounds(
+    emitted: dict[int, int], phones: list[dict[str, Any]], expected: int
+) -> dict[str, Any]:
+    """Latency figures for rounds sent at ``emitted`` (seq -> time_ns) to ``expected`` phones.
+
+    p50/p99 pool every (phone, round) latency; ``last`` is, per round, the
+    latency of the last phone to receive it, and its median over the rounds
+    (``first``: the same for the first phone).
+    A phone that never connected counts as missing every round.
+    """
+    pooled: list[float] = []
+    first_per_round: list[float] = []
+    last_per_round: list[float] = []
+    missing = 0
+    for seq, sent_ns in emitted.items():
+        arrivals = [p["arrivals"][seq] for p in phones if seq in p["arrivals"]]
+        missing += expected - len(arrivals)
+        latencies = [(t - sent_ns) / 1e6 for t in arrivals]
+        pooled.extend(latencies)
+        if latencies:
+            first_per_round.append(min(latencies))
+            last_per_round.append(max(latencies))
+            log.debug(
+                "seq %d: first %.1f ms, median %.1f ms, last %.1f ms",
+                seq,
+                min(latencies),
+                median(latencies),
+                max(latencies),
+            )
+    return {
+        "p50_ms": rounded(median(pooled)),
+        "p90_ms": rounded(percentile(pooled, 90)),
+        "p99_ms": rounded(percentile(pooled, 99)),
+        "max_ms": rounded(max(pooled) if pooled else None),
+        "first_ms": rounded(median(first_per_round)),
+        "last_ms": rounded(median(last_per_round)),
+        "missing": missing,
+        "seq_gaps": sum(1 for p in phones if not consecutive(p["snapshot_seq"], p["seqs"])),
+        "disconnects": sum(p["disconnects"] for p in phones),
+        "samples": len(pooled),
+    }
