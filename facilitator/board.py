@@ -26,8 +26,8 @@ from .errors import CONFLICT, FORBIDDEN, INVALID, LOCKED, NOT_FOUND, STAGE, Doma
 from .live import Event, redacted_for
 from .workshops import Outcome, Participant, Stage, Workshop
 
-BOARD_WIDTH = 1600
-BOARD_HEIGHT = 1000
+BOARD_WIDTH = 1200
+BOARD_HEIGHT = 750
 NOTE_MAX = 280
 GROUP_TITLE_MAX = 80
 COLOURS = ("yellow", "pink", "blue", "green", "orange", "purple")

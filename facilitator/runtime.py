@@ -86,7 +86,7 @@ def serve(wsgi_app: Any, host: str, port: int, mode: str) -> None:
         import eventlet.wsgi
 
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        listener = eventlet.listen((host, port), family)
+        listener = eventlet.listen((host, port), family, backlog=1024)
         _no_delay(listener)
         eventlet.wsgi.server(listener, wsgi_app, log_output=False, max_size=10_000)
         return

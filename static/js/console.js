@@ -1,8 +1,12 @@
 // The facilitator's console: stage controls, participants, join code.
 import { ACTIONS } from "/protocol.js";
+import { boardOfStage } from "./board.js";
+import { ConsoleBoard } from "./board_ui.js";
 import { Live, bind, currentStage, h, showError } from "./live.js";
 
 const root = document.getElementById("console");
+let consoleBoard = null;
+let boardStageId = null;
 
 function render(state) {
   const stage = currentStage(state);
@@ -25,6 +29,24 @@ function render(state) {
   bind(root, "summary").textContent =
     `${state.presence.organisations} organisations · ${state.presence.by_sector.length} sectors`;
   renderParticipants(state.participants || []);
+  renderStageTools(state, stage);
+}
+
+function renderStageTools(state, stage) {
+  const panel = bind(root, "stage-tools");
+  const board = boardOfStage(state, stage);
+  panel.hidden = !board;
+  if (!board) {
+    consoleBoard = null;
+    boardStageId = null;
+  } else if (boardStageId !== stage.id) {
+    consoleBoard = new ConsoleBoard(root, live);
+    boardStageId = stage.id;
+    bind(panel, "stage-tools-title").textContent = stage.title;
+    consoleBoard.mount(bind(panel, "stage-tools-body"), state, stage);
+  } else {
+    consoleBoard.update(state, board);
+  }
 }
 
 function renderParticipants(participants) {
@@ -68,6 +90,7 @@ const live = new Live({
   screen: "console",
   render,
   onStatus: (text) => { bind(document, "connection").textContent = text; },
+  onTransient: (t) => { if (consoleBoard) consoleBoard.view.showDrag(t.data); },
 });
 
 root.querySelector('[data-action="next"]').addEventListener("click", () =>

@@ -2,7 +2,8 @@
 // resync after a gap or a reconnect, and actions with ids, acks and retries.
 // Screens give it a render function and send actions through it.
 import { io } from "./vendor/socket.io.esm.min.js";
-import { ACTIONS, EVENT, SNAPSHOT, TYPES } from "/protocol.js";
+import { ACTIONS, EVENT, SNAPSHOT, TRANSIENT, TYPES } from "/protocol.js";
+import { boardReducers } from "./board_state.js";
 
 const ACK_TIMEOUT_MS = 8000;
 const MAX_TRIES = 4;
@@ -44,6 +45,7 @@ const reducers = {
     state.workshop.status = data.status;
     state.workshop.code = data.code;
   },
+  ...boardReducers,
 };
 
 function upsert(list, item) {
@@ -57,7 +59,7 @@ export function currentStage(state) {
 }
 
 export class Live {
-  constructor({ workshopId, screen, key, render, onStatus }) {
+  constructor({ workshopId, screen, key, render, onStatus, onTransient }) {
     this.state = null;
     this.pending = []; // events that arrived before the state they follow
     this.syncing = false;
@@ -83,6 +85,8 @@ export class Live {
     });
     this.socket.on(SNAPSHOT, (snapshot) => this.setSnapshot(snapshot));
     this.socket.on(EVENT, (event) => this.receive(event));
+    // Passing updates (a note being dragged): no seq, applied only to what is drawn.
+    this.socket.on(TRANSIENT, (t) => onTransient && this.state && onTransient(t));
   }
 
   setSnapshot(snapshot) {

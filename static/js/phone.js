@@ -1,9 +1,12 @@
 // The participant's phone: the current stage, and what they can do in it.
 import { ACTIONS } from "/protocol.js";
+import { boardOfStage } from "./board.js";
+import { PhoneBoard } from "./board_ui.js";
 import { Live, bind, currentStage, h, showError } from "./live.js";
 
 const root = document.getElementById("phone");
 let shownView = null;
+let phoneBoard = null;
 
 function render(state) {
   if (state.removed) {
@@ -24,10 +27,18 @@ function render(state) {
   const view = `${stage && stage.id}|${state.workshop.status}|${JSON.stringify(state.me)}`;
   const others = bind(root, "others");
   if (others) others.textContent = String(state.presence.total - 1);
-  if (view === shownView) return;
+  const board = boardOfStage(state, stage);
+  if (view === shownView) {
+    if (board && phoneBoard) phoneBoard.update(state, board);
+    return;
+  }
   shownView = view;
+  phoneBoard = null;
   if (state.workshop.status === "closed") {
     body.replaceChildren(h("p", { class: "notice" }, "This workshop is closed. Thank you!"));
+  } else if (board) {
+    phoneBoard = new PhoneBoard(root, live);
+    phoneBoard.mount(body, state, stage);
   } else if (stage && stage.type === "welcome") {
     body.replaceChildren(welcome(state));
   } else {
@@ -67,5 +78,6 @@ const live = new Live({
   screen: "phone",
   render,
   onStatus: (text) => { bind(document, "connection").textContent = text; },
+  onTransient: (t) => { if (phoneBoard) phoneBoard.view.showDrag(t.data); },
 });
 window.facilitatorLive = live;

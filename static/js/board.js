@@ -1,0 +1,168 @@
+// Draws a board (notes and groups on a fixed logical canvas) and lets the
+// user drag what they may move, with pointer events (mouse, pen and touch).
+// While dragging, positions go out at most every 50 ms as note:drag; the drop
+// is one note:move, which the server numbers and stores.
+import { ACTIONS } from "/protocol.js";
+import { h } from "./live.js";
+
+export const NOTE_W = 200;
+export const NOTE_H = 130;
+const DRAG_EVERY_MS = 50;
+
+function clamp(v, lo, hi) { return Math.min(Math.max(v, lo), hi); }
+
+// The rectangle a group covers: its label and its notes, in board units.
+export function groupFrame(group, notes) {
+  const members = notes.filter((n) => n.group_id === group.id && n.x !== undefined);
+  let x0 = group.x, y0 = group.y, x1 = group.x + NOTE_W, y1 = group.y + 40;
+  for (const n of members) {
+    x0 = Math.min(x0, n.x); y0 = Math.min(y0, n.y);
+    x1 = Math.max(x1, n.x + NOTE_W); y1 = Math.max(y1, n.y + NOTE_H);
+  }
+  return { x: x0 - 12, y: y0 - 12, w: x1 - x0 + 24, h: y1 - y0 + 24 };
+}
+
+export class BoardView {
+  // options: live, role ("participant" | "facilitator" | "projector"), fit ("contain" | "width"),
+  // onNoteTap(note), canGroup()
+  constructor(container, options) {
+    this.container = container;
+    this.options = options;
+    this.zoom = options.zoom || 1;
+    this.board = null;
+    this.dragging = null;
+    this.surface = h("div", { class: "board-surface" });
+    container.replaceChildren(this.surface);
+    window.addEventListener("resize", () => this.board && this.render(this.board));
+  }
+
+  scale() {
+    const { width, height } = this.board;
+    const cw = this.container.clientWidth || width;
+    const ch = this.container.clientHeight || height;
+    const fit = this.options.fit === "contain" ? Math.min(cw / width, ch / height) : cw / width;
+    return fit * this.zoom;
+  }
+
+  setZoom(zoom) {
+    this.zoom = clamp(zoom, 1, 5);
+    if (this.board) this.render(this.board);
+  }
+
+  canMove(note) {
+    if (this.options.role === "projector" || note.x === undefined) return false;
+    if (this.options.role === "facilitator") return true;
+    return Boolean(note.mine) && !this.board.settings.locked;
+  }
+
+  render(board) {
+    this.board = board;
+    if (this.dragging !== null) return; // redrawn when the drag ends
+    const s = this.scale();
+    this.surface.style.width = `${board.width * s}px`;
+    this.surface.style.height = `${board.height * s}px`;
+    this.surface.style.fontSize = `${22 * s}px`;
+    const focus = board.settings.focus || {};
+    this.surface.classList.toggle("has-focus", Boolean(focus.note_id || focus.group_id));
+    const visible = board.notes.filter((n) => n.x !== undefined);
+    const groups = board.groups.map((g) => {
+      const f = groupFrame(g, visible);
+      return h("div", {
+        class: `group${focus.group_id === g.id ? " focused" : ""}`, "data-group-id": g.id,
+        style: `left:${f.x * s}px;top:${f.y * s}px;width:${f.w * s}px;height:${f.h * s}px`,
+      }, h("span", { class: "group-title" }, g.title));
+    });
+    const notes = visible.map((n) => this.noteElement(n, s, focus.note_id === n.id));
+    this.surface.replaceChildren(...groups, ...notes);
+  }
+
+  noteElement(note, s, focused) {
+    const movable = this.canMove(note);
+    const el = h("div", {
+      class: `note colour-${note.colour}${note.mine ? " mine" : ""}${movable ? " movable" : ""}` +
+        `${focused ? " focused" : ""}${note.private ? " private" : ""}`,
+      "data-note-id": note.id,
+      style: `left:${note.x * s}px;top:${note.y * s}px;width:${NOTE_W * s}px;min-height:${NOTE_H * s}px`,
+    }, h("span", { class: "note-text" }, note.text), note.author ? h("span", { class: "note-author" }, note.author) : null);
+    el.addEventListener("pointerdown", (ev) => this.pointerDown(ev, note, el));
+    return el;
+  }
+
+  pointerDown(ev, note, el) {
+    const movable = this.canMove(note);
+    const start = { x: ev.clientX, y: ev.clientY };
+    const origin = { x: note.x, y: note.y };
+    const s = this.scale();
+    let moved = false;
+    let lastSent = 0;
+    if (movable) {
+      el.setPointerCapture(ev.pointerId);
+      ev.preventDefault();
+    }
+    const onMove = (e) => {
+      if (!movable) return;
+      const dx = (e.clientX - start.x) / s;
+      const dy = (e.clientY - start.y) / s;
+      if (!moved && Math.hypot(dx * s, dy * s) < 4) return;
+      moved = true;
+      this.dragging = note.id;
+      const x = clamp(origin.x + dx, 0, this.board.width - 1);
+      const y = clamp(origin.y + dy, 0, this.board.height - 1);
+      el.style.left = `${x * s}px`;
+      el.style.top = `${y * s}px`;
+      el.classList.add("dragging");
+      const now = Date.now();
+      if (now - lastSent >= DRAG_EVERY_MS) {
+        lastSent = now;
+        this.options.live.request(ACTIONS.NOTE_DRAG, { note_id: note.id, x, y }).catch(() => {});
+      }
+      el.dataset.x = x;
+      el.dataset.y = y;
+    };
+    const onUp = () => {
+      el.removeEventListener("pointermove", onMove);
+      el.removeEventListener("pointerup", onUp);
+      el.removeEventListener("pointercancel", onUp);
+      this.dragging = null;
+      el.classList.remove("dragging");
+      if (moved) this.render(this.board); // what arrived during the drag
+      if (!moved) {
+        if (this.options.onNoteTap) this.options.onNoteTap(note);
+        return;
+      }
+      const x = Number(el.dataset.x);
+      const y = Number(el.dataset.y);
+      const payload = { note_id: note.id, x, y };
+      if (this.options.canGroup && this.options.canGroup()) {
+        const others = this.board.notes.filter((n) => n.id !== note.id && n.x !== undefined);
+        const target = this.board.groups.find((g) => {
+          const f = groupFrame(g, others);
+          const cx = x + NOTE_W / 2, cy = y + NOTE_H / 2;
+          return cx >= f.x && cx <= f.x + f.w && cy >= f.y && cy <= f.y + f.h;
+        });
+        payload.group_id = target ? target.id : null;
+      }
+      this.options.live.send(ACTIONS.NOTE_MOVE, payload).catch((error) => {
+        if (this.options.onError) this.options.onError(error);
+        this.render(this.board);
+      });
+    };
+    el.addEventListener("pointermove", onMove);
+    el.addEventListener("pointerup", onUp);
+    el.addEventListener("pointercancel", onUp);
+  }
+
+  // A position streamed while someone else drags: moves the drawing only.
+  showDrag(data) {
+    if (!this.board || this.dragging === data.note_id) return;
+    const el = this.surface.querySelector(`[data-note-id="${data.note_id}"]`);
+    if (!el) return;
+    const s = this.scale();
+    el.style.left = `${data.x * s}px`;
+    el.style.top = `${data.y * s}px`;
+  }
+}
+
+export function boardOfStage(state, stage) {
+  return stage && stage.type === "board" && state.boards ? state.boards[String(stage.id)] : null;
+}

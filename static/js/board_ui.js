@@ -1,0 +1,225 @@
+// The board stage on each screen: the phone's note form and editor, the
+// console's controls, the projector's read-only view.
+import { ACTIONS } from "/protocol.js";
+import { BoardView, NOTE_H, NOTE_W, boardOfStage } from "./board.js";
+import { h, showError } from "./live.js";
+
+const COLOURS = ["yellow", "pink", "blue", "green", "orange", "purple"];
+const NOTE_MAX = 280;
+
+function freeSpot(board) {
+  return {
+    x: Math.round(20 + Math.random() * (board.width - NOTE_W - 40)),
+    y: Math.round(20 + Math.random() * (board.height - NOTE_H - 40)),
+  };
+}
+
+function colourPicker(name, selected) {
+  return h("div", { class: "colours", role: "radiogroup" },
+    ...COLOURS.map((c) => h("label", { class: `swatch colour-${c}`, title: c },
+      h("input", { type: "radio", name, value: c, checked: c === selected }),
+      h("span", { class: "sr" }, c))));
+}
+
+function counter(textarea) {
+  const out = h("span", { class: "small muted counter" });
+  const update = () => { out.textContent = `${textarea.value.length} / ${NOTE_MAX}`; };
+  textarea.addEventListener("input", update);
+  update();
+  return out;
+}
+
+// -- phone ------------------------------------------------------------------------------
+
+export class PhoneBoard {
+  constructor(root, live) {
+    this.root = root;
+    this.live = live;
+    this.editing = null;
+  }
+
+  mount(body, state, stage) {
+    const board = boardOfStage(state, stage);
+    this.stageId = stage.id;
+    const text = h("textarea", { name: "text", maxlength: NOTE_MAX, rows: 3, required: true,
+      placeholder: "One idea per note" });
+    const form = h("form", { class: "stack note-form", "data-form": "note" },
+      h("label", { for: "note-text" }, "Your note"), text, counter(text),
+      colourPicker("colour", "yellow"),
+      h("button", { type: "submit" }, "Add note"));
+    text.id = "note-text";
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      showError(this.root, null);
+      const colour = form.querySelector("input[name=colour]:checked").value;
+      const spot = freeSpot(this.currentBoard());
+      this.live.send(ACTIONS.NOTE_CREATE, { text: text.value, colour, ...spot })
+        .then((ack) => { text.value = ""; text.dispatchEvent(new Event("input")); this.acked(ack.note); })
+        .catch((error) => showError(this.root, error));
+    });
+    this.notice = h("p", { class: "notice small", "data-bind": "board-notice" });
+    this.editor = h("div", { class: "note-editor", hidden: true });
+    this.area = h("div", { class: "board-area phone-board" });
+    const zoom = h("div", { class: "row zoom" },
+      h("button", { type: "button", class: "secondary small", onclick: () => this.view.setZoom(this.view.zoom / 1.5) }, "−"),
+      h("button", { type: "button", class: "secondary small", onclick: () => this.view.setZoom(this.view.zoom * 1.5) }, "+"),
+      h("span", { class: "small muted" }, "Drag your own notes; scroll to look around."));
+    body.replaceChildren(form, this.notice, this.editor, zoom, this.area);
+    this.view = new BoardView(this.area, {
+      live: this.live, role: "participant", fit: "width", zoom: 2.2,
+      onNoteTap: (note) => note.mine && this.edit(note),
+      onError: (error) => showError(this.root, error),
+    });
+    this.update(state, board);
+  }
+
+  currentBoard() { return boardOfStage(this.live.state, { id: this.stageId, type: "board" }); }
+
+  acked(note) {
+    // The ack carries the full note, the broadcast may only carry a private stub.
+    const board = this.currentBoard();
+    const i = board.notes.findIndex((n) => n.id === note.id);
+    if (i >= 0) board.notes[i] = note;
+    else board.notes.push(note);
+    this.update(this.live.state, board);
+  }
+
+  update(state, board) {
+    const s = board.settings;
+    const mine = board.notes.filter((n) => n.mine).length;
+    const parts = [`${mine} note${mine === 1 ? "" : "s"} of yours.`];
+    if (s.private) parts.push("Private mode: only you and the facilitator see your notes until they are revealed.");
+    if (s.locked) parts.push("The board is locked.");
+    this.notice.textContent = parts.join(" ");
+    this.root.querySelector('[data-form="note"] button').disabled = Boolean(s.locked);
+    this.view.render(board);
+  }
+
+  edit(note, conflict) {
+    this.editing = note;
+    const text = h("textarea", { maxlength: NOTE_MAX, rows: 3, "data-bind": "edit-text" });
+    text.value = note.text;
+    const message = conflict ? h("p", { class: "error", role: "alert" }, conflict) : null;
+    const save = h("button", { type: "button" }, "Save");
+    const remove = h("button", { type: "button", class: "secondary danger" }, "Delete");
+    const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
+    this.editor.replaceChildren(h("div", { class: "stack" }, h("strong", {}, "Edit your note"), message,
+      text, counter(text), colourPicker("edit-colour", note.colour), h("div", { class: "row" }, save, remove, cancel)));
+    this.editor.hidden = false;
+    const close = () => { this.editor.hidden = true; this.editing = null; };
+    cancel.addEventListener("click", close);
+    remove.addEventListener("click", () => {
+      this.live.send(ACTIONS.NOTE_DELETE, { note_id: note.id }).then(close)
+        .catch((error) => showError(this.root, error));
+    });
+    save.addEventListener("click", () => {
+      const colour = this.editor.querySelector("input[name=edit-colour]:checked").value;
+      this.live.send(ACTIONS.NOTE_EDIT, { note_id: note.id, version: note.version, text: text.value, colour })
+        .then((ack) => { close(); this.acked(ack.note); })
+        .catch((error) => {
+          if (error.code === "conflict" && error.details) {
+            // Someone else saved first: show their text, keep ours to copy from.
+            const mineText = text.value;
+            const current = { ...note, text: error.details.text, version: error.details.version, colour: error.details.colour };
+            this.edit(current, `Someone changed this note meanwhile. It now reads as below; your text was: “${mineText}”`);
+          } else {
+            showError(this.root, error);
+          }
+        });
+    });
+  }
+}
+
+// -- projector ----------------------------------------------------------------------------
+
+export class ProjectorBoard {
+  constructor(live) { this.live = live; }
+
+  mount(body, state, stage) {
+    this.area = h("div", { class: "board-area projector-board" });
+    this.hidden = h("p", { class: "muted board-hidden" });
+    body.replaceChildren(this.hidden, this.area);
+    this.view = new BoardView(this.area, { live: this.live, role: "projector", fit: "contain" });
+    this.update(state, boardOfStage(state, stage));
+  }
+
+  update(state, board) {
+    const hidden = board.notes.filter((n) => n.x === undefined).length;
+    this.hidden.textContent = hidden ? `${hidden} private note${hidden === 1 ? "" : "s"}, shown when revealed` : "";
+    this.view.render(board);
+  }
+}
+
+// -- console --------------------------------------------------------------------------------
+
+export class ConsoleBoard {
+  constructor(root, live) {
+    this.root = root;
+    this.live = live;
+    this.selected = null;
+  }
+
+  act(name, data) {
+    showError(this.root, null);
+    return this.live.send(name, data).catch((error) => showError(this.root, error));
+  }
+
+  mount(body, state, stage) {
+    this.stageId = stage.id;
+    const locked = h("input", { type: "checkbox", "data-control": "locked" });
+    const priv = h("input", { type: "checkbox", "data-control": "private" });
+    const authors = h("select", { "data-control": "authors" },
+      h("option", { value: "show" }, "Show authors"),
+      h("option", { value: "hide_projector" }, "Hide authors on the projector"),
+      h("option", { value: "anonymous" }, "Anonymous"));
+    locked.addEventListener("change", () => this.act(ACTIONS.BOARD_SETTINGS, { locked: locked.checked }));
+    priv.addEventListener("change", () => this.act(ACTIONS.BOARD_SETTINGS, { private: priv.checked }));
+    authors.addEventListener("change", () => this.act(ACTIONS.BOARD_SETTINGS, { authors: authors.value }));
+    const groupTitle = h("input", { placeholder: "New group title", maxlength: 80, "data-control": "group-title" });
+    const addGroup = h("button", { type: "button", class: "small", "data-action": "add-group" }, "Add group");
+    addGroup.addEventListener("click", () => {
+      if (!groupTitle.value.trim()) return;
+      const spot = freeSpot(this.board());
+      this.act(ACTIONS.GROUP_CREATE, { title: groupTitle.value, x: spot.x, y: spot.y }).then(() => { groupTitle.value = ""; });
+    });
+    this.controls = { locked, priv, authors };
+    this.selection = h("div", { class: "row small", "data-bind": "selection" });
+    this.area = h("div", { class: "board-area console-board" });
+    body.replaceChildren(
+      h("div", { class: "row board-controls" },
+        h("label", { class: "inline" }, locked, " Locked"),
+        h("label", { class: "inline" }, priv, " Private mode"),
+        authors,
+        h("button", { type: "button", class: "small", "data-action": "reveal",
+          onclick: () => this.act(ACTIONS.BOARD_REVEAL, {}) }, "Reveal all"),
+        h("button", { type: "button", class: "secondary small",
+          onclick: () => this.act(ACTIONS.BOARD_FOCUS, { note_id: null }) }, "Clear focus")),
+      h("div", { class: "row" }, groupTitle, addGroup),
+      this.selection, this.area);
+    this.view = new BoardView(this.area, {
+      live: this.live, role: "facilitator", fit: "width", canGroup: () => true,
+      onNoteTap: (note) => { this.selected = note.id; this.update(this.live.state, this.board()); },
+    });
+    this.update(state, boardOfStage(state, stage));
+  }
+
+  board() { return boardOfStage(this.live.state, { id: this.stageId, type: "board" }); }
+
+  update(state, board) {
+    const s = board.settings;
+    this.controls.locked.checked = Boolean(s.locked);
+    this.controls.priv.checked = Boolean(s.private);
+    this.controls.authors.value = s.authors;
+    const note = board.notes.find((n) => n.id === this.selected);
+    if (note) {
+      this.selection.replaceChildren(
+        h("span", {}, `Selected: “${note.text.slice(0, 40)}”`),
+        h("button", { type: "button", class: "small", onclick: () => this.act(ACTIONS.BOARD_FOCUS, { note_id: note.id }) }, "Focus on projector"),
+        h("button", { type: "button", class: "secondary small danger", onclick: () => this.act(ACTIONS.NOTE_DELETE, { note_id: note.id }) }, "Delete"));
+    } else {
+      this.selection.replaceChildren(h("span", { class: "muted" },
+        `${board.notes.length} notes, ${board.groups.length} groups. Drag notes into groups; tap a note to select it.`));
+    }
+    this.view.render(board);
+  }
+}
