@@ -391,6 +391,17 @@ class Page:
         )
         self.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
+    def drag(self, selector: str, dx: float, dy: float, steps: int = 8) -> None:
+        """Press on an element, move the finger by (dx, dy) in steps, lift it."""
+        x, y = self._point(selector)
+        touch = "Input.dispatchTouchEvent"
+        self.send(touch, {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+        for i in range(1, steps + 1):
+            point = {"x": x + dx * i / steps, "y": y + dy * i / steps}
+            self.send(touch, {"type": "touchMove", "touchPoints": [point]})
+            time.sleep(0.03)
+        self.send(touch, {"type": "touchEnd", "touchPoints": []})
+
     def fill(self, selector: str, text: str) -> None:
         """Focus a field, clear it and type the text, as a keyboard would."""
         self._point(selector)

@@ -125,3 +125,23 @@ def room(factory: Factory, live_server: str) -> dict[str, Any]:
         "user_id": user_id,
         "facilitator": login(live_server, username, PASSWORD),
     }
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the session, started on first use (tests/browser.py)."""
+    from .browser import LazyBrowser
+
+    browser = LazyBrowser()
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def pages(chromium: Any, live_server: str) -> Iterator[Any]:
+    """Pages (tabs with their own cookies) on the test server, closed after the test."""
+    from .browser import Pages
+
+    opened = Pages(chromium, live_server)
+    yield opened
+    opened.close()

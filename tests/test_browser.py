@@ -11,7 +11,6 @@ request (documents, assets, WebSockets) went to the test server.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,26 +18,12 @@ import pytest
 from facilitator.accounts import User
 from facilitator.db import db
 
-from .browser import LazyBrowser, Page, Pages
+from .browser import Page, Pages
 from .conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 PHONE_WIDTH = 360
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[LazyBrowser]:
-    browser = LazyBrowser()
-    yield browser
-    browser.close()
-
-
-@pytest.fixture
-def pages(chromium: LazyBrowser, live_server: str) -> Iterator[Pages]:
-    pages = Pages(chromium, live_server)
-    yield pages
-    pages.close()
 
 
 def username_of(user_id: int) -> str:
