@@ -39,7 +39,7 @@ def ensure_venv(extras: str) -> None:
     stamp = VENV / ".installed"
     if stamp.exists() and stamp.read_text() == digest:
         return
-    say("installing Facilitator and its dependencies (first run only)")
+    say("installing Facilitator and its dependencies (again only when pyproject.toml changes)")
     target = f".[{extras}]" if extras else "."
     subprocess.run(
         [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",

@@ -37,7 +37,7 @@ def prepare_process(mode: str) -> None:
 
         with warnings.catch_warnings():
             # Known and accepted: eventlet is in bugfix mode upstream (see README).
-            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore")
             import eventlet
 
         eventlet.monkey_patch()
