@@ -39,7 +39,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     app.extensions["facilitator.kits"] = KitLibrary(app.config["KITS_PATH"])
 
-    from . import board_actions, workshop_actions  # noqa: F401 - registers the actions
+    from . import (  # noqa: F401 - registers the actions
+        board_actions,
+        stakeholder_actions,
+        workshop_actions,
+    )
     from .sockets import init_app as init_sockets
     from .web import register_blueprints
 

@@ -56,6 +56,22 @@ class StageSpec(_Strict):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
+class Quadrants(_Strict):
+    """Labels of the power/interest grid's quadrants (Mendelow)."""
+
+    manage_closely: Label = "Key players: manage closely"
+    keep_satisfied: Label = "Keep satisfied"
+    keep_informed: Label = "Keep informed"
+    monitor: Label = "Monitor"
+
+
+class StakeholderMapSpec(_Strict):
+    """How stakeholders are rated: power and interest from 0 to ``scale_max``."""
+
+    scale_max: int = Field(default=10, ge=2, le=100)
+    quadrants: Quadrants = Field(default_factory=Quadrants)
+
+
 class Kit(_Strict):
     """The schema of a kit file (documented field by field in docs/kits.md)."""
 
@@ -67,6 +83,7 @@ class Kit(_Strict):
     levels: list[Label] = Field(default_factory=list, max_length=20)
     action_fields: list[Option] = Field(default_factory=list, max_length=30)
     cycle_phases: list[Option] = Field(default_factory=list, max_length=20)
+    stakeholder_map: StakeholderMapSpec = Field(default_factory=StakeholderMapSpec)
     stages: list[StageSpec] = Field(min_length=1, max_length=60)
 
     @model_validator(mode="after")

@@ -38,6 +38,15 @@ GROUP_DELETE = "group:delete"
 BOARD_SETTINGS = "board:settings"
 BOARD_REVEAL = "board:reveal"
 BOARD_FOCUS = "board:focus"
+STAKEHOLDER_ADD = "stakeholder:add"
+STAKEHOLDER_ACCEPT = "stakeholder:accept"
+STAKEHOLDER_UPDATE = "stakeholder:update"
+STAKEHOLDER_PLACE = "stakeholder:place"
+STAKEHOLDER_MERGE = "stakeholder:merge"
+STAKEHOLDER_REMOVE = "stakeholder:remove"
+STAKEHOLDER_ADOPT = "stakeholder:adopt"
+MAP_MODE = "map:mode"
+PLACEMENT_SET = "placement:set"
 
 # Types of broadcast events.
 STAGE_CHANGED = "stage:changed"
@@ -56,6 +65,11 @@ GROUP_UPDATED = "group:updated"
 GROUP_MOVED = "group:moved"
 GROUP_DELETED = "group:deleted"
 BOARD_CHANGED = "board:changed"
+STAKEHOLDER_ADDED = "stakeholder:added"
+STAKEHOLDER_UPDATED = "stakeholder:updated"
+STAKEHOLDER_REMOVED = "stakeholder:removed"
+MAP_CHANGED = "map:changed"
+PLACEMENT_SUMMARY = "placement:summary"
 
 ACTIONS = (
     SYNC_REQUEST,
@@ -79,6 +93,15 @@ ACTIONS = (
     BOARD_SETTINGS,
     BOARD_REVEAL,
     BOARD_FOCUS,
+    STAKEHOLDER_ADD,
+    STAKEHOLDER_ACCEPT,
+    STAKEHOLDER_UPDATE,
+    STAKEHOLDER_PLACE,
+    STAKEHOLDER_MERGE,
+    STAKEHOLDER_REMOVE,
+    STAKEHOLDER_ADOPT,
+    MAP_MODE,
+    PLACEMENT_SET,
 )
 EVENT_TYPES = (
     STAGE_CHANGED,
@@ -97,6 +120,11 @@ EVENT_TYPES = (
     GROUP_MOVED,
     GROUP_DELETED,
     BOARD_CHANGED,
+    STAKEHOLDER_ADDED,
+    STAKEHOLDER_UPDATED,
+    STAKEHOLDER_REMOVED,
+    MAP_CHANGED,
+    PLACEMENT_SUMMARY,
 )
 
 ROLES = ("facilitator", "projector", "participant", "visitor")

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from .board import boards_snapshot
+from .stakeholders import snapshot_part as stakeholders_snapshot
 from .workshops import Participant, Workshop, active_participants, presence, public_info
 
 
@@ -31,4 +32,7 @@ def snapshot(
     if participant is not None:
         state["me"] = participant.as_dict()
     state["boards"] = boards_snapshot(session, workshop, role, participant)
+    state["stakeholders"] = stakeholders_snapshot(session, workshop, participant)
+    if role == "participant":
+        state["stakeholders"]["summaries"] = {}  # not while they place (see placement:summary)
     return state

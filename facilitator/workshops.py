@@ -396,4 +396,6 @@ def public_info(workshop: Workshop) -> dict[str, Any]:
         "kit": workshop.kit,
         "kit_title": workshop.kit_data.get("title", workshop.kit),
         "sectors": workshop.sectors,
+        "stakeholder_categories": list(workshop.kit_data.get("stakeholder_categories", [])),
+        "levels": list(workshop.kit_data.get("levels", [])),
     }
