@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from facilitator.accounts import create_user
 from facilitator.app import create_app
@@ -71,11 +71,18 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
+class QuietHandler(WSGIRequestHandler):
+    """Werkzeug logs every request, and garbage when a WebSocket closes; tests read assertions."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
 def live_server(app: Any) -> Iterator[str]:
     """The app served over real HTTP and WebSocket on a free port."""
     port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
     server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as runtime.serve
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

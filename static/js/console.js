@@ -3,10 +3,11 @@ import { ACTIONS } from "/protocol.js";
 import { boardOfStage } from "./board.js";
 import { ConsoleBoard } from "./board_ui.js";
 import { Live, bind, currentStage, h, showError } from "./live.js";
+import { ConsoleMap } from "./stakeholders.js";
 
 const root = document.getElementById("console");
 let consoleBoard = null;
-let boardStageId = null;
+let tool = null; // the current stage's tool: {stageId, view}
 
 function render(state) {
   const stage = currentStage(state);
@@ -32,20 +33,27 @@ function render(state) {
   renderStageTools(state, stage);
 }
 
+// Each interactive stage type has a tool in the console; built once per stage.
 function renderStageTools(state, stage) {
   const panel = bind(root, "stage-tools");
   const board = boardOfStage(state, stage);
-  panel.hidden = !board;
-  if (!board) {
+  const isMap = stage && stage.type === "stakeholder_map";
+  panel.hidden = !board && !isMap;
+  if (panel.hidden) {
+    tool = null;
     consoleBoard = null;
-    boardStageId = null;
-  } else if (boardStageId !== stage.id) {
-    consoleBoard = new ConsoleBoard(root, live);
-    boardStageId = stage.id;
+    return;
+  }
+  if (!tool || tool.stageId !== stage.id) {
+    const view = board ? new ConsoleBoard(root, live) : new ConsoleMap(root, live);
+    tool = { stageId: stage.id, view };
+    consoleBoard = board ? view : null;
     bind(panel, "stage-tools-title").textContent = stage.title;
-    consoleBoard.mount(bind(panel, "stage-tools-body"), state, stage);
+    view.mount(bind(panel, "stage-tools-body"), state, stage);
+  } else if (board) {
+    tool.view.update(state, board);
   } else {
-    consoleBoard.update(state, board);
+    tool.view.update(state);
   }
 }
 

@@ -4,6 +4,7 @@
 import { io } from "./vendor/socket.io.esm.min.js";
 import { ACTIONS, EVENT, SNAPSHOT, TRANSIENT, TYPES } from "/protocol.js";
 import { boardReducers } from "./board_state.js";
+import { stakeholderReducers } from "./stakeholders_state.js";
 
 const ACK_TIMEOUT_MS = 8000;
 const MAX_TRIES = 4;
@@ -46,6 +47,7 @@ const reducers = {
     state.workshop.code = data.code;
   },
   ...boardReducers,
+  ...stakeholderReducers,
 };
 
 function upsert(list, item) {

@@ -3,10 +3,12 @@ import { ACTIONS } from "/protocol.js";
 import { boardOfStage } from "./board.js";
 import { PhoneBoard } from "./board_ui.js";
 import { Live, bind, currentStage, h, showError } from "./live.js";
+import { PhoneMap } from "./stakeholders.js";
 
 const root = document.getElementById("phone");
 let shownView = null;
 let phoneBoard = null;
+let phoneMap = null;
 
 function render(state) {
   if (state.removed) {
@@ -30,15 +32,20 @@ function render(state) {
   const board = boardOfStage(state, stage);
   if (view === shownView) {
     if (board && phoneBoard) phoneBoard.update(state, board);
+    if (phoneMap) phoneMap.update(state);
     return;
   }
   shownView = view;
   phoneBoard = null;
+  phoneMap = null;
   if (state.workshop.status === "closed") {
     body.replaceChildren(h("p", { class: "notice" }, "This workshop is closed. Thank you!"));
   } else if (board) {
     phoneBoard = new PhoneBoard(root, live);
     phoneBoard.mount(body, state, stage);
+  } else if (stage && stage.type === "stakeholder_map") {
+    phoneMap = new PhoneMap(root, live);
+    phoneMap.mount(body, state);
   } else if (stage && stage.type === "welcome") {
     body.replaceChildren(welcome(state));
   } else {

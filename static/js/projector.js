@@ -2,10 +2,11 @@
 import { boardOfStage } from "./board.js";
 import { ProjectorBoard } from "./board_ui.js";
 import { Live, bind, currentStage, h } from "./live.js";
+import { ProjectorMap } from "./stakeholders.js";
 
 const root = document.getElementById("projector");
 let projectorBoard = null;
-let boardStageId = null;
+let tool = null; // the current stage's view: {stageId, view}
 
 function render(state) {
   const stage = currentStage(state);
@@ -25,17 +26,21 @@ function render(state) {
   );
   root.classList.toggle("compact-join", Boolean(stage) && stage.type !== "welcome");
   const board = boardOfStage(state, stage);
-  root.classList.toggle("showing-board", Boolean(board));
-  if (!board) {
-    if (projectorBoard) bind(root, "stage-body").replaceChildren();
+  const isMap = Boolean(stage) && stage.type === "stakeholder_map";
+  root.classList.toggle("showing-board", Boolean(board) || isMap);
+  if (!board && !isMap) {
+    if (tool) bind(root, "stage-body").replaceChildren();
+    tool = null;
     projectorBoard = null;
-    boardStageId = null;
-  } else if (boardStageId !== stage.id) {
-    projectorBoard = new ProjectorBoard(live);
-    boardStageId = stage.id;
-    projectorBoard.mount(bind(root, "stage-body"), state, stage);
+  } else if (!tool || tool.stageId !== stage.id) {
+    const view = board ? new ProjectorBoard(live) : new ProjectorMap(live);
+    tool = { stageId: stage.id, view };
+    projectorBoard = board ? view : null;
+    view.mount(bind(root, "stage-body"), state, stage);
+  } else if (board) {
+    tool.view.update(state, board);
   } else {
-    projectorBoard.update(state, board);
+    tool.view.update(state);
   }
 }
 

@@ -1,0 +1,260 @@
+// The stakeholder map on every screen: the power/interest grid, proposals,
+// participatory placement (phones) and the room's medians and spreads.
+import { ACTIONS } from "/protocol.js";
+import { h, showError } from "./live.js";
+
+// Mirrors stakeholders.coverage() on the server.
+export function coverage(state) {
+  const accepted = state.stakeholders.items.filter((i) => i.status === "accepted");
+  const lower = (s) => (s || "").toLowerCase();
+  const sectors = new Set(accepted.map((i) => lower(i.sector)).filter(Boolean));
+  const categories = new Set(accepted.map((i) => lower(i.category)).filter(Boolean));
+  const inRoom = new Set(state.presence.by_sector.map((r) => lower(r.sector)));
+  return {
+    sectorsWithout: state.workshop.sectors.filter((s) => !sectors.has(lower(s))),
+    categoriesWithout: state.workshop.stakeholder_categories.filter((c) => !categories.has(lower(c))),
+    mappedNotInRoom: [...new Set(accepted.filter((i) => i.sector && !inRoom.has(lower(i.sector))).map((i) => i.sector))].sort(),
+  };
+}
+
+function coveragePanel(state) {
+  const c = coverage(state);
+  const list = (title, items) => h("div", { class: "coverage-list" }, h("strong", {}, title),
+    items.length ? h("p", {}, items.join(" · ")) : h("p", { class: "muted" }, "none"));
+  return h("div", { class: "coverage", "data-bind": "coverage" },
+    list("Sectors with no stakeholder", c.sectorsWithout),
+    list("Categories with no stakeholder", c.categoriesWithout),
+    list("Mapped sectors with nobody in the room", c.mappedNotInRoom));
+}
+
+function contested(state) {
+  const summaries = state.stakeholders.summaries;
+  return state.stakeholders.items
+    .filter((i) => summaries[String(i.id)] && summaries[String(i.id)].count)
+    .map((i) => ({ item: i, summary: summaries[String(i.id)] }))
+    .sort((a, b) => b.summary.spread - a.summary.spread);
+}
+
+// -- the grid ---------------------------------------------------------------------------------
+
+class Grid {
+  // options: live, draggable (bool), showSummaries (bool)
+  constructor(container, options) {
+    this.options = options;
+    this.surface = h("div", { class: "grid-surface" });
+    container.replaceChildren(this.surface);
+    this.dragging = null;
+  }
+
+  render(state) {
+    this.state = state;
+    if (this.dragging !== null) return;
+    const { spec, items, summaries } = state.stakeholders;
+    const max = spec.scale_max;
+    const q = spec.quadrants;
+    const pos = (power, interest) => `left:${(interest / max) * 100}%;top:${(1 - power / max) * 100}%`;
+    const quadrants = [
+      ["keep_satisfied", q.keep_satisfied], ["manage_closely", q.manage_closely],
+      ["monitor", q.monitor], ["keep_informed", q.keep_informed],
+    ].map(([key, label]) => h("div", { class: `quadrant q-${key}` }, label));
+    const marks = [];
+    if (this.options.showSummaries) {
+      for (const item of items) {
+        const s = summaries[String(item.id)];
+        if (!s || !s.count) continue;
+        const size = Math.min(60, Math.max(4, s.spread * 200)); // diameter: twice the spread
+        marks.push(h("div", { class: "spread-ring", style: `${pos(s.power, s.interest)};width:${size}%;height:${size}%`,
+          title: `${item.name}: room median, spread ${Math.round(s.spread * 100)}%` }));
+        marks.push(h("div", { class: "median", "data-median-for": item.id, style: pos(s.power, s.interest) }, "◆"));
+      }
+    }
+    const cards = items.filter((i) => i.status === "accepted").map((item) => {
+      const el = h("div", { class: `card position-${item.position > 0 ? "for" : item.position < 0 ? "against" : "neutral"}` +
+          (this.options.draggable ? " movable" : ""),
+        "data-stakeholder-id": item.id, style: pos(item.power, item.interest) }, item.name);
+      if (this.options.draggable) el.addEventListener("pointerdown", (ev) => this.drag(ev, item, el));
+      return el;
+    });
+    this.surface.replaceChildren(...quadrants,
+      h("span", { class: "axis axis-x" }, "Interest →"), h("span", { class: "axis axis-y" }, "Power →"),
+      ...marks, ...cards);
+  }
+
+  drag(ev, item, el) {
+    el.setPointerCapture(ev.pointerId);
+    ev.preventDefault();
+    const max = this.state.stakeholders.spec.scale_max;
+    const rect = this.surface.getBoundingClientRect();
+    this.dragging = item.id;
+    const at = (e) => ({
+      interest: Math.min(Math.max(((e.clientX - rect.left) / rect.width) * max, 0), max),
+      power: Math.min(Math.max((1 - (e.clientY - rect.top) / rect.height) * max, 0), max),
+    });
+    let last = null;
+    const move = (e) => {
+      last = at(e);
+      el.style.left = `${(last.interest / max) * 100}%`;
+      el.style.top = `${(1 - last.power / max) * 100}%`;
+    };
+    const up = () => {
+      el.removeEventListener("pointermove", move);
+      el.removeEventListener("pointerup", up);
+      el.removeEventListener("pointercancel", up);
+      this.dragging = null;
+      if (last) {
+        const round = (v) => Math.round(v * 10) / 10;
+        this.options.live.send(ACTIONS.STAKEHOLDER_PLACE, { stakeholder_id: item.id, power: round(last.power), interest: round(last.interest) })
+          .catch((error) => { if (this.options.onError) this.options.onError(error); this.render(this.state); });
+      }
+      this.render(this.state);
+    };
+    el.addEventListener("pointermove", move);
+    el.addEventListener("pointerup", up);
+    el.addEventListener("pointercancel", up);
+  }
+}
+
+// -- screens ---------------------------------------------------------------------------------
+
+export class ProjectorMap {
+  constructor(live) { this.live = live; }
+
+  mount(body, state) {
+    this.gridArea = h("div", { class: "grid-area" });
+    this.side = h("div", { class: "map-side" });
+    body.replaceChildren(h("div", { class: "map-layout" }, this.gridArea, this.side));
+    this.grid = new Grid(this.gridArea, { live: this.live, draggable: false, showSummaries: true });
+    this.update(state);
+  }
+
+  update(state) {
+    this.grid.render(state);
+    const top = contested(state).slice(0, 5);
+    this.side.replaceChildren(
+      top.length ? h("div", { class: "contested" }, h("strong", {}, "Most contested"),
+        h("ol", {}, ...top.map(({ item, summary }) => h("li", { "data-contested": item.id },
+          `${item.name} · ${summary.count} placed · spread ${Math.round(summary.spread * 100)}%`)))) : null,
+      coveragePanel(state));
+  }
+}
+
+export class ConsoleMap {
+  constructor(root, live) { this.root = root; this.live = live; }
+
+  act(name, data) {
+    showError(this.root, null);
+    return this.live.send(name, data).catch((error) => showError(this.root, error));
+  }
+
+  mount(body, state) {
+    const name = h("input", { placeholder: "Stakeholder name", maxlength: 80, "data-control": "stakeholder-name" });
+    const category = h("select", {}, h("option", { value: "" }, "Category…"),
+      ...state.workshop.stakeholder_categories.map((c) => h("option", { value: c }, c)));
+    const sector = h("select", {}, h("option", { value: "" }, "Sector…"),
+      ...state.workshop.sectors.map((s) => h("option", { value: s }, s)));
+    const add = h("button", { type: "button", class: "small", "data-action": "add-stakeholder" }, "Add");
+    add.addEventListener("click", () => {
+      if (!name.value.trim()) return;
+      this.act(ACTIONS.STAKEHOLDER_ADD, { name: name.value, category: category.value, sector: sector.value })
+        .then(() => { name.value = ""; });
+    });
+    this.mode = h("input", { type: "checkbox", "data-control": "participatory" });
+    this.mode.addEventListener("change", () => this.act(ACTIONS.MAP_MODE, { participatory: this.mode.checked }));
+    this.gridArea = h("div", { class: "grid-area console-grid-area" });
+    this.list = h("div", { class: "stakeholder-list" });
+    this.coverage = h("div");
+    body.replaceChildren(
+      h("div", { class: "row" }, name, category, sector, add),
+      h("label", { class: "inline" }, this.mode, " Participatory: everyone places every stakeholder on their phone"),
+      h("div", { class: "map-layout" }, this.gridArea, h("div", {}, this.list, this.coverage)));
+    this.grid = new Grid(this.gridArea, { live: this.live, draggable: true, showSummaries: true,
+      onError: (error) => showError(this.root, error) });
+    this.update(state);
+  }
+
+  update(state) {
+    const map = state.stakeholders;
+    this.mode.checked = Boolean(map.settings.participatory);
+    this.grid.render(state);
+    const accepted = map.items.filter((i) => i.status === "accepted");
+    this.list.replaceChildren(h("strong", {}, `${map.items.length} stakeholders`),
+      h("ul", {}, ...map.items.map((item) => {
+        const summary = map.summaries[String(item.id)];
+        const merge = h("select", { class: "small" }, h("option", { value: "" }, "Merge into…"),
+          ...accepted.filter((o) => o.id !== item.id).map((o) => h("option", { value: o.id }, o.name)));
+        merge.addEventListener("change", () => merge.value &&
+          this.act(ACTIONS.STAKEHOLDER_MERGE, { stakeholder_id: item.id, into_id: Number(merge.value) }));
+        return h("li", { "data-stakeholder-row": item.id },
+          h("span", {}, item.name, item.status === "proposed" ? h("em", {}, " (proposed)") : null,
+            summary && summary.count ? h("span", { class: "muted small" }, ` · ${summary.count} placed, spread ${Math.round(summary.spread * 100)}%`) : null),
+          h("span", { class: "row" },
+            item.status === "proposed" ? h("button", { type: "button", class: "small", onclick: () => this.act(ACTIONS.STAKEHOLDER_ACCEPT, { stakeholder_id: item.id }) }, "Accept") : null,
+            summary && summary.count ? h("button", { type: "button", class: "small secondary", onclick: () => this.act(ACTIONS.STAKEHOLDER_ADOPT, { stakeholder_id: item.id }) }, "Adopt median") : null,
+            merge,
+            h("button", { type: "button", class: "link danger small", onclick: () => this.act(ACTIONS.STAKEHOLDER_REMOVE, { stakeholder_id: item.id }) }, "remove")));
+      })));
+    this.coverage.replaceChildren(coveragePanel(state));
+  }
+}
+
+export class PhoneMap {
+  constructor(root, live) { this.root = root; this.live = live; }
+
+  mount(body, state) {
+    const name = h("input", { id: "propose-name", maxlength: 80, placeholder: "An organisation or group" });
+    const form = h("form", { class: "stack", "data-form": "propose" },
+      h("label", { for: "propose-name" }, "Propose a stakeholder"), name,
+      h("button", { type: "submit", class: "secondary" }, "Propose"));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      showError(this.root, null);
+      this.live.send(ACTIONS.STAKEHOLDER_ADD, { name: name.value })
+        .then(() => { name.value = ""; this.say("Sent to the facilitator."); })
+        .catch((error) => showError(this.root, error));
+    });
+    this.message = h("p", { class: "small muted", "aria-live": "polite" });
+    this.placing = h("div", { class: "placing" });
+    this.gridArea = h("div", { class: "grid-area phone-grid-area" });
+    body.replaceChildren(form, this.message, this.placing, this.gridArea);
+    this.grid = new Grid(this.gridArea, { live: this.live, draggable: false, showSummaries: false });
+    this.shown = null;
+    this.update(state);
+  }
+
+  say(text) { this.message.textContent = text; }
+
+  update(state) {
+    const map = state.stakeholders;
+    const participatory = Boolean(map.settings.participatory);
+    this.gridArea.hidden = participatory;
+    if (!participatory) {
+      this.placing.replaceChildren();
+      this.shown = null;
+      this.grid.render(state);
+      return;
+    }
+    // Rebuild the sliders only when the list of stakeholders changes, not under a thumb.
+    const key = map.items.filter((i) => i.status === "accepted").map((i) => i.id).join(",");
+    if (key === this.shown) return;
+    this.shown = key;
+    const max = map.spec.scale_max;
+    const mine = map.mine || {};
+    this.placing.replaceChildren(h("p", { class: "notice" },
+      "Place each stakeholder: how much power do they have over the plan, how interested are they? Only the room's median is shown, never your answer."),
+      ...map.items.filter((i) => i.status === "accepted").map((item) => {
+        const saved = mine[String(item.id)];
+        const power = h("input", { type: "range", min: 0, max, step: 0.5, value: saved ? saved.power : max / 2, "aria-label": `Power of ${item.name}` });
+        const interest = h("input", { type: "range", min: 0, max, step: 0.5, value: saved ? saved.interest : max / 2, "aria-label": `Interest of ${item.name}` });
+        const status = h("span", { class: "small muted" }, saved ? "saved" : "not placed yet");
+        const save = h("button", { type: "button", class: "small", "data-place": item.id }, "Save");
+        save.addEventListener("click", () => {
+          this.live.send(ACTIONS.PLACEMENT_SET, { stakeholder_id: item.id, power: Number(power.value), interest: Number(interest.value) })
+            .then((ack) => { (map.mine = map.mine || {})[String(item.id)] = { power: ack.power, interest: ack.interest }; status.textContent = "saved"; })
+            .catch((error) => showError(this.root, error));
+        });
+        return h("div", { class: "place-card", "data-place-card": item.id }, h("strong", {}, item.name),
+          h("label", { class: "small" }, "Power ", power), h("label", { class: "small" }, "Interest ", interest),
+          h("div", { class: "row" }, save, status));
+      }));
+  }
+}
