@@ -5,8 +5,8 @@
 import { ACTIONS } from "/protocol.js";
 import { h } from "./live.js";
 
-export const NOTE_W = 200;
-export const NOTE_H = 130;
+export const NOTE_W = 220;
+export const NOTE_H = 140;
 const DRAG_EVERY_MS = 50;
 
 function clamp(v, lo, hi) { return Math.min(Math.max(v, lo), hi); }
@@ -61,7 +61,7 @@ export class BoardView {
     const s = this.scale();
     this.surface.style.width = `${board.width * s}px`;
     this.surface.style.height = `${board.height * s}px`;
-    this.surface.style.fontSize = `${22 * s}px`;
+    this.surface.style.fontSize = `${26 * s}px`;
     const focus = board.settings.focus || {};
     this.surface.classList.toggle("has-focus", Boolean(focus.note_id || focus.group_id));
     const visible = board.notes.filter((n) => n.x !== undefined);

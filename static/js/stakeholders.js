@@ -176,6 +176,8 @@ export class ConsoleMap {
     const map = state.stakeholders;
     this.mode.checked = Boolean(map.settings.participatory);
     this.grid.render(state);
+    this.coverage.replaceChildren(coveragePanel(state));
+    if (this.editing && this.list.querySelector(".stakeholder-editor")) return; // not under the pen
     const accepted = map.items.filter((i) => i.status === "accepted");
     this.list.replaceChildren(h("strong", {}, `${map.items.length} stakeholders`),
       h("ul", {}, ...map.items.map((item) => {
@@ -184,8 +186,11 @@ export class ConsoleMap {
           ...accepted.filter((o) => o.id !== item.id).map((o) => h("option", { value: o.id }, o.name)));
         merge.addEventListener("change", () => merge.value &&
           this.act(ACTIONS.STAKEHOLDER_MERGE, { stakeholder_id: item.id, into_id: Number(merge.value) }));
+        const edit = h("button", { type: "button", class: "link small", "data-edit": item.id,
+          onclick: () => { this.editing = item.id; this.list.replaceChildren(); this.update(this.live.state); } }, item.name);
         return h("li", { "data-stakeholder-row": item.id },
-          h("span", {}, item.name, item.status === "proposed" ? h("em", {}, " (proposed)") : null,
+          this.editing === item.id ? this.editor(state, item) : null,
+          h("span", {}, edit, item.status === "proposed" ? h("em", {}, " (proposed)") : null,
             summary && summary.count ? h("span", { class: "muted small" }, ` · ${summary.count} placed, spread ${Math.round(summary.spread * 100)}%`) : null),
           h("span", { class: "row" },
             item.status === "proposed" ? h("button", { type: "button", class: "small", onclick: () => this.act(ACTIONS.STAKEHOLDER_ACCEPT, { stakeholder_id: item.id }) }, "Accept") : null,
@@ -193,7 +198,40 @@ export class ConsoleMap {
             merge,
             h("button", { type: "button", class: "link danger small", onclick: () => this.act(ACTIONS.STAKEHOLDER_REMOVE, { stakeholder_id: item.id }) }, "remove")));
       })));
-    this.coverage.replaceChildren(coveragePanel(state));
+  }
+
+  // The card's attributes (Schmeer's table): edited with the version seen, so a
+  // second console open on the same workshop cannot silently overwrite them.
+  editor(state, item) {
+    const field = (label, input) => h("label", { class: "small" }, label, input);
+    const choose = (values, current) => h("select", {}, h("option", { value: "" }, "—"),
+      ...values.map((v) => h("option", { value: v, selected: v === current }, v)));
+    const category = choose(state.workshop.stakeholder_categories, item.category);
+    const sector = choose(state.workshop.sectors, item.sector);
+    const level = choose(state.workshop.levels, item.level);
+    const positions = state.stakeholders.spec.positions;
+    const position = h("select", {}, ...Object.keys(positions).map(Number).sort((a, b) => a - b)
+      .map((k) => h("option", { value: k, selected: k === item.position }, positions[String(k)])));
+    const legitimacy = h("input", { type: "checkbox", checked: item.legitimacy });
+    const urgency = h("input", { type: "checkbox", checked: item.urgency });
+    const notes = h("textarea", { rows: 2, maxlength: 500 });
+    notes.value = item.notes;
+    const save = h("button", { type: "button", class: "small" }, "Save");
+    save.addEventListener("click", () => {
+      this.act(ACTIONS.STAKEHOLDER_UPDATE, {
+        stakeholder_id: item.id, version: item.version, category: category.value, sector: sector.value,
+        level: level.value, position: Number(position.value), legitimacy: legitimacy.checked,
+        urgency: urgency.checked, notes: notes.value,
+      }).then(() => { this.editing = null; this.update(this.live.state); });
+    });
+    return h("div", { class: "stack stakeholder-editor" },
+      field("Category ", category), field("Sector ", sector), field("Level ", level),
+      field("Position ", position),
+      h("label", { class: "inline small" }, legitimacy, " legitimate claim"),
+      h("label", { class: "inline small" }, urgency, " urgent claim"),
+      field("Notes ", notes),
+      h("div", { class: "row" }, save, h("button", { type: "button", class: "small secondary",
+        onclick: () => { this.editing = null; this.update(this.live.state); } }, "Cancel")));
   }
 }
 
