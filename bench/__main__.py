@@ -18,6 +18,7 @@ from types import ModuleType
 from .common import install_cleanup, raise_nofile, setup_logging
 
 SCENARIOS = {
+    "board": "bench.board",
     "stage": "bench.stage",
 }
 
@@ -52,14 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--clients", type=client_list, help="numbers of simulated phones, e.g. 50,200,500"
     )
     parser.add_argument(
-        "--rounds", type=positive, help="timed rounds per measurement (scenario default)"
+        "--rounds", type=positive, help="timed rounds per measurement (stage; default 20)"
     )
     parser.add_argument(
         "--repeat",
         type=positive,
-        default=3,
         help="measure each N this many times, on fresh servers; "
-        "figures are the medians (default 3)",
+        "figures are the medians (scenario default: stage 3, board 1)",
     )
     parser.add_argument(
         "--workers",

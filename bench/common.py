@@ -4,7 +4,8 @@
   subprocess on a free port, stopped on exit, error, Ctrl+C or SIGTERM;
 * the app over HTTP: a facilitator account, login, a workshop, phones joining;
 * client workers: separate processes, each running many ``socketio.AsyncClient``
-  on one asyncio loop, that record when each broadcast event arrives;
+  on one asyncio loop, that record when each broadcast event arrives (a
+  scenario may give :class:`ClientPool` its own worker entry point and commands);
 * figures: percentiles and the latency analysis of a run of rounds.
 
 Latencies compare wall-clock timestamps (``time.time_ns()``) taken in different
@@ -18,6 +19,7 @@ import asyncio
 import atexit
 import contextlib
 import ctypes
+import html
 import logging
 import math
 import multiprocessing
@@ -32,14 +34,14 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_connections
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin
 
 import requests
 
@@ -53,6 +55,7 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 ACTION_RE = re.compile(r'name="action_id" value="([^"]+)"')
 CODE_RE = re.compile(r'data-bind="code">\s*([A-Z0-9]+)\s*<')
 CONSOLE_RE = re.compile(r"/w/(\d+)/console")
+PROJECTOR_KEY_RE = re.compile(r'/w/\d+/projector\?key=([^"&<\s]+)')
 
 SECTORS = ("Health", "Education", "Finance", "Civil society", "Private sector")
 
@@ -110,6 +113,29 @@ def rounded(value: float | None, digits: int = 2) -> float | None:
 
 
 # -- child processes ----------------------------------------------------------------
+
+
+def process_rss_mb(pid: int) -> float | None:
+    """Resident memory of process ``pid`` in MB (Linux /proc), None if unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time used so far by process ``pid`` (Linux /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ticks = int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return None
+
 
 _children: list[subprocess.Popen[bytes]] = []
 _cleanup_installed = False
@@ -228,23 +254,11 @@ class ServerProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def rss_mb(self) -> float | None:
-        try:
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        except (OSError, ValueError, AssertionError):
-            return None
-        return None
+        return process_rss_mb(self.proc.pid) if self.proc is not None else None
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU time used so far (Linux /proc)."""
-        try:
-            stat = Path(f"/proc/{self.pid}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            ticks = int(fields[11]) + int(fields[12])
-            return ticks / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, AssertionError):
-            return None
+        return process_cpu_seconds(self.proc.pid) if self.proc is not None else None
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -381,6 +395,15 @@ def create_workshop(http: requests.Session, base: str, title: str) -> tuple[int,
     return int(match.group(1)), code.group(1)
 
 
+def projector_key(http: requests.Session, base: str, workshop_id: int) -> str:
+    """The projector key, from the projector link on the workshop's console page."""
+    page = http.get(f"{base}/w/{workshop_id}/console", timeout=10)
+    match = PROJECTOR_KEY_RE.search(page.text)
+    if page.status_code != 200 or not match:
+        raise RuntimeError("the console page shows no projector link")
+    return unquote(html.unescape(match.group(1)))
+
+
 def join(base: str, code: str, index: int) -> str:
     """Join like a phone, through the form; returns the Cookie header of that phone."""
     http = requests.Session()
@@ -501,6 +524,74 @@ class WorkerOptions:
     timed_type: str = "stage:changed"
 
 
+def new_http_session() -> Any:
+    """The aiohttp session a worker's clients share (one connection pool, no cookie jar)."""
+    import aiohttp
+
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0),
+        # Each client sends its own Cookie header; a shared jar would mix them up.
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
+def new_client(http: Any, spec: ClientSpec) -> Any:
+    """A ``socketio.AsyncClient`` that sends ``spec.cookie`` with its WebSocket handshake."""
+    import socketio
+
+    extra: dict[str, Any] = {}
+    if spec.cookie:
+        # Not connect(headers=...): engineio moves a Cookie header into the
+        # (shared) session's cookie jar; these headers go to the handshake as is.
+        extra["websocket_extra_options"] = {"headers": {"Cookie": spec.cookie}}
+    return socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=http, **extra)
+
+
+async def open_client(
+    sio: Any, spec: ClientSpec, options: WorkerOptions, got_snapshot: asyncio.Event
+) -> float:
+    """Connect ``sio`` and wait for its snapshot; returns the milliseconds that took.
+
+    The whole connect, snapshot included, must happen within
+    ``options.connect_timeout``: a server that accepts the TCP connection but
+    never serves it would otherwise hold the client for aiohttp's 5 minutes.
+    Raises on failure or timeout.
+    """
+    started = time.perf_counter()
+    await asyncio.wait_for(
+        sio.connect(
+            options.url,
+            auth=spec.auth,
+            transports=["websocket"],
+            wait_timeout=options.connect_timeout,
+        ),
+        options.connect_timeout,
+    )
+    await asyncio.wait_for(got_snapshot.wait(), options.connect_timeout)
+    return (time.perf_counter() - started) * 1000
+
+
+def run_worker(index: int, out: Connection, main: Coroutine[Any, Any, None]) -> None:
+    """The body of a client worker process: run ``main`` on a fresh loop, report a crash."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
+    raise_nofile()
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    try:
+        asyncio.run(main)
+    except Exception as exc:  # report, then die
+        with contextlib.suppress(Exception):
+            out.send(("error", index, f"{type(exc).__name__}: {exc}"))
+        raise
+
+
+async def next_command(commands: Connection) -> Any:
+    """The parent's next command, without blocking the loop; ``"stop"`` if it is gone."""
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, commands.recv)
+    except (EOFError, OSError):
+        return "stop"
+
+
 def _worker_main(
     index: int,
     specs: list[ClientSpec],
@@ -509,15 +600,7 @@ def _worker_main(
     out: Connection,
 ) -> None:
     """Entry point of a client worker process."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
-    raise_nofile()
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
-    try:
-        asyncio.run(_worker(index, specs, options, commands, out))
-    except Exception as exc:  # report, then die
-        with contextlib.suppress(Exception):
-            out.send(("error", index, f"{type(exc).__name__}: {exc}"))
-        raise
+    run_worker(index, out, _worker(index, specs, options, commands, out))
 
 
 class _Phone:
@@ -552,15 +635,7 @@ async def _worker(
     commands: Connection,
     out: Connection,
 ) -> None:
-    import aiohttp
-    import socketio
-
-    loop = asyncio.get_running_loop()
-    http = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0),
-        # Each client sends its own Cookie header; a shared jar would mix them up.
-        cookie_jar=aiohttp.DummyCookieJar(),
-    )
+    http = new_http_session()
     phones = [_Phone(spec) for spec in specs]
     counts: dict[int, int] = {}
     connected: list[_Phone] = []
@@ -591,40 +666,17 @@ async def _worker(
     semaphore = asyncio.Semaphore(options.connect_concurrency)
 
     async def connect(phone: _Phone) -> None:
-        extra: dict[str, Any] = {}
-        if phone.spec.cookie:
-            # Not connect(headers=...): engineio moves a Cookie header into the
-            # (shared) session's cookie jar; these headers go to the handshake as is.
-            extra["websocket_extra_options"] = {"headers": {"Cookie": phone.spec.cookie}}
-        sio = socketio.AsyncClient(
-            reconnection=False, handle_sigint=False, http_session=http, **extra
-        )
-        phone.sio = sio
+        sio = phone.sio = new_client(http, phone.spec)
         on_snapshot, on_event, on_disconnect = handlers(phone)
         sio.on("snapshot", on_snapshot)
         sio.on("event", on_event)
         sio.on("disconnect", on_disconnect)
         sio.on("connect_error", lambda data: setattr(phone, "error", f"refused: {data}"))
         async with semaphore:
-            started = time.perf_counter()
             try:
-                # The whole connect, snapshot included, within connect_timeout: a
-                # server that accepts the TCP connection but never serves it
-                # would otherwise hold the client for aiohttp's 5 minutes.
-                await asyncio.wait_for(
-                    sio.connect(
-                        options.url,
-                        auth=phone.spec.auth,
-                        transports=["websocket"],
-                        wait_timeout=options.connect_timeout,
-                    ),
-                    options.connect_timeout,
-                )
-                await asyncio.wait_for(phone.got_snapshot.wait(), options.connect_timeout)
+                phone.connect_ms = await open_client(sio, phone.spec, options, phone.got_snapshot)
             except Exception as exc:
                 phone.error = f"{type(exc).__name__}: {exc} {phone.error or ''}".strip()
-                return
-            phone.connect_ms = (time.perf_counter() - started) * 1000
 
     await asyncio.gather(*(connect(p) for p in phones))
     connected.extend(p for p in phones if p.error is None)
@@ -643,10 +695,7 @@ async def _worker(
     )
 
     while True:
-        try:
-            command = await loop.run_in_executor(None, commands.recv)
-        except (EOFError, OSError):
-            command = "stop"  # the parent is gone
+        command = await next_command(commands)
         if command == "report":
             out.send(
                 (
@@ -678,17 +727,31 @@ async def _worker(
 
 @dataclass
 class ClientPool:
-    """Client worker processes holding ``len(specs)`` Socket.IO clients between them."""
+    """Client worker processes holding ``len(specs)`` Socket.IO clients between them.
+
+    Each worker runs ``target(index, specs, options, commands, out)``
+    (:func:`_worker_main` unless a scenario brings its own): it reports
+    ``("connected", index, stats)`` once its clients are connected, answers the
+    command ``"report"`` with ``("report", index, [per client])`` and stops on
+    ``"stop"`` or when the pipe closes. Any other ``(kind, index, payload)`` it
+    sends is kept as a reply of that kind (see :meth:`request`).
+    """
 
     specs: list[ClientSpec]
     options: WorkerOptions
     workers: int = 2
+    target: Callable[..., None] = _worker_main
     _procs: list[Any] = field(default_factory=list)
     _commands: list[Connection] = field(default_factory=list)
     _outs: list[Connection] = field(default_factory=list)
     _rounds: dict[int, set[int]] = field(default_factory=dict)
     _reports: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     _connected: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _replies: dict[str, dict[int, Any]] = field(default_factory=dict)
+
+    @property
+    def pids(self) -> list[int]:
+        return [proc.pid for proc in self._procs]
 
     def start(self) -> None:
         ctx = multiprocessing.get_context("spawn")
@@ -698,7 +761,7 @@ class ClientPool:
             cmd_read, cmd_write = ctx.Pipe(duplex=False)
             out_read, out_write = ctx.Pipe(duplex=False)
             proc = ctx.Process(
-                target=_worker_main,
+                target=self.target,
                 args=(i, chunk, self.options, cmd_read, out_write),
                 name=f"bench-clients-{i}",
                 daemon=True,
@@ -730,6 +793,8 @@ class ClientPool:
                 self._reports[index] = payload
             elif kind == "error":
                 raise RuntimeError(f"client worker {index} failed: {payload}")
+            else:
+                self._replies.setdefault(kind, {})[index] = payload
         return bool(ready)
 
     def _wait(self, done: Callable[[], bool], timeout: float) -> bool:
@@ -758,6 +823,24 @@ class ClientPool:
         """Wait until every worker saw ``seq`` arrive at all its clients."""
         active = {i for i, stats in self._connected.items() if stats["connected"]}
         return self._wait(lambda: active <= self._rounds.get(seq, set()), timeout)
+
+    def send(self, command: Any) -> None:
+        """Send ``command`` to every worker (answers come with :meth:`replies`)."""
+        for conn in self._commands:
+            conn.send(command)
+
+    def replies(self, kind: str, timeout: float) -> list[Any]:
+        """Wait for every worker's reply of ``kind``; their payloads, in worker order."""
+        if not self._wait(lambda: len(self._replies.get(kind, {})) == len(self._procs), timeout):
+            raise RuntimeError(f"client workers sent no {kind!r} within {timeout:.0f}s")
+        answers = self._replies.pop(kind)
+        return [answers[i] for i in sorted(answers)]
+
+    def request(self, command: Any, reply: str, timeout: float) -> list[Any]:
+        """Send ``command`` to every worker; their ``reply`` payloads, in worker order."""
+        self._replies.pop(reply, None)
+        self.send(command)
+        return self.replies(reply, timeout)
 
     def collect(self, timeout: float = 60) -> list[dict[str, Any]]:
         for conn in self._commands:

@@ -45,6 +45,7 @@ from .common import (
 NAME = "stage"
 DEFAULT_CLIENTS = [50, 200, 500]
 DEFAULT_ROUNDS = 20
+DEFAULT_REPEAT = 3
 EVENT = "stage:goto"
 
 log = logging.getLogger("bench.stage")
@@ -302,6 +303,7 @@ def _combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     clients_list = args.clients or DEFAULT_CLIENTS
     args.rounds = args.rounds or DEFAULT_ROUNDS
+    args.repeat = args.repeat or DEFAULT_REPEAT
     results = []
     started = time.monotonic()
     load_start = os.getloadavg()[0]
