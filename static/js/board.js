@@ -67,10 +67,14 @@ export class BoardView {
     const visible = board.notes.filter((n) => n.x !== undefined);
     const groups = board.groups.map((g) => {
       const f = groupFrame(g, visible);
+      const title = h("span", { class: `group-title${this.options.role === "facilitator" ? " movable" : ""}` }, g.title);
+      if (this.options.role === "facilitator") {
+        title.addEventListener("pointerdown", (ev) => this.groupDown(ev, g, title));
+      }
       return h("div", {
         class: `group${focus.group_id === g.id ? " focused" : ""}`, "data-group-id": g.id,
         style: `left:${f.x * s}px;top:${f.y * s}px;width:${f.w * s}px;height:${f.h * s}px`,
-      }, h("span", { class: "group-title" }, g.title));
+      }, title);
     });
     const notes = visible.map((n) => this.noteElement(n, s, focus.note_id === n.id));
     this.surface.replaceChildren(...groups, ...notes);
@@ -150,6 +154,44 @@ export class BoardView {
     el.addEventListener("pointermove", onMove);
     el.addEventListener("pointerup", onUp);
     el.addEventListener("pointercancel", onUp);
+  }
+
+  // The facilitator drags a group by its title; its notes follow on the drop.
+  groupDown(ev, group, title) {
+    title.setPointerCapture(ev.pointerId);
+    ev.preventDefault();
+    const frame = title.parentElement;
+    const start = { x: ev.clientX, y: ev.clientY };
+    const s = this.scale();
+    let moved = false;
+    let dx = 0;
+    let dy = 0;
+    const onMove = (e) => {
+      dx = (e.clientX - start.x) / s;
+      dy = (e.clientY - start.y) / s;
+      if (!moved && Math.hypot(dx * s, dy * s) < 4) return;
+      moved = true;
+      this.dragging = -group.id;
+      frame.style.transform = `translate(${dx * s}px, ${dy * s}px)`;
+    };
+    const onUp = () => {
+      title.removeEventListener("pointermove", onMove);
+      title.removeEventListener("pointerup", onUp);
+      title.removeEventListener("pointercancel", onUp);
+      this.dragging = null;
+      if (!moved) {
+        if (this.options.onGroupTap) this.options.onGroupTap(group);
+        return;
+      }
+      const x = clamp(group.x + dx, 0, this.board.width);
+      const y = clamp(group.y + dy, 0, this.board.height);
+      this.options.live.send(ACTIONS.GROUP_MOVE, { group_id: group.id, x, y })
+        .catch((error) => { if (this.options.onError) this.options.onError(error); })
+        .then(() => this.render(this.board));
+    };
+    title.addEventListener("pointermove", onMove);
+    title.addEventListener("pointerup", onUp);
+    title.addEventListener("pointercancel", onUp);
   }
 
   // A position streamed while someone else drags: moves the drawing only.

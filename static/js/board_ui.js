@@ -198,7 +198,9 @@ export class ConsoleBoard {
       this.selection, this.area);
     this.view = new BoardView(this.area, {
       live: this.live, role: "facilitator", fit: "width", canGroup: () => true,
-      onNoteTap: (note) => { this.selected = note.id; this.update(this.live.state, this.board()); },
+      onNoteTap: (note) => { this.selected = note.id; this.selectedGroup = null; this.update(this.live.state, this.board()); },
+      onGroupTap: (group) => { this.selectedGroup = group.id; this.selected = null; this.update(this.live.state, this.board()); },
+      onError: (error) => showError(this.root, error),
     });
     this.update(state, boardOfStage(state, stage));
   }
@@ -211,7 +213,18 @@ export class ConsoleBoard {
     this.controls.priv.checked = Boolean(s.private);
     this.controls.authors.value = s.authors;
     const note = board.notes.find((n) => n.id === this.selected);
-    if (note) {
+    const group = board.groups.find((g) => g.id === this.selectedGroup);
+    const typing = this.selection.contains(document.activeElement) && document.activeElement.tagName === "INPUT";
+    if (typing) {
+      // leave the rename field alone while the facilitator types in it
+    } else if (group) {
+      const title = h("input", { value: group.title, maxlength: 80, "data-control": "group-rename" });
+      this.selection.replaceChildren(
+        h("span", {}, "Group: "), title,
+        h("button", { type: "button", class: "small", onclick: () => this.act(ACTIONS.GROUP_RENAME, { group_id: group.id, title: title.value }) }, "Rename"),
+        h("button", { type: "button", class: "small", onclick: () => this.act(ACTIONS.BOARD_FOCUS, { group_id: group.id }) }, "Focus on projector"),
+        h("button", { type: "button", class: "secondary small danger", onclick: () => this.act(ACTIONS.GROUP_DELETE, { group_id: group.id }) }, "Remove group"));
+    } else if (note) {
       this.selection.replaceChildren(
         h("span", {}, `Selected: “${note.text.slice(0, 40)}”`),
         h("button", { type: "button", class: "small", onclick: () => this.act(ACTIONS.BOARD_FOCUS, { note_id: note.id }) }, "Focus on projector"),
