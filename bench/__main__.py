@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--repeat",
         type=positive,
         help="measure each N this many times, on fresh servers; "
-        "figures are the medians (scenario default: stage 3, board 1)",
+        "figures are the medians (scenario default: 3 for stage and board)",
     )
     parser.add_argument(
         "--workers",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from . import live
 from .db import db
@@ -93,9 +94,34 @@ class ActionSpec:
     stage_types: frozenset[str] | None
     #: Read-only actions take no lock, need no action id and store no receipt.
     writes: bool
+    #: For passing updates: False means "too soon for this caller", dropped unread.
+    throttle: Callable[[Caller], bool] | None = None
 
 
 REGISTRY: dict[str, ActionSpec] = {}
+
+
+class RateLimiter:
+    """A token bucket per key: ``rate`` per second on average, bursts up to ``burst``.
+
+    Counting tokens rather than the gap to the last update keeps updates sent
+    50 ms apart from being dropped when the network delivers them bunched.
+    """
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            allowed = tokens >= 1
+            self._buckets[key] = (tokens - 1 if allowed else tokens, now)
+            return allowed
 
 
 def action(
@@ -105,6 +131,7 @@ def action(
     params: type[Params],
     stage_types: set[str] | None = None,
     writes: bool = True,
+    throttle: Callable[[Caller], bool] | None = None,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         if name in REGISTRY:
@@ -116,6 +143,7 @@ def action(
             handler=handler,
             stage_types=frozenset(stage_types) if stage_types is not None else None,
             writes=writes,
+            throttle=throttle,
         )
         return handler
 
@@ -156,7 +184,8 @@ def _authorise(spec: ActionSpec, caller: Caller) -> None:
 
 
 def _load(session: Session, spec: ActionSpec, caller: Caller) -> Context:
-    workshop = session.get(Workshop, caller.workshop_id)
+    # Stages load only if the action needs them: most need just the current one.
+    workshop = session.get(Workshop, caller.workshop_id, options=[lazyload(Workshop.stages)])
     if workshop is None:
         raise DomainError(NOT_FOUND, "This workshop does not exist.")
     participant = None
@@ -187,6 +216,8 @@ def perform(caller: Caller, name: str, payload: Any) -> dict[str, Any]:
             raise DomainError(UNKNOWN_EVENT, f"Unknown event {str(name)[:60]!r}.")
         _authorise(spec, caller)
         action_id, params = _parse(spec, payload)
+        if spec.throttle is not None and not spec.throttle(caller):
+            return {"ok": True, "dropped": True}  # before any database work
         if not spec.writes:
             with db.reader() as session:
                 ctx = _load(session, spec, caller)

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from . import protocol
 from .db import Base, utcnow
@@ -176,7 +176,8 @@ def _get_note(session: Session, workshop: Workshop, note_id: int) -> tuple[Note,
     note = session.get(Note, note_id)
     if note is None or note.workshop_id != workshop.id:
         raise DomainError(NOT_FOUND, f"There is no note {note_id} on this board.")
-    stage = next(s for s in workshop.stages if s.id == note.stage_id)
+    stage = session.get(Stage, note.stage_id)
+    assert stage is not None
     return note, stage
 
 
@@ -397,7 +398,9 @@ def create_group(
 
 
 def _group_stage(workshop: Workshop, group: NoteGroup) -> Stage:
-    return next(s for s in workshop.stages if s.id == group.stage_id)
+    stage = object_session(group).get(Stage, group.stage_id)  # type: ignore[union-attr]
+    assert stage is not None
+    return stage
 
 
 def rename_group(

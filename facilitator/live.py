@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +23,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import protocol
 from .db import Base, utcnow
+
+log = logging.getLogger("facilitator.live")
 
 #: A client further behind than this gets a snapshot instead of the events.
 MAX_REPLAY = 500
@@ -209,14 +213,61 @@ def participant_room(participant_id: int) -> str:
     return f"participant:{participant_id}"
 
 
-def publish_transient(workshop_id: int, events: list[Event]) -> None:
-    """Send passing updates without a sequence number; a slow client may miss them."""
-    if not events:
-        return
-    from .sockets import socketio
+#: Passing updates are gathered and sent at most this often per workshop.
+TRANSIENT_INTERVAL = 0.05
 
-    for ev in events:
-        socketio.emit(protocol.TRANSIENT, {"type": ev.type, "data": ev.data}, to=room(workshop_id))
+
+class TransientBuffer:
+    """The latest passing update per item, sent as one message per workshop and type.
+
+    Twenty people dragging at 20 updates a second would otherwise cost every
+    screen 400 messages a second; batched, each screen gets at most 20, and a
+    position superseded within 50 ms is simply replaced.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[int, str], dict[Any, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._started = False
+
+    def add(self, workshop_id: int, events: list[Event]) -> None:
+        with self._lock:
+            for ev in events:
+                items = self._pending.setdefault((workshop_id, ev.type), {})
+                items[ev.data.get("note_id", id(ev))] = ev.data
+            if not self._started:
+                self._started = True
+                from .sockets import socketio
+
+                socketio.start_background_task(self._run)
+
+    def flush(self) -> None:
+        from .sockets import socketio
+
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for (workshop_id, event_type), items in pending.items():
+            payload = {"type": event_type, "data": {"items": list(items.values())}}
+            socketio.emit(protocol.TRANSIENT, payload, to=room(workshop_id))
+
+    def _run(self) -> None:
+        from .sockets import socketio
+
+        while True:
+            socketio.sleep(TRANSIENT_INTERVAL)
+            try:
+                self.flush()
+            except Exception:  # a failed emit must not stop every later one
+                log.exception("sending passing updates failed")
+
+
+_transient = TransientBuffer()
+
+
+def publish_transient(workshop_id: int, events: list[Event]) -> None:
+    """Queue passing updates (no sequence number); a client may miss some."""
+    if events:
+        _transient.add(workshop_id, events)
 
 
 def publish(published: list[Published]) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, func, select, text
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
 from . import protocol
 from .db import Base, utcnow
@@ -78,7 +78,12 @@ class Workshop(Base):
 
     @property
     def current_stage(self) -> Stage | None:
-        return next((s for s in self.stages if s.id == self.current_stage_id), None)
+        if "stages" in self.__dict__:  # already loaded: no query
+            return next((s for s in self.stages if s.id == self.current_stage_id), None)
+        session = object_session(self)
+        if session is None or self.current_stage_id is None:
+            return None
+        return session.get(Stage, self.current_stage_id)
 
 
 class Stage(Base):

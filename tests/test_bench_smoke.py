@@ -15,10 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 50
 
 
-@pytest.mark.server
-def test_bench_stage_prints_figures() -> None:
-    args = "stage --json --clients 5 --rounds 3 --repeat 1".split()
-    cmd = [sys.executable, "-m", "bench", *args]
+def run_bench(args: str) -> dict:
+    """Run ``python -m bench <args>`` and return the JSON it prints."""
+    cmd = [sys.executable, "-m", "bench", *args.split()]
     with subprocess.Popen(
         cmd,
         cwd=ROOT,
@@ -39,8 +38,12 @@ def test_bench_stage_prints_figures() -> None:
                 out, err = proc.communicate()
             pytest.fail(f"bench did not finish in {TIMEOUT}s:\n{err[-3000:]}")
     assert proc.returncode == 0, err[-3000:]
+    return json.loads(out)
 
-    result = json.loads(out)
+
+@pytest.mark.server
+def test_bench_stage_prints_figures() -> None:
+    result = run_bench("stage --json --clients 5 --rounds 3 --repeat 1")
     assert result["scenario"] == "stage"
     assert result["async_mode"] == "eventlet"
     assert result["rounds"] == 3
@@ -56,3 +59,34 @@ def test_bench_stage_prints_figures() -> None:
     assert row["ratio_p99"] > 0
     assert row["ratio_p99"] == pytest.approx(row["p99_ms"] / row["baseline_p99_ms"], rel=0.02)
     assert row["seq_ok"] is True
+
+
+@pytest.mark.server
+def test_bench_board_prints_figures() -> None:
+    result = run_bench(
+        "board --json --clients 5 --draggers 2 --drag-seconds 1 --resync-notes 30 --reconnects 3"
+        " --repeat 1"
+    )
+    assert result["scenario"] == "board"
+    assert (result["clients"], result["draggers"], result["repeat"]) == (5, 2, 1)
+    # Two draggers, at most 20 updates/s each for 1 s; each acked as passed on or dropped.
+    sent = result["updates_sent"]
+    assert 2 <= sent <= 44, result
+    assert result["updates_accepted"] + result["updates_dropped_by_server"] == sent, result
+    assert result["updates_failed"] == result["updates_unacked"] == 0, result
+    for prefix in ("projector", "phone", "lone_phone", "drop_projector", "drop_phone"):
+        p50, p99 = result[f"{prefix}_p50_ms"], result[f"{prefix}_p99_ms"]
+        assert 0 < p50 <= p99 < 10_000, (prefix, result)
+    assert result["phone_p50_ms"] <= result["phone_last_ms"] <= result["phone_max_ms"], result
+    # Every update the server passed on reached every screen, and no dropped one did.
+    assert result["projector_lost"] == result["phone_lost"] == 0, result
+    assert result["unexpected_arrivals"] == 0, result
+    assert result["drops"] == 2 and result["drop_lost"] == 0, result
+    assert result["connect_failed"] == result["disconnects"] == 0, result
+    assert result["server_cpu_pct"] > 0 and result["server_rss_mb"] > 0, result
+    assert result["resync_notes"] == 30 and 0 < result["resync_ms"] < 10_000, result
+    assert result["resync_500_notes_ms"] is None  # only at 500 notes
+    # The console sees who wrote what; the projector (authors hidden by the kit) less.
+    assert result["snapshot_bytes_console"] > result["snapshot_bytes_projector"] > 1000, result
+    assert result["snapshot_bytes"] > 1000, result
+    assert set(result["goals_met"]) == {"projector_p99_ms", "phone_p99_ms", "resync_500_notes_ms"}

@@ -165,6 +165,10 @@ def test_drag_positions_stream_without_sequence_numbers_at_a_bounded_rate(board)
     before = len(board["projector"].events)
     board["projector"].wait_for(lambda: board["projector"].transients, "a drag position")
     assert all(t["type"] == "note:dragging" for t in board["projector"].transients)
+    # Batched: the latest position per note, at most every 50 ms.
+    items = [i for t in board["projector"].transients for i in t["data"]["items"]]
+    assert {i["note_id"] for i in items} == {created["id"]}
+    assert len(board["projector"].transients) < len(acks)
     assert len(board["projector"].events) == before  # nothing numbered, nothing stored
     assert (
         error_code(

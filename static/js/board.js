@@ -194,14 +194,17 @@ export class BoardView {
     title.addEventListener("pointercancel", onUp);
   }
 
-  // A position streamed while someone else drags: moves the drawing only.
+  // Positions streamed while others drag (a batch every 50 ms): moves the drawing only.
   showDrag(data) {
-    if (!this.board || this.dragging === data.note_id) return;
-    const el = this.surface.querySelector(`[data-note-id="${data.note_id}"]`);
-    if (!el) return;
+    if (!this.board) return;
     const s = this.scale();
-    el.style.left = `${data.x * s}px`;
-    el.style.top = `${data.y * s}px`;
+    for (const item of data.items || []) {
+      if (this.dragging === item.note_id) continue;
+      const el = this.surface.querySelector(`[data-note-id="${item.note_id}"]`);
+      if (!el) continue;
+      el.style.left = `${item.x * s}px`;
+      el.style.top = `${item.y * s}px`;
+    }
   }
 }
 
