@@ -230,6 +230,19 @@ def _clean_title(title: str) -> str:
 # -- notes --------------------------------------------------------------------------------
 
 
+def _note_outcome(
+    session: Session, note: Note, stage: Stage, participant: Participant | None, event_type: str
+) -> Outcome:
+    """The whole note in the event (cut per role when sent); the sender's view in the ack."""
+    full = _full(session, note, stage)
+    viewer = participant.id if participant else None
+    role = "participant" if participant else "facilitator"
+    return Outcome(
+        result={"note": note_view(full, role, viewer)},
+        events=[Event(event_type, {"note": full})],
+    )
+
+
 def create_note(
     session: Session,
     workshop: Workshop,
@@ -253,13 +266,7 @@ def create_note(
     )
     session.add(note)
     session.flush()
-    full = _full(session, note, stage)
-    viewer = participant.id if participant else None
-    role = "participant" if participant else "facilitator"
-    return Outcome(
-        result={"note": note_view(full, role, viewer)},
-        events=[Event(protocol.NOTE_CREATED, {"note": full})],
-    )
+    return _note_outcome(session, note, stage, participant, protocol.NOTE_CREATED)
 
 
 def edit_note(
@@ -291,13 +298,7 @@ def edit_note(
         note.colour = colour
     note.version += 1
     session.flush()
-    full = _full(session, note, stage)
-    viewer = participant.id if participant else None
-    role = "participant" if participant else "facilitator"
-    return Outcome(
-        result={"note": note_view(full, role, viewer)},
-        events=[Event(protocol.NOTE_UPDATED, {"note": full})],
-    )
+    return _note_outcome(session, note, stage, participant, protocol.NOTE_UPDATED)
 
 
 def move_note(
