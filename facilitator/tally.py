@@ -208,8 +208,9 @@ def _validate_dots(choice: Any, config: dict[str, Any]) -> Any:
             cleaned[str(int(key))] = value
     used = sum(cleaned.values())
     if used > dots:
+        plural = "" if dots == 1 else "s"
         raise DomainError(
-            INVALID, f"You have {dots} dots; this ballot uses {used}.", field="choice"
+            INVALID, f"You have {dots} dot{plural}; this ballot uses {used}.", field="choice"
         )
     if not used:
         raise DomainError(INVALID, "Put your dots on one or more options.", field="choice")
