@@ -225,8 +225,9 @@ def perform(caller: Caller, name: str, payload: Any) -> dict[str, Any]:
             live.publish_transient(caller.workshop_id, outcome.transient)
             return {"ok": True, **outcome.result}
         assert action_id is not None
-        ack, published = _write(spec, caller, action_id, params)
+        ack, published, refresh = _write(spec, caller, action_id, params)
         live.publish(published)
+        live.schedule_refresh(caller.workshop_id, refresh)
         return ack
     except DomainError as exc:
         return exc.as_ack()
@@ -244,7 +245,7 @@ def perform(caller: Caller, name: str, payload: Any) -> dict[str, Any]:
 
 def _write(
     spec: ActionSpec, caller: Caller, action_id: str, params: Params
-) -> tuple[dict[str, Any], list[live.Published]]:
+) -> tuple[dict[str, Any], list[live.Published], list[tuple[str, Any]]]:
     for attempt in range(2):
         try:
             with db.transaction() as session:
@@ -257,7 +258,7 @@ def _write(
                         raise DomainError(
                             CONFLICT, "This action_id was already used for a different action."
                         )
-                    return stored.response, []
+                    return stored.response, [], []
                 ctx = _load(session, spec, caller)
                 outcome = spec.handler(ctx, params)
                 published = live.append(session, caller.workshop_id, outcome.events)
@@ -273,7 +274,7 @@ def _write(
                     fingerprint,
                     ack,
                 )
-            return ack, published
+            return ack, published, outcome.refresh
         except IntegrityError:
             # The same action id committed concurrently: answer with its receipt.
             if attempt:

@@ -37,10 +37,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
     db.init_app(app)
+    from . import polls
+
+    polls.configure(app.config["SECRET_KEY"])
     app.extensions["facilitator.kits"] = KitLibrary(app.config["KITS_PATH"])
 
     from . import (  # noqa: F401 - registers the actions
         board_actions,
+        poll_actions,
         stakeholder_actions,
         workshop_actions,
     )

@@ -270,6 +270,76 @@ def publish_transient(workshop_id: int, events: list[Event]) -> None:
         _transient.add(workshop_id, events)
 
 
+Refresher = Callable[[Session, Any], dict[str, Any] | None]
+_refreshers: dict[str, Refresher] = {}
+#: Derived views (a poll's running count) are recomputed at most this often.
+REFRESH_INTERVAL = 0.1
+
+
+def refresher(kind: str) -> Callable[[Refresher], Refresher]:
+    """Declare how to recompute a derived view sent as a ``transient`` of type ``kind``."""
+
+    def register(func: Refresher) -> Refresher:
+        _refreshers[kind] = func
+        return func
+
+    return register
+
+
+class RefreshQueue:
+    """Views to recompute after commits, coalesced: whatever the rate of changes
+    (a vote storm), each view is computed and sent at most every 100 ms, so the
+    work grows with time, not with the number of changes."""
+
+    def __init__(self) -> None:
+        self._pending: set[tuple[int, str, Any]] = set()
+        self._lock = threading.Lock()
+        self._started = False
+
+    def add(self, workshop_id: int, items: list[tuple[str, Any]]) -> None:
+        with self._lock:
+            self._pending.update((workshop_id, kind, key) for kind, key in items)
+            if not self._started:
+                self._started = True
+                from .sockets import socketio
+
+                socketio.start_background_task(self._run)
+
+    def flush(self) -> None:
+        from .db import db
+        from .sockets import socketio
+
+        with self._lock:
+            pending, self._pending = self._pending, set()
+        if not pending:
+            return
+        with db.reader() as session:
+            for workshop_id, kind, key in sorted(pending, key=repr):
+                data = _refreshers[kind](session, key)
+                if data is not None:
+                    socketio.emit(
+                        protocol.TRANSIENT, {"type": kind, "data": data}, to=room(workshop_id)
+                    )
+
+    def _run(self) -> None:
+        from .sockets import socketio
+
+        while True:
+            socketio.sleep(REFRESH_INTERVAL)
+            try:
+                self.flush()
+            except Exception:
+                log.exception("refreshing derived views failed")
+
+
+_refresh = RefreshQueue()
+
+
+def schedule_refresh(workshop_id: int, items: list[tuple[str, Any]]) -> None:
+    if items:
+        _refresh.add(workshop_id, items)
+
+
 def publish(published: list[Published]) -> None:
     """Send committed events to their rooms. Call only after commit."""
     from .sockets import disconnect_room, socketio

@@ -47,6 +47,11 @@ STAKEHOLDER_REMOVE = "stakeholder:remove"
 STAKEHOLDER_ADOPT = "stakeholder:adopt"
 MAP_MODE = "map:mode"
 PLACEMENT_SET = "placement:set"
+POLL_CREATE = "poll:create"
+POLL_AMEND = "poll:amend"
+POLL_OPEN = "poll:open"
+POLL_CLOSE = "poll:close"
+POLL_VOTE = "poll:vote"
 
 # Types of broadcast events.
 STAGE_CHANGED = "stage:changed"
@@ -70,6 +75,11 @@ STAKEHOLDER_UPDATED = "stakeholder:updated"
 STAKEHOLDER_REMOVED = "stakeholder:removed"
 MAP_CHANGED = "map:changed"
 PLACEMENT_SUMMARY = "placement:summary"
+POLL_CREATED = "poll:created"
+POLL_UPDATED = "poll:updated"
+POLL_OPENED = "poll:opened"
+POLL_CLOSED = "poll:closed"
+POLL_COUNT = "poll:count"  #: transient, coalesced
 
 ACTIONS = (
     SYNC_REQUEST,
@@ -102,6 +112,11 @@ ACTIONS = (
     STAKEHOLDER_ADOPT,
     MAP_MODE,
     PLACEMENT_SET,
+    POLL_CREATE,
+    POLL_AMEND,
+    POLL_OPEN,
+    POLL_CLOSE,
+    POLL_VOTE,
 )
 EVENT_TYPES = (
     STAGE_CHANGED,
@@ -125,6 +140,11 @@ EVENT_TYPES = (
     STAKEHOLDER_REMOVED,
     MAP_CHANGED,
     PLACEMENT_SUMMARY,
+    POLL_CREATED,
+    POLL_UPDATED,
+    POLL_OPENED,
+    POLL_CLOSED,
+    POLL_COUNT,
 )
 
 ROLES = ("facilitator", "projector", "participant", "visitor")

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from .board import boards_snapshot
+from .polls import snapshot_part as polls_snapshot
 from .stakeholders import snapshot_part as stakeholders_snapshot
 from .workshops import Participant, Workshop, active_participants, presence, public_info
 
@@ -35,4 +36,5 @@ def snapshot(
     state["stakeholders"] = stakeholders_snapshot(session, workshop, participant)
     if role == "participant":
         state["stakeholders"]["summaries"] = {}  # not while they place (see placement:summary)
+    state["polls"] = polls_snapshot(session, workshop, participant)
     return state

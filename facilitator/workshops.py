@@ -146,6 +146,8 @@ class Outcome:
     events: list[Event] = field(default_factory=list)
     #: Passing updates (a note being dragged): not numbered, not stored, may be dropped.
     transient: list[Event] = field(default_factory=list)
+    #: Derived views to recompute and send after commit, coalesced: (kind, key).
+    refresh: list[tuple[str, Any]] = field(default_factory=list)
 
 
 # -- creating workshops ------------------------------------------------------
