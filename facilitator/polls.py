@@ -130,6 +130,8 @@ def poll_dict(poll: Poll) -> dict[str, Any]:
         "proposal": poll.proposal,
         "method": poll.method,
         "method_label": tally.METHODS[poll.method].label,
+        "choices": tally.choices(poll.method, poll.config),
+        "needs_reason": sorted(tally.METHODS[poll.method].needs_reason, key=str),
         "config": poll.config,
         "rule": poll.rule,
         "anonymous": poll.anonymous,

@@ -383,6 +383,24 @@ METHODS: dict[str, Method] = {
 RULE_KEYS = {name: set(m.default_rule) for name, m in METHODS.items()}
 
 
+FIXED_CHOICES = {
+    "gradients": GRADIENTS,
+    "fist": FIST,
+    "consensus": CONSENSUS,
+    "consent": CONSENT,
+    "yes_no": YES_NO,
+}
+
+
+def choices(method: str, config: dict[str, Any]) -> list[list[Any]]:
+    """The [value, label] pairs a phone offers; empty for options-based methods."""
+    if method in FIXED_CHOICES:
+        return [[value, label] for value, label in FIXED_CHOICES[method].items()]
+    if method == "scale":
+        return [[v, str(v)] for v in range(1, int(config.get("scale_max", 5)) + 1)]
+    return []
+
+
 def check_rule(method: str, rule: dict[str, Any]) -> dict[str, Any]:
     """The method's default rule with the given changes; unknown keys are an error."""
     if method not in METHODS:

@@ -3,6 +3,7 @@ import { ACTIONS } from "/protocol.js";
 import { boardOfStage } from "./board.js";
 import { ConsoleBoard } from "./board_ui.js";
 import { Live, bind, currentStage, h, showError } from "./live.js";
+import { ConsolePolls } from "./polls.js";
 import { ConsoleMap } from "./stakeholders.js";
 
 const root = document.getElementById("console");
@@ -38,14 +39,15 @@ function renderStageTools(state, stage) {
   const panel = bind(root, "stage-tools");
   const board = boardOfStage(state, stage);
   const isMap = stage && stage.type === "stakeholder_map";
-  panel.hidden = !board && !isMap;
+  const isVote = stage && stage.type === "vote";
+  panel.hidden = !board && !isMap && !isVote;
   if (panel.hidden) {
     tool = null;
     consoleBoard = null;
     return;
   }
   if (!tool || tool.stageId !== stage.id) {
-    const view = board ? new ConsoleBoard(root, live) : new ConsoleMap(root, live);
+    const view = board ? new ConsoleBoard(root, live) : isMap ? new ConsoleMap(root, live) : new ConsolePolls(root, live);
     tool = { stageId: stage.id, view };
     consoleBoard = board ? view : null;
     bind(panel, "stage-tools-title").textContent = stage.title;
@@ -53,7 +55,7 @@ function renderStageTools(state, stage) {
   } else if (board) {
     tool.view.update(state, board);
   } else {
-    tool.view.update(state);
+    tool.view.update(state, stage);
   }
 }
 

@@ -4,6 +4,7 @@
 import { io } from "./vendor/socket.io.esm.min.js";
 import { ACTIONS, EVENT, SNAPSHOT, TRANSIENT, TYPES } from "/protocol.js";
 import { boardReducers } from "./board_state.js";
+import { applyCount, pollReducers } from "./polls_state.js";
 import { stakeholderReducers } from "./stakeholders_state.js";
 
 const ACK_TIMEOUT_MS = 8000;
@@ -48,6 +49,7 @@ const reducers = {
   },
   ...boardReducers,
   ...stakeholderReducers,
+  ...pollReducers,
 };
 
 function upsert(list, item) {
@@ -88,7 +90,15 @@ export class Live {
     this.socket.on(SNAPSHOT, (snapshot) => this.setSnapshot(snapshot));
     this.socket.on(EVENT, (event) => this.receive(event));
     // Passing updates (a note being dragged): no seq, applied only to what is drawn.
-    this.socket.on(TRANSIENT, (t) => onTransient && this.state && onTransient(t));
+    this.socket.on(TRANSIENT, (t) => {
+      if (!this.state) return;
+      if (t.type === TYPES.POLL_COUNT) {
+        applyCount(this.state, t.data);
+        this.render(this.state, t);
+      } else if (onTransient) {
+        onTransient(t);
+      }
+    });
   }
 
   setSnapshot(snapshot) {

@@ -3,12 +3,14 @@ import { ACTIONS } from "/protocol.js";
 import { boardOfStage } from "./board.js";
 import { PhoneBoard } from "./board_ui.js";
 import { Live, bind, currentStage, h, showError } from "./live.js";
+import { PhonePolls } from "./polls.js";
 import { PhoneMap } from "./stakeholders.js";
 
 const root = document.getElementById("phone");
 let shownView = null;
 let phoneBoard = null;
 let phoneMap = null;
+let phonePolls = null;
 
 function render(state) {
   if (state.removed) {
@@ -33,16 +35,21 @@ function render(state) {
   if (view === shownView) {
     if (board && phoneBoard) phoneBoard.update(state, board);
     if (phoneMap) phoneMap.update(state);
+    if (phonePolls) phonePolls.update(state, stage);
     return;
   }
   shownView = view;
   phoneBoard = null;
   phoneMap = null;
+  phonePolls = null;
   if (state.workshop.status === "closed") {
     body.replaceChildren(h("p", { class: "notice" }, "This workshop is closed. Thank you!"));
   } else if (board) {
     phoneBoard = new PhoneBoard(root, live);
     phoneBoard.mount(body, state, stage);
+  } else if (stage && stage.type === "vote") {
+    phonePolls = new PhonePolls(root, live);
+    phonePolls.mount(body, state, stage);
   } else if (stage && stage.type === "stakeholder_map") {
     phoneMap = new PhoneMap(root, live);
     phoneMap.mount(body, state);

@@ -2,6 +2,7 @@
 import { boardOfStage } from "./board.js";
 import { ProjectorBoard } from "./board_ui.js";
 import { Live, bind, currentStage, h } from "./live.js";
+import { ProjectorPolls } from "./polls.js";
 import { ProjectorMap } from "./stakeholders.js";
 
 const root = document.getElementById("projector");
@@ -27,20 +28,21 @@ function render(state) {
   root.classList.toggle("compact-join", Boolean(stage) && stage.type !== "welcome");
   const board = boardOfStage(state, stage);
   const isMap = Boolean(stage) && stage.type === "stakeholder_map";
-  root.classList.toggle("showing-board", Boolean(board) || isMap);
-  if (!board && !isMap) {
+  const isVote = Boolean(stage) && stage.type === "vote";
+  root.classList.toggle("showing-board", Boolean(board) || isMap || isVote);
+  if (!board && !isMap && !isVote) {
     if (tool) bind(root, "stage-body").replaceChildren();
     tool = null;
     projectorBoard = null;
   } else if (!tool || tool.stageId !== stage.id) {
-    const view = board ? new ProjectorBoard(live) : new ProjectorMap(live);
+    const view = board ? new ProjectorBoard(live) : isMap ? new ProjectorMap(live) : new ProjectorPolls();
     tool = { stageId: stage.id, view };
     projectorBoard = board ? view : null;
     view.mount(bind(root, "stage-body"), state, stage);
   } else if (board) {
     tool.view.update(state, board);
   } else {
-    tool.view.update(state);
+    tool.view.update(state, stage);
   }
 }
 
