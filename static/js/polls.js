@@ -156,7 +156,8 @@ export class PhonePolls {
         const id = `c-${poll.id}-${value}`;
         const input = h("input", { type: "radio", name: `poll-${poll.id}`, id, value: String(value), checked: current === value });
         input.addEventListener("change", () => onPick(value));
-        group.append(h("label", { for: id, class: "choice" }, input, h("span", {}, poll.method === "scale" ? label : `${label}`)));
+        const text = typeof value === "number" && poll.method !== "scale" ? `${value} · ${label}` : label;
+        group.append(h("label", { for: id, class: "choice" }, input, h("span", {}, text)));
       }
       return group;
     }
