@@ -43,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["facilitator.kits"] = KitLibrary(app.config["KITS_PATH"])
 
     from . import (  # noqa: F401 - registers the actions
+        agenda_actions,
         board_actions,
         poll_actions,
         stakeholder_actions,

@@ -52,6 +52,17 @@ POLL_AMEND = "poll:amend"
 POLL_OPEN = "poll:open"
 POLL_CLOSE = "poll:close"
 POLL_VOTE = "poll:vote"
+AGENDA_PROPOSE = "agenda:propose"
+AGENDA_PROMOTE = "agenda:promote"
+AGENDA_EDIT = "agenda:edit"
+AGENDA_REMOVE = "agenda:remove"
+AGENDA_ORDER = "agenda:order"
+AGENDA_ORDER_BY_DOTS = "agenda:order_by_dots"
+AGENDA_DOT = "agenda:dot"
+AGENDA_CONFIGURE = "agenda:configure"
+AGENDA_REVEAL = "agenda:reveal"
+AGENDA_CURRENT = "agenda:current"
+AGENDA_TIMER = "agenda:timer"
 
 # Types of broadcast events.
 STAGE_CHANGED = "stage:changed"
@@ -80,6 +91,13 @@ POLL_UPDATED = "poll:updated"
 POLL_OPENED = "poll:opened"
 POLL_CLOSED = "poll:closed"
 POLL_COUNT = "poll:count"  #: transient, coalesced
+AGENDA_ITEM_ADDED = "agenda:item_added"
+AGENDA_ITEM_UPDATED = "agenda:item_updated"
+AGENDA_ITEM_REMOVED = "agenda:item_removed"
+AGENDA_ORDERED = "agenda:ordered"
+AGENDA_DOTS = "agenda:dots"
+AGENDA_CHANGED = "agenda:changed"
+AGENDA_COUNT = "agenda:count"  #: transient, coalesced
 
 ACTIONS = (
     SYNC_REQUEST,
@@ -117,6 +135,17 @@ ACTIONS = (
     POLL_OPEN,
     POLL_CLOSE,
     POLL_VOTE,
+    AGENDA_PROPOSE,
+    AGENDA_PROMOTE,
+    AGENDA_EDIT,
+    AGENDA_REMOVE,
+    AGENDA_ORDER,
+    AGENDA_ORDER_BY_DOTS,
+    AGENDA_DOT,
+    AGENDA_CONFIGURE,
+    AGENDA_REVEAL,
+    AGENDA_CURRENT,
+    AGENDA_TIMER,
 )
 EVENT_TYPES = (
     STAGE_CHANGED,
@@ -145,6 +174,13 @@ EVENT_TYPES = (
     POLL_OPENED,
     POLL_CLOSED,
     POLL_COUNT,
+    AGENDA_ITEM_ADDED,
+    AGENDA_ITEM_UPDATED,
+    AGENDA_ITEM_REMOVED,
+    AGENDA_ORDERED,
+    AGENDA_DOTS,
+    AGENDA_CHANGED,
+    AGENDA_COUNT,
 )
 
 ROLES = ("facilitator", "projector", "participant", "visitor")

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from .agenda import snapshot_part as agenda_snapshot
 from .board import boards_snapshot
 from .polls import snapshot_part as polls_snapshot
 from .stakeholders import snapshot_part as stakeholders_snapshot
@@ -37,4 +38,5 @@ def snapshot(
     if role == "participant":
         state["stakeholders"]["summaries"] = {}  # not while they place (see placement:summary)
     state["polls"] = polls_snapshot(session, workshop, participant)
+    state["agendas"] = agenda_snapshot(session, workshop, role, participant)
     return state
