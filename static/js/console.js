@@ -3,6 +3,7 @@ import { ACTIONS } from "/protocol.js";
 import { boardOfStage } from "./board.js";
 import { ConsoleBoard } from "./board_ui.js";
 import { Live, bind, currentStage, h, showError } from "./live.js";
+import { ConsoleAgenda } from "./agenda.js";
 import { ConsolePolls } from "./polls.js";
 import { ConsoleMap } from "./stakeholders.js";
 
@@ -40,14 +41,16 @@ function renderStageTools(state, stage) {
   const board = boardOfStage(state, stage);
   const isMap = stage && stage.type === "stakeholder_map";
   const isVote = stage && stage.type === "vote";
-  panel.hidden = !board && !isMap && !isVote;
+  const isAgenda = stage && stage.type === "agenda";
+  panel.hidden = !board && !isMap && !isVote && !isAgenda;
   if (panel.hidden) {
     tool = null;
     consoleBoard = null;
     return;
   }
   if (!tool || tool.stageId !== stage.id) {
-    const view = board ? new ConsoleBoard(root, live) : isMap ? new ConsoleMap(root, live) : new ConsolePolls(root, live);
+    const view = board ? new ConsoleBoard(root, live) : isMap ? new ConsoleMap(root, live)
+      : isAgenda ? new ConsoleAgenda(root, live) : new ConsolePolls(root, live);
     tool = { stageId: stage.id, view };
     consoleBoard = board ? view : null;
     bind(panel, "stage-tools-title").textContent = stage.title;

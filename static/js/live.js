@@ -4,6 +4,7 @@
 import { io } from "./vendor/socket.io.esm.min.js";
 import { ACTIONS, EVENT, SNAPSHOT, TRANSIENT, TYPES } from "/protocol.js";
 import { boardReducers } from "./board_state.js";
+import { agendaReducers, applyAgendaCount } from "./agenda_state.js";
 import { applyCount, pollReducers } from "./polls_state.js";
 import { stakeholderReducers } from "./stakeholders_state.js";
 
@@ -50,6 +51,7 @@ const reducers = {
   ...boardReducers,
   ...stakeholderReducers,
   ...pollReducers,
+  ...agendaReducers,
 };
 
 function upsert(list, item) {
@@ -92,8 +94,8 @@ export class Live {
     // Passing updates (a note being dragged): no seq, applied only to what is drawn.
     this.socket.on(TRANSIENT, (t) => {
       if (!this.state) return;
-      if (t.type === TYPES.POLL_COUNT) {
-        applyCount(this.state, t.data);
+      if (t.type === TYPES.POLL_COUNT || t.type === TYPES.AGENDA_COUNT) {
+        (t.type === TYPES.POLL_COUNT ? applyCount : applyAgendaCount)(this.state, t.data);
         this.render(this.state, t);
       } else if (onTransient) {
         onTransient(t);

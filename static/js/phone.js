@@ -3,6 +3,7 @@ import { ACTIONS } from "/protocol.js";
 import { boardOfStage } from "./board.js";
 import { PhoneBoard } from "./board_ui.js";
 import { Live, bind, currentStage, h, showError } from "./live.js";
+import { PhoneAgenda } from "./agenda.js";
 import { PhonePolls } from "./polls.js";
 import { PhoneMap } from "./stakeholders.js";
 
@@ -11,6 +12,7 @@ let shownView = null;
 let phoneBoard = null;
 let phoneMap = null;
 let phonePolls = null;
+let phoneAgenda = null;
 
 function render(state) {
   if (state.removed) {
@@ -36,17 +38,22 @@ function render(state) {
     if (board && phoneBoard) phoneBoard.update(state, board);
     if (phoneMap) phoneMap.update(state);
     if (phonePolls) phonePolls.update(state, stage);
+    if (phoneAgenda) phoneAgenda.update(state, stage);
     return;
   }
   shownView = view;
   phoneBoard = null;
   phoneMap = null;
   phonePolls = null;
+  phoneAgenda = null;
   if (state.workshop.status === "closed") {
     body.replaceChildren(h("p", { class: "notice" }, "This workshop is closed. Thank you!"));
   } else if (board) {
     phoneBoard = new PhoneBoard(root, live);
     phoneBoard.mount(body, state, stage);
+  } else if (stage && stage.type === "agenda") {
+    phoneAgenda = new PhoneAgenda(root, live);
+    phoneAgenda.mount(body, state, stage);
   } else if (stage && stage.type === "vote") {
     phonePolls = new PhonePolls(root, live);
     phonePolls.mount(body, state, stage);

@@ -2,6 +2,7 @@
 import { boardOfStage } from "./board.js";
 import { ProjectorBoard } from "./board_ui.js";
 import { Live, bind, currentStage, h } from "./live.js";
+import { ProjectorAgenda } from "./agenda.js";
 import { ProjectorPolls } from "./polls.js";
 import { ProjectorMap } from "./stakeholders.js";
 
@@ -29,13 +30,15 @@ function render(state) {
   const board = boardOfStage(state, stage);
   const isMap = Boolean(stage) && stage.type === "stakeholder_map";
   const isVote = Boolean(stage) && stage.type === "vote";
-  root.classList.toggle("showing-board", Boolean(board) || isMap || isVote);
-  if (!board && !isMap && !isVote) {
+  const isAgenda = Boolean(stage) && stage.type === "agenda";
+  root.classList.toggle("showing-board", Boolean(board) || isMap || isVote || isAgenda);
+  if (!board && !isMap && !isVote && !isAgenda) {
     if (tool) bind(root, "stage-body").replaceChildren();
     tool = null;
     projectorBoard = null;
   } else if (!tool || tool.stageId !== stage.id) {
-    const view = board ? new ProjectorBoard(live) : isMap ? new ProjectorMap(live) : new ProjectorPolls();
+    const view = board ? new ProjectorBoard(live) : isMap ? new ProjectorMap(live)
+      : isAgenda ? new ProjectorAgenda() : new ProjectorPolls();
     tool = { stageId: stage.id, view };
     projectorBoard = board ? view : null;
     view.mount(bind(root, "stage-body"), state, stage);

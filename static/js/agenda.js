@@ -1,0 +1,188 @@
+// The agenda on every screen: proposals and dots on phones; order, time boxes,
+// the current item and its timer on the console; the projector shows it all large.
+import { ACTIONS } from "/protocol.js";
+import { h, showError } from "./live.js";
+
+function agendaOf(state, stage) { return (state.agendas || {})[String(stage.id)]; }
+
+function ordered(agenda) { return agenda.items.slice().sort((a, b) => a.position - b.position || a.id - b.id); }
+
+// Seconds left on the current item's timer, from the shared timer state; the
+// offset corrects this device's clock by the server's.
+export function remaining(agenda) {
+  const t = agenda.settings.timer;
+  if (!t) return null;
+  const offset = agenda.server_time && agenda.received_at ? agenda.server_time - agenda.received_at : 0;
+  const now = Date.now() / 1000 + offset;
+  const running = t.started_at ? now - t.started_at : 0;
+  return Math.round(t.duration - t.elapsed - running);
+}
+
+function clock(seconds) {
+  const sign = seconds < 0 ? "−" : "";
+  const s = Math.abs(seconds);
+  return `${sign}${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function timerView(agenda, cls) {
+  const left = remaining(agenda);
+  if (left === null) return null;
+  const el = h("span", { class: `timer ${cls}${left < 0 ? " over" : ""}`, "data-timer": true }, clock(left));
+  return el;
+}
+
+function itemsList(agenda, extra) {
+  const totals = agenda.totals || {};
+  const current = agenda.settings.current_item_id;
+  return h("ol", { class: "agenda-list" }, ...ordered(agenda).map((item) => h("li", {
+    class: item.id === current ? "current" : "", "data-agenda-item": item.id,
+  }, h("span", { class: "agenda-title" }, item.title),
+  h("span", { class: "muted small" }, ` ${item.minutes} min`),
+  totals[String(item.id)] !== undefined ? h("span", { class: "dots-total" }, ` ● ${totals[String(item.id)]}`) : null,
+  extra ? extra(item) : null)));
+}
+
+// Every second, redraw the timers from the shared state (no server traffic).
+setInterval(() => {
+  for (const el of document.querySelectorAll("[data-timer]")) {
+    const host = el.closest("[data-agenda-host]");
+    if (host && host.agenda) {
+      const left = remaining(host.agenda);
+      if (left !== null) { el.textContent = clock(left); el.classList.toggle("over", left < 0); }
+    }
+  }
+}, 1000);
+
+export class ProjectorAgenda {
+  mount(body, state, stage) { this.body = body; this.update(state, stage); }
+
+  update(state, stage) {
+    const agenda = agendaOf(state, stage);
+    if (!agenda) return;
+    const current = agenda.items.find((i) => i.id === agenda.settings.current_item_id);
+    const host = h("div", { class: "agenda-view", "data-agenda-host": true },
+      current ? h("div", { class: "current-item" }, h("span", {}, current.title), timerView(agenda, "big")) : null,
+      agenda.settings.revealed ? null : h("p", { class: "muted" }, `${agenda.voters} have placed their dots`),
+      itemsList(agenda));
+    host.agenda = agenda;
+    this.body.replaceChildren(host);
+  }
+}
+
+export class PhoneAgenda {
+  constructor(root, live) { this.root = root; this.live = live; this.key = null; }
+
+  mount(body, state, stage) {
+    this.body = body;
+    this.stage = stage;
+    const title = h("input", { id: "agenda-title", maxlength: 200, placeholder: "A topic for the agenda" });
+    const form = h("form", { class: "stack", "data-form": "agenda" }, h("label", { for: "agenda-title" }, "Propose a topic"), title,
+      h("button", { type: "submit", class: "secondary" }, "Propose"));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      showError(this.root, null);
+      this.live.send(ACTIONS.AGENDA_PROPOSE, { title: title.value }).then(() => { title.value = ""; })
+        .catch((error) => showError(this.root, error));
+    });
+    this.list = h("div", { "data-agenda-host": true });
+    body.replaceChildren(form, this.list);
+    this.update(state, stage);
+  }
+
+  update(state, stage) {
+    const agenda = agendaOf(state, stage);
+    if (!agenda) return;
+    this.list.agenda = agenda;
+    const key = JSON.stringify([agenda.items, agenda.settings, agenda.totals, agenda.mine]);
+    if (key === this.key) return;
+    this.key = key;
+    const rules = agenda.settings;
+    const mine = Object.assign({}, agenda.mine || {});
+    const used = () => Object.values(mine).reduce((a, b) => a + b, 0);
+    const left = h("p", { class: "small muted", "data-bind": "dots-left" });
+    const showLeft = () => { left.textContent = `${rules.dots - used()} of ${rules.dots} dots left${rules.stacking ? "" : " (one per topic)"}`; };
+    showLeft();
+    const extra = rules.revealed ? null : (item) => {
+      const count = h("strong", { "data-my-dots": item.id }, String(mine[String(item.id)] || 0));
+      const change = (d) => {
+        const now = mine[String(item.id)] || 0;
+        if (d > 0 && (used() >= rules.dots || (!rules.stacking && now >= 1))) return;
+        mine[String(item.id)] = Math.max(0, now + d);
+        count.textContent = String(mine[String(item.id)]);
+        showLeft();
+      };
+      return h("span", { class: "row dot-controls" },
+        h("button", { type: "button", class: "secondary small", onclick: () => change(-1) }, "−"), count,
+        h("button", { type: "button", class: "secondary small", "data-add-dot": item.id, onclick: () => change(1) }, "+"));
+    };
+    const save = h("button", { type: "button", "data-action": "save-dots", hidden: rules.revealed }, "Save my dots");
+    save.addEventListener("click", () => {
+      showError(this.root, null);
+      this.live.send(ACTIONS.AGENDA_DOT, { dots: mine })
+        .then(() => { agenda.mine = Object.fromEntries(Object.entries(mine).filter(([, v]) => v)); left.textContent = "Saved. You can change them until the dots are revealed."; })
+        .catch((error) => showError(this.root, error));
+    });
+    const current = agenda.items.find((i) => i.id === rules.current_item_id);
+    this.list.replaceChildren(
+      current ? h("p", { class: "notice" }, "Now: ", h("strong", {}, current.title), " ", timerView(agenda, "small")) : null,
+      rules.revealed ? null : left, itemsList(agenda, extra), save);
+  }
+}
+
+export class ConsoleAgenda {
+  constructor(root, live) { this.root = root; this.live = live; }
+
+  act(name, data) {
+    showError(this.root, null);
+    return this.live.send(name, data).catch((error) => showError(this.root, error));
+  }
+
+  mount(body, state, stage) {
+    this.stage = stage;
+    const title = h("input", { maxlength: 200, placeholder: "Add a topic", "data-control": "agenda-title" });
+    const add = h("button", { type: "button", class: "small" }, "Add");
+    add.addEventListener("click", () => title.value.trim() && this.act(ACTIONS.AGENDA_PROPOSE, { title: title.value }).then(() => { title.value = ""; }));
+    this.host = h("div", { "data-agenda-host": true });
+    body.replaceChildren(
+      h("div", { class: "row" }, title, add,
+        h("button", { type: "button", class: "small", "data-action": "reveal-dots", onclick: () => this.act(ACTIONS.AGENDA_REVEAL, {}) }, "Reveal dots"),
+        h("button", { type: "button", class: "small secondary", onclick: () => this.act(ACTIONS.AGENDA_ORDER_BY_DOTS, {}) }, "Order by dots")),
+      h("div", { class: "row" },
+        h("button", { type: "button", class: "small", onclick: () => this.act(ACTIONS.AGENDA_TIMER, { command: "start" }) }, "▶ Start"),
+        h("button", { type: "button", class: "small secondary", onclick: () => this.act(ACTIONS.AGENDA_TIMER, { command: "pause" }) }, "⏸ Pause"),
+        h("button", { type: "button", class: "small secondary", onclick: () => this.act(ACTIONS.AGENDA_TIMER, { command: "extend", seconds: 300 }) }, "+5 min")),
+      this.host);
+    this.update(state, stage);
+  }
+
+  update(state, stage) {
+    const agenda = agendaOf(state, stage);
+    if (!agenda) return;
+    this.host.agenda = agenda;
+    const order = ordered(agenda).map((i) => i.id);
+    const move = (id, d) => {
+      const i = order.indexOf(id);
+      const j = i + d;
+      if (j < 0 || j >= order.length) return;
+      [order[i], order[j]] = [order[j], order[i]];
+      this.act(ACTIONS.AGENDA_ORDER, { item_ids: order });
+    };
+    const others = (item) => ordered(agenda).filter((o) => o.id !== item.id);
+    this.host.replaceChildren(
+      h("p", { class: "small muted" }, `${agenda.voters} have placed dots · ${agenda.settings.dots} each${agenda.settings.revealed ? " · revealed" : " · hidden until revealed"}`),
+      timerView(agenda, "small"),
+      itemsList(agenda, (item) => {
+        const minutes = h("input", { type: "number", min: 1, max: 600, value: item.minutes, class: "minutes", "aria-label": `Minutes for ${item.title}` });
+        minutes.addEventListener("change", () => this.act(ACTIONS.AGENDA_EDIT, { item_id: item.id, minutes: Number(minutes.value) }));
+        const merge = h("select", { class: "small" }, h("option", { value: "" }, "Merge into…"), ...others(item).map((o) => h("option", { value: o.id }, o.title)));
+        merge.addEventListener("change", () => merge.value && this.act(ACTIONS.AGENDA_REMOVE, { item_id: item.id, into_id: Number(merge.value) }));
+        return h("span", { class: "row" },
+          h("button", { type: "button", class: "small secondary", onclick: () => move(item.id, -1) }, "↑"),
+          h("button", { type: "button", class: "small secondary", onclick: () => move(item.id, 1) }, "↓"),
+          minutes,
+          h("button", { type: "button", class: "small", "data-current": item.id, onclick: () => this.act(ACTIONS.AGENDA_CURRENT, { item_id: item.id }) }, "Now"),
+          merge,
+          h("button", { type: "button", class: "link danger small", onclick: () => this.act(ACTIONS.AGENDA_REMOVE, { item_id: item.id }) }, "remove"));
+      }));
+  }
+}
