@@ -63,6 +63,8 @@ AGENDA_CONFIGURE = "agenda:configure"
 AGENDA_REVEAL = "agenda:reveal"
 AGENDA_CURRENT = "agenda:current"
 AGENDA_TIMER = "agenda:timer"
+VOICE_GET = "voice:get"
+DISPLAY_SET = "display:set"
 
 # Types of broadcast events.
 STAGE_CHANGED = "stage:changed"
@@ -98,6 +100,7 @@ AGENDA_ORDERED = "agenda:ordered"
 AGENDA_DOTS = "agenda:dots"
 AGENDA_CHANGED = "agenda:changed"
 AGENDA_COUNT = "agenda:count"  #: transient, coalesced
+WORKSHOP_DISPLAY = "workshop:display"
 
 ACTIONS = (
     SYNC_REQUEST,
@@ -146,6 +149,8 @@ ACTIONS = (
     AGENDA_REVEAL,
     AGENDA_CURRENT,
     AGENDA_TIMER,
+    VOICE_GET,
+    DISPLAY_SET,
 )
 EVENT_TYPES = (
     STAGE_CHANGED,
@@ -181,6 +186,7 @@ EVENT_TYPES = (
     AGENDA_DOTS,
     AGENDA_CHANGED,
     AGENDA_COUNT,
+    WORKSHOP_DISPLAY,
 )
 
 ROLES = ("facilitator", "projector", "participant", "visitor")

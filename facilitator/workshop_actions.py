@@ -11,6 +11,7 @@ from . import workshops as ws
 from .actions import Context, Params, action
 from .errors import CONFLICT, INVALID, DomainError
 from .state import snapshot
+from .voice import share_of_voice
 
 FACILITATOR = {"facilitator"}
 EVERY_SCREEN = {"facilitator", "projector", "participant"}
@@ -116,3 +117,19 @@ def close(ctx: Context, params: NoParams) -> ws.Outcome:
 @action(protocol.WORKSHOP_REOPEN, roles=FACILITATOR, params=NoParams)
 def reopen(ctx: Context, params: NoParams) -> ws.Outcome:
     return ws.reopen_workshop(ctx.session, ctx.workshop)
+
+
+@action(protocol.VOICE_GET, roles={"facilitator", "projector"}, params=NoParams, writes=False)
+def voice_get(ctx: Context, params: NoParams) -> ws.Outcome:
+    """Share of voice per organisation and sector (counts only, never choices)."""
+    return ws.Outcome(result=share_of_voice(ctx.session, ctx.workshop))
+
+
+class DisplayParams(Params):
+    share_of_voice: bool
+
+
+@action(protocol.DISPLAY_SET, roles=FACILITATOR, params=DisplayParams)
+def display_set(ctx: Context, params: DisplayParams) -> ws.Outcome:
+    """Put the share of voice on the projector, or take it off."""
+    return ws.set_display(ctx.session, ctx.workshop, params.model_dump())

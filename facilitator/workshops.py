@@ -61,6 +61,8 @@ class Workshop(Base):
     #: Last sequence number handed out to an event of this workshop.
     seq: Mapped[int] = mapped_column(default=0)
     current_stage_id: Mapped[int | None]
+    #: What the facilitator puts on the projector besides the stage (share of voice).
+    display: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
 
@@ -394,6 +396,13 @@ def reopen_workshop(session: Session, workshop: Workshop) -> Outcome:
     return Outcome(result=data, events=[Event(protocol.WORKSHOP_REOPENED, data)])
 
 
+def set_display(session: Session, workshop: Workshop, display: dict[str, Any]) -> Outcome:
+    workshop.display = {**(workshop.display or {}), **display}
+    session.flush()
+    data = {"display": workshop.display}
+    return Outcome(result=data, events=[Event(protocol.WORKSHOP_DISPLAY, data)])
+
+
 def public_info(workshop: Workshop) -> dict[str, Any]:
     return {
         "id": workshop.id,
@@ -405,4 +414,5 @@ def public_info(workshop: Workshop) -> dict[str, Any]:
         "sectors": workshop.sectors,
         "stakeholder_categories": list(workshop.kit_data.get("stakeholder_categories", [])),
         "levels": list(workshop.kit_data.get("levels", [])),
+        "display": dict(workshop.display or {}),
     }

@@ -6,6 +6,7 @@ import { Live, bind, currentStage, h, showError } from "./live.js";
 import { ConsoleAgenda } from "./agenda.js";
 import { ConsolePolls } from "./polls.js";
 import { ConsoleMap } from "./stakeholders.js";
+import { voiceTable, watchVoice } from "./voice.js";
 
 const root = document.getElementById("console");
 let consoleBoard = null;
@@ -116,3 +117,14 @@ root.querySelector('[data-action="close"]').addEventListener("click", () => {
 root.querySelector('[data-action="reopen"]').addEventListener("click", () =>
   act(ACTIONS.WORKSHOP_REOPEN, {}));
 window.facilitatorLive = live;
+
+const showVoice = root.querySelector('[data-action="show-voice"]');
+showVoice.addEventListener("click", () => {
+  const on = !(live.state && live.state.workshop.display && live.state.workshop.display.share_of_voice);
+  act(ACTIONS.DISPLAY_SET, { share_of_voice: on });
+});
+watchVoice(live, () => true, (voice) => {
+  bind(root, "voice").replaceChildren(voiceTable(voice));
+  const on = live.state && live.state.workshop.display && live.state.workshop.display.share_of_voice;
+  showVoice.textContent = on ? "Take off the projector" : "Show on the projector";
+});

@@ -44,6 +44,9 @@ const reducers = {
   [TYPES.WORKSHOP_CLOSED](state, data) {
     state.workshop.status = data.status;
   },
+  [TYPES.WORKSHOP_DISPLAY](state, data) {
+    state.workshop.display = data.display;
+  },
   [TYPES.WORKSHOP_REOPENED](state, data) {
     state.workshop.status = data.status;
     state.workshop.code = data.code;

@@ -5,6 +5,7 @@ import { Live, bind, currentStage, h } from "./live.js";
 import { ProjectorAgenda } from "./agenda.js";
 import { ProjectorPolls } from "./polls.js";
 import { ProjectorMap } from "./stakeholders.js";
+import { voiceTable, watchVoice } from "./voice.js";
 
 const root = document.getElementById("projector");
 let projectorBoard = null;
@@ -58,3 +59,11 @@ const live = new Live({
   onTransient: (t) => { if (projectorBoard) projectorBoard.view.showDrag(t.data); },
 });
 window.facilitatorLive = live;
+
+const voicePanel = h("section", { class: "voice-overlay", hidden: true, "data-bind": "voice-overlay" });
+root.append(voicePanel);
+const voiceOn = () => Boolean(live.state && live.state.workshop.display && live.state.workshop.display.share_of_voice);
+watchVoice(live, voiceOn, (voice) => {
+  voicePanel.replaceChildren(h("h2", {}, "Share of voice"), voiceTable(voice));
+}, 3000);
+setInterval(() => { voicePanel.hidden = !voiceOn(); }, 500);
