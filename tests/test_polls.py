@@ -269,3 +269,23 @@ def test_poll_actions_are_the_facilitators_and_votes_the_participants(vote_room)
         error_code(amina.call("poll:vote", {"poll_id": poll["id"], "choice": "agree"}))
         == "wrong_stage"
     )
+
+
+def test_a_vote_resent_after_a_reconnect_counts_once(vote_room):
+    console, amina = vote_room["console"], vote_room["phones"][0]
+    poll = new_poll(console)
+    console.call("poll:open", {"poll_id": poll["id"]})
+    payload = {"action_id": action_id(), "poll_id": poll["id"], "choice": "agree"}
+    first = amina.call("poll:vote", payload)
+    # The phone loses its connection before it sees the ack, reconnects, and retries.
+    amina.sio.disconnect()
+    again = LiveClient(amina.base, amina.auth["workshop_id"], "phone")
+    again.headers = amina.headers
+    again.connect()
+    try:
+        assert again.snapshots[0]["polls"][-1]["my_ballot"] == {"choice": "agree", "reason": ""}
+        assert again.call("poll:vote", payload) == first
+    finally:
+        again.close()
+    outcome = console.call("poll:close", {"poll_id": poll["id"]})["round"]["outcome"]
+    assert outcome["turnout"] == 1 and outcome["tally"]["counts"]["agree"] == 1
