@@ -20,6 +20,7 @@ from .common import install_cleanup, raise_nofile, setup_logging
 SCENARIOS = {
     "board": "bench.board",
     "stage": "bench.stage",
+    "vote_storm": "bench.vote_storm",
 }
 
 log = logging.getLogger("bench")
@@ -59,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--repeat",
         type=positive,
         help="measure each N this many times, on fresh servers; "
-        "figures are the medians (scenario default: 3 for stage and board)",
+        "figures are the medians (scenario default: 3)",
     )
     parser.add_argument(
         "--workers",

@@ -867,6 +867,58 @@ class ClientPool:
         self._procs.clear()
 
 
+class ResourceWatch:
+    """CPU used by a server and by other processes (client workers) over a window,
+    and the server's peak RSS, sampled every ``interval`` seconds by a thread.
+
+    ``start()`` opens the window, ``stop()`` closes it and returns the figures:
+    CPU (user + system, /proc ticks of 10 ms) in seconds and in % of one core.
+    """
+
+    def __init__(self, server_pid: int, others: Iterable[int] = (), interval: float = 0.1) -> None:
+        self.server_pid = server_pid
+        self.others = list(others)
+        self.interval = interval
+        self._rss: list[float] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._began = 0.0
+        self._cpu: tuple[float, float] = (0.0, 0.0)
+
+    def _cpu_now(self) -> tuple[float, float]:
+        server = process_cpu_seconds(self.server_pid) or 0.0
+        return server, sum(process_cpu_seconds(pid) or 0.0 for pid in self.others)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            rss = process_rss_mb(self.server_pid)
+            if rss is not None:
+                self._rss.append(rss)
+
+    def start(self) -> ResourceWatch:
+        self._rss = [process_rss_mb(self.server_pid) or 0.0]
+        self._began = time.monotonic()
+        self._cpu = self._cpu_now()
+        self._thread = threading.Thread(target=self._sample, name="resource-watch", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> dict[str, float | None]:
+        server, others = self._cpu_now()
+        elapsed = max(time.monotonic() - self._began, 1e-3)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2)
+        self._rss.append(process_rss_mb(self.server_pid) or 0.0)
+        return {
+            "seconds": rounded(elapsed),
+            "server_cpu_s": rounded(server - self._cpu[0]),
+            "server_cpu_pct": rounded((server - self._cpu[0]) / elapsed * 100, 1),
+            "server_rss_mb": rounded(max(self._rss), 1),
+            "clients_cpu_pct": rounded((others - self._cpu[1]) / elapsed * 100, 1),
+        }
+
+
 # -- figures -------------------------------------------------------------------------
 
 

@@ -90,3 +90,29 @@ def test_bench_board_prints_figures() -> None:
     assert result["snapshot_bytes_console"] > result["snapshot_bytes_projector"] > 1000, result
     assert result["snapshot_bytes"] > 1000, result
     assert set(result["goals_met"]) == {"projector_p99_ms", "phone_p99_ms", "resync_500_notes_ms"}
+
+
+@pytest.mark.server
+def test_bench_vote_storm_counts_exactly() -> None:
+    # Six phones: one resends its action id, two reconnect (one of them loses its
+    # first ack and resends), one changes its ballot, one blocks with a reason.
+    result = run_bench("vote_storm --json --clients 6 --repeat 1 --reconnects 0.34")
+    assert result["scenario"] == "vote_storm"
+    assert (result["clients"], result["repeat"]) == (6, 1)
+    for key in ("voters", "ack_p50_ms", "ack_p99_ms", "final_tally_ms", "messages_sent"):
+        assert key in result, key
+    assert result["voters"] == 6 and result["screens"] == 8, result
+    assert result["tally_exact"] is True, result["problems"]
+    assert result["acks_exact"] is True and result["reasons_exact"] is True, result["problems"]
+    assert sum(result["expected_counts"].values()) == 6, result
+    assert result["closed_counts"] == result["expected_counts"], result
+    assert (result["duplicates"], result["reconnects"], result["changers"]) == (1, 2, 1), result
+    assert result["duplicate_sends"] == 1 and result["blocks"] == 1, result
+    assert result["votes_failed"] == result["votes_unacked"] == 0, result
+    assert 0 < result["ack_p50_ms"] <= result["ack_p99_ms"] < 10_000, result
+    assert 0 <= result["final_tally_ms"] < 10_000 and result["close_last_ms"] > 0, result
+    # At least one poll:count per screen, plus the acks.
+    assert result["count_messages"] >= 8 and result["messages_sent"] > result["count_messages"]
+    assert result["server_cpu_pct"] > 0 and result["server_rss_mb"] > 0, result
+    assert result["connect_failed"] == result["disconnects"] == 0, result
+    assert set(result["goals_met"]) == {"ack_p99_ms", "final_tally_ms"}
