@@ -33,7 +33,7 @@ def test_phone_dots_and_the_projector_agenda(pages: Pages, room: dict[str, Any])
         for _ in range(2):
             phone.tap(f'[data-add-dot="{mine}"]')
         phone.tap(f'[data-add-dot="{other["id"]}"]')
-        phone.wait_text('[data-bind="dots-left"]', "0 of 3 dots left")
+        phone.wait_text('[data-bind="dots-left"]', "0 of 3 dots left")  # placed, not yet saved
         phone.tap('[data-action="save-dots"]')
         phone.wait_text(
             '[data-bind="dots-left"]', "Saved. You can change them until the dots are revealed."

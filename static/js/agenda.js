@@ -97,10 +97,17 @@ export class PhoneAgenda {
     if (key === this.key) return;
     this.key = key;
     const rules = agenda.settings;
-    const mine = Object.assign({}, agenda.mine || {});
+    // Dots placed but not saved survive a redraw (someone proposing a topic meanwhile).
+    const mine = Object.assign({}, this.unsaved || agenda.mine || {});
     const used = () => Object.values(mine).reduce((a, b) => a + b, 0);
     const left = h("p", { class: "small muted", "data-bind": "dots-left" });
-    const showLeft = () => { left.textContent = `${rules.dots - used()} of ${rules.dots} dots left${rules.stacking ? "" : " (one per topic)"}`; };
+    const placed = (dots) => JSON.stringify(Object.entries(dots).filter(([, v]) => v).sort());
+    // Derived from the state, so a redraw never loses the "saved" message.
+    const showLeft = () => {
+      left.textContent = used() && placed(mine) === placed(agenda.mine || {})
+        ? "Saved. You can change them until the dots are revealed."
+        : `${rules.dots - used()} of ${rules.dots} dots left${rules.stacking ? "" : " (one per topic)"}`;
+    };
     showLeft();
     const extra = rules.revealed ? null : (item) => {
       const count = h("strong", { "data-my-dots": item.id }, String(mine[String(item.id)] || 0));
@@ -108,6 +115,7 @@ export class PhoneAgenda {
         const now = mine[String(item.id)] || 0;
         if (d > 0 && (used() >= rules.dots || (!rules.stacking && now >= 1))) return;
         mine[String(item.id)] = Math.max(0, now + d);
+        this.unsaved = mine;
         count.textContent = String(mine[String(item.id)]);
         showLeft();
       };
@@ -119,7 +127,11 @@ export class PhoneAgenda {
     save.addEventListener("click", () => {
       showError(this.root, null);
       this.live.send(ACTIONS.AGENDA_DOT, { dots: mine })
-        .then(() => { agenda.mine = Object.fromEntries(Object.entries(mine).filter(([, v]) => v)); left.textContent = "Saved. You can change them until the dots are revealed."; })
+        .then(() => {
+          agenda.mine = Object.fromEntries(Object.entries(mine).filter(([, v]) => v));
+          this.unsaved = null;
+          showLeft();
+        })
         .catch((error) => showError(this.root, error));
     });
     const current = agenda.items.find((i) => i.id === rules.current_item_id);
