@@ -1,7 +1,7 @@
 // The agenda on every screen: proposals and dots on phones; order, time boxes,
 // the current item and its timer on the console; the projector shows it all large.
 import { ACTIONS } from "/protocol.js";
-import { h, showError } from "./live.js";
+import { h, sendAction, showError } from "./live.js";
 
 function agendaOf(state, stage) { return (state.agendas || {})[String(stage.id)]; }
 
@@ -144,25 +144,20 @@ export class PhoneAgenda {
 export class ConsoleAgenda {
   constructor(root, live) { this.root = root; this.live = live; }
 
-  act(name, data) {
-    showError(this.root, null);
-    return this.live.send(name, data).catch((error) => showError(this.root, error));
-  }
-
   mount(body, state, stage) {
     this.stage = stage;
     const title = h("input", { maxlength: 200, placeholder: "Add a topic", "data-control": "agenda-title" });
     const add = h("button", { type: "button", class: "small" }, "Add");
-    add.addEventListener("click", () => title.value.trim() && this.act(ACTIONS.AGENDA_PROPOSE, { title: title.value }).then(() => { title.value = ""; }));
+    add.addEventListener("click", () => title.value.trim() && sendAction(this.live, this.root, ACTIONS.AGENDA_PROPOSE, { title: title.value }).then(() => { title.value = ""; }));
     this.host = h("div", { "data-agenda-host": true });
     body.replaceChildren(
       h("div", { class: "row" }, title, add,
-        h("button", { type: "button", class: "small", "data-action": "reveal-dots", onclick: () => this.act(ACTIONS.AGENDA_REVEAL, {}) }, "Reveal dots"),
-        h("button", { type: "button", class: "small secondary", onclick: () => this.act(ACTIONS.AGENDA_ORDER_BY_DOTS, {}) }, "Order by dots")),
+        h("button", { type: "button", class: "small", "data-action": "reveal-dots", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_REVEAL, {}) }, "Reveal dots"),
+        h("button", { type: "button", class: "small secondary", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_ORDER_BY_DOTS, {}) }, "Order by dots")),
       h("div", { class: "row" },
-        h("button", { type: "button", class: "small", onclick: () => this.act(ACTIONS.AGENDA_TIMER, { command: "start" }) }, "▶ Start"),
-        h("button", { type: "button", class: "small secondary", onclick: () => this.act(ACTIONS.AGENDA_TIMER, { command: "pause" }) }, "⏸ Pause"),
-        h("button", { type: "button", class: "small secondary", onclick: () => this.act(ACTIONS.AGENDA_TIMER, { command: "extend", seconds: 300 }) }, "+5 min")),
+        h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_TIMER, { command: "start" }) }, "▶ Start"),
+        h("button", { type: "button", class: "small secondary", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_TIMER, { command: "pause" }) }, "⏸ Pause"),
+        h("button", { type: "button", class: "small secondary", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_TIMER, { command: "extend", seconds: 300 }) }, "+5 min")),
       this.host);
     this.update(state, stage);
   }
@@ -177,7 +172,7 @@ export class ConsoleAgenda {
       const j = i + d;
       if (j < 0 || j >= order.length) return;
       [order[i], order[j]] = [order[j], order[i]];
-      this.act(ACTIONS.AGENDA_ORDER, { item_ids: order });
+      sendAction(this.live, this.root, ACTIONS.AGENDA_ORDER, { item_ids: order });
     };
     const others = (item) => ordered(agenda).filter((o) => o.id !== item.id);
     this.host.replaceChildren(
@@ -185,16 +180,16 @@ export class ConsoleAgenda {
       timerView(agenda, "small"),
       itemsList(agenda, (item) => {
         const minutes = h("input", { type: "number", min: 1, max: 600, value: item.minutes, class: "minutes", "aria-label": `Minutes for ${item.title}` });
-        minutes.addEventListener("change", () => this.act(ACTIONS.AGENDA_EDIT, { item_id: item.id, minutes: Number(minutes.value) }));
+        minutes.addEventListener("change", () => sendAction(this.live, this.root, ACTIONS.AGENDA_EDIT, { item_id: item.id, minutes: Number(minutes.value) }));
         const merge = h("select", { class: "small" }, h("option", { value: "" }, "Merge into…"), ...others(item).map((o) => h("option", { value: o.id }, o.title)));
-        merge.addEventListener("change", () => merge.value && this.act(ACTIONS.AGENDA_REMOVE, { item_id: item.id, into_id: Number(merge.value) }));
+        merge.addEventListener("change", () => merge.value && sendAction(this.live, this.root, ACTIONS.AGENDA_REMOVE, { item_id: item.id, into_id: Number(merge.value) }));
         return h("span", { class: "row" },
           h("button", { type: "button", class: "small secondary", onclick: () => move(item.id, -1) }, "↑"),
           h("button", { type: "button", class: "small secondary", onclick: () => move(item.id, 1) }, "↓"),
           minutes,
-          h("button", { type: "button", class: "small", "data-current": item.id, onclick: () => this.act(ACTIONS.AGENDA_CURRENT, { item_id: item.id }) }, "Now"),
+          h("button", { type: "button", class: "small", "data-current": item.id, onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_CURRENT, { item_id: item.id }) }, "Now"),
           merge,
-          h("button", { type: "button", class: "link danger small", onclick: () => this.act(ACTIONS.AGENDA_REMOVE, { item_id: item.id }) }, "remove"));
+          h("button", { type: "button", class: "link danger small", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_REMOVE, { item_id: item.id }) }, "remove"));
       }));
   }
 }

@@ -2,7 +2,7 @@
 // console's controls, the projector's read-only view.
 import { ACTIONS } from "/protocol.js";
 import { BoardView, NOTE_H, NOTE_W, boardOfStage } from "./board.js";
-import { h, showError } from "./live.js";
+import { h, sendAction, showError } from "./live.js";
 
 const COLOURS = ["yellow", "pink", "blue", "green", "orange", "purple"];
 const NOTE_MAX = 280;
@@ -159,11 +159,6 @@ export class ConsoleBoard {
     this.selected = null;
   }
 
-  act(name, data) {
-    showError(this.root, null);
-    return this.live.send(name, data).catch((error) => showError(this.root, error));
-  }
-
   mount(body, state, stage) {
     this.stageId = stage.id;
     const locked = h("input", { type: "checkbox", "data-control": "locked" });
@@ -172,15 +167,15 @@ export class ConsoleBoard {
       h("option", { value: "show" }, "Show authors"),
       h("option", { value: "hide_projector" }, "Hide authors on the projector"),
       h("option", { value: "anonymous" }, "Anonymous"));
-    locked.addEventListener("change", () => this.act(ACTIONS.BOARD_SETTINGS, { locked: locked.checked }));
-    priv.addEventListener("change", () => this.act(ACTIONS.BOARD_SETTINGS, { private: priv.checked }));
-    authors.addEventListener("change", () => this.act(ACTIONS.BOARD_SETTINGS, { authors: authors.value }));
+    locked.addEventListener("change", () => sendAction(this.live, this.root, ACTIONS.BOARD_SETTINGS, { locked: locked.checked }));
+    priv.addEventListener("change", () => sendAction(this.live, this.root, ACTIONS.BOARD_SETTINGS, { private: priv.checked }));
+    authors.addEventListener("change", () => sendAction(this.live, this.root, ACTIONS.BOARD_SETTINGS, { authors: authors.value }));
     const groupTitle = h("input", { placeholder: "New group title", maxlength: 80, "data-control": "group-title" });
     const addGroup = h("button", { type: "button", class: "small", "data-action": "add-group" }, "Add group");
     addGroup.addEventListener("click", () => {
       if (!groupTitle.value.trim()) return;
       const spot = freeSpot(this.board());
-      this.act(ACTIONS.GROUP_CREATE, { title: groupTitle.value, x: spot.x, y: spot.y }).then(() => { groupTitle.value = ""; });
+      sendAction(this.live, this.root, ACTIONS.GROUP_CREATE, { title: groupTitle.value, x: spot.x, y: spot.y }).then(() => { groupTitle.value = ""; });
     });
     this.controls = { locked, priv, authors };
     this.selection = h("div", { class: "row small", "data-bind": "selection" });
@@ -191,9 +186,9 @@ export class ConsoleBoard {
         h("label", { class: "inline" }, priv, " Private mode"),
         authors,
         h("button", { type: "button", class: "small", "data-action": "reveal",
-          onclick: () => this.act(ACTIONS.BOARD_REVEAL, {}) }, "Reveal all"),
+          onclick: () => sendAction(this.live, this.root, ACTIONS.BOARD_REVEAL, {}) }, "Reveal all"),
         h("button", { type: "button", class: "secondary small",
-          onclick: () => this.act(ACTIONS.BOARD_FOCUS, { note_id: null }) }, "Clear focus")),
+          onclick: () => sendAction(this.live, this.root, ACTIONS.BOARD_FOCUS, { note_id: null }) }, "Clear focus")),
       h("div", { class: "row" }, groupTitle, addGroup),
       this.selection, this.area);
     this.view = new BoardView(this.area, {
@@ -221,14 +216,14 @@ export class ConsoleBoard {
       const title = h("input", { value: group.title, maxlength: 80, "data-control": "group-rename" });
       this.selection.replaceChildren(
         h("span", {}, "Group: "), title,
-        h("button", { type: "button", class: "small", onclick: () => this.act(ACTIONS.GROUP_RENAME, { group_id: group.id, title: title.value }) }, "Rename"),
-        h("button", { type: "button", class: "small", onclick: () => this.act(ACTIONS.BOARD_FOCUS, { group_id: group.id }) }, "Focus on projector"),
-        h("button", { type: "button", class: "secondary small danger", onclick: () => this.act(ACTIONS.GROUP_DELETE, { group_id: group.id }) }, "Remove group"));
+        h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.GROUP_RENAME, { group_id: group.id, title: title.value }) }, "Rename"),
+        h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.BOARD_FOCUS, { group_id: group.id }) }, "Focus on projector"),
+        h("button", { type: "button", class: "secondary small danger", onclick: () => sendAction(this.live, this.root, ACTIONS.GROUP_DELETE, { group_id: group.id }) }, "Remove group"));
     } else if (note) {
       this.selection.replaceChildren(
         h("span", {}, `Selected: “${note.text.slice(0, 40)}”`),
-        h("button", { type: "button", class: "small", onclick: () => this.act(ACTIONS.BOARD_FOCUS, { note_id: note.id }) }, "Focus on projector"),
-        h("button", { type: "button", class: "secondary small danger", onclick: () => this.act(ACTIONS.NOTE_DELETE, { note_id: note.id }) }, "Delete"));
+        h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.BOARD_FOCUS, { note_id: note.id }) }, "Focus on projector"),
+        h("button", { type: "button", class: "secondary small danger", onclick: () => sendAction(this.live, this.root, ACTIONS.NOTE_DELETE, { note_id: note.id }) }, "Delete"));
     } else {
       this.selection.replaceChildren(h("span", { class: "muted" },
         `${board.notes.length} notes, ${board.groups.length} groups. Drag notes into groups; tap a note to select it.`));

@@ -2,7 +2,7 @@
 import { ACTIONS } from "/protocol.js";
 import { boardOfStage } from "./board.js";
 import { ConsoleBoard } from "./board_ui.js";
-import { Live, bind, currentStage, h, showError } from "./live.js";
+import { Live, bind, currentStage, h, sendAction, showError } from "./live.js";
 import { ConsoleAgenda } from "./agenda.js";
 import { ConsolePolls } from "./polls.js";
 import { ConsoleMap } from "./stakeholders.js";
@@ -95,8 +95,7 @@ function renderParticipants(participants) {
 }
 
 function act(name, data) {
-  showError(root, null);
-  return live.send(name, data).catch((error) => showError(root, error));
+  return sendAction(live, root, name, data);
 }
 
 const live = new Live({

@@ -207,6 +207,12 @@ export function bind(root, name) {
   return root.querySelector(`[data-bind="${name}"]`);
 }
 
+// Send an action; a refusal shows in root's error line, and resolves to undefined.
+export function sendAction(live, root, name, data) {
+  showError(root, null);
+  return live.send(name, data).catch((error) => showError(root, error));
+}
+
 export function showError(root, error) {
   const el = bind(root, "error");
   if (!el) return;

@@ -1,7 +1,7 @@
 // Polls on every screen: the console drafts, opens and closes them; phones vote
 // with the method's own controls; the projector shows turnout, then the outcome.
 import { ACTIONS } from "/protocol.js";
-import { h, showError } from "./live.js";
+import { h, sendAction, showError } from "./live.js";
 
 const METHODS = [
   ["consensus", "Consensus: agree / abstain / disagree / block"],
@@ -203,11 +203,6 @@ export class PhonePolls {
 export class ConsolePolls {
   constructor(root, live) { this.root = root; this.live = live; }
 
-  act(name, data) {
-    showError(this.root, null);
-    return this.live.send(name, data).catch((error) => showError(this.root, error));
-  }
-
   mount(body, state, stage) {
     this.stage = stage;
     const title = h("input", { placeholder: "Proposal title", maxlength: 200, "data-control": "poll-title" });
@@ -219,7 +214,7 @@ export class ConsolePolls {
     const create = h("button", { type: "button", "data-action": "create-poll" }, "Create poll");
     create.addEventListener("click", () => {
       const opts = options.value.split("\n").map((o) => o.trim()).filter(Boolean);
-      this.act(ACTIONS.POLL_CREATE, { title: title.value, proposal: proposal.value, method: method.value,
+      sendAction(this.live, this.root, ACTIONS.POLL_CREATE, { title: title.value, proposal: proposal.value, method: method.value,
         options: opts, anonymous: anonymous.checked, results: live.checked ? "live" : "on_close" })
         .then((ack) => { if (ack) { title.value = ""; proposal.value = ""; options.value = ""; } });
     });
@@ -238,12 +233,12 @@ export class ConsolePolls {
       const { poll } = e;
       const round = lastRound(e);
       const buttons = [];
-      if (poll.status !== "open") buttons.push(h("button", { type: "button", class: "small", "data-open": poll.id, onclick: () => this.act(ACTIONS.POLL_OPEN, { poll_id: poll.id }) }, poll.round ? `Open round ${poll.round + 1}` : "Open"));
-      if (poll.status === "open") buttons.push(h("button", { type: "button", class: "small", "data-close": poll.id, onclick: () => this.act(ACTIONS.POLL_CLOSE, { poll_id: poll.id }) }, "Close and count"));
+      if (poll.status !== "open") buttons.push(h("button", { type: "button", class: "small", "data-open": poll.id, onclick: () => sendAction(this.live, this.root, ACTIONS.POLL_OPEN, { poll_id: poll.id }) }, poll.round ? `Open round ${poll.round + 1}` : "Open"));
+      if (poll.status === "open") buttons.push(h("button", { type: "button", class: "small", "data-close": poll.id, onclick: () => sendAction(this.live, this.root, ACTIONS.POLL_CLOSE, { poll_id: poll.id }) }, "Close and count"));
       if (poll.status !== "open") {
         buttons.push(h("button", { type: "button", class: "small secondary", onclick: () => {
           const text = window.prompt("Amend the proposal before the next round:", poll.proposal);
-          if (text !== null) this.act(ACTIONS.POLL_AMEND, { poll_id: poll.id, proposal: text });
+          if (text !== null) sendAction(this.live, this.root, ACTIONS.POLL_AMEND, { poll_id: poll.id, proposal: text });
         } }, "Amend"));
       }
       return h("section", { class: "poll-card", "data-poll": poll.id },

@@ -1,7 +1,7 @@
 // The stakeholder map on every screen: the power/interest grid, proposals,
 // participatory placement (phones) and the room's medians and spreads.
 import { ACTIONS } from "/protocol.js";
-import { h, showError } from "./live.js";
+import { h, sendAction, showError } from "./live.js";
 
 // Mirrors stakeholders.coverage() on the server.
 export function coverage(state) {
@@ -141,11 +141,6 @@ export class ProjectorMap {
 export class ConsoleMap {
   constructor(root, live) { this.root = root; this.live = live; }
 
-  act(name, data) {
-    showError(this.root, null);
-    return this.live.send(name, data).catch((error) => showError(this.root, error));
-  }
-
   mount(body, state) {
     const name = h("input", { placeholder: "Stakeholder name", maxlength: 80, "data-control": "stakeholder-name" });
     const category = h("select", {}, h("option", { value: "" }, "Category…"),
@@ -155,11 +150,11 @@ export class ConsoleMap {
     const add = h("button", { type: "button", class: "small", "data-action": "add-stakeholder" }, "Add");
     add.addEventListener("click", () => {
       if (!name.value.trim()) return;
-      this.act(ACTIONS.STAKEHOLDER_ADD, { name: name.value, category: category.value, sector: sector.value })
+      sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_ADD, { name: name.value, category: category.value, sector: sector.value })
         .then(() => { name.value = ""; });
     });
     this.mode = h("input", { type: "checkbox", "data-control": "participatory" });
-    this.mode.addEventListener("change", () => this.act(ACTIONS.MAP_MODE, { participatory: this.mode.checked }));
+    this.mode.addEventListener("change", () => sendAction(this.live, this.root, ACTIONS.MAP_MODE, { participatory: this.mode.checked }));
     this.gridArea = h("div", { class: "grid-area console-grid-area" });
     this.list = h("div", { class: "stakeholder-list" });
     this.coverage = h("div");
@@ -185,7 +180,7 @@ export class ConsoleMap {
         const merge = h("select", { class: "small" }, h("option", { value: "" }, "Merge into…"),
           ...accepted.filter((o) => o.id !== item.id).map((o) => h("option", { value: o.id }, o.name)));
         merge.addEventListener("change", () => merge.value &&
-          this.act(ACTIONS.STAKEHOLDER_MERGE, { stakeholder_id: item.id, into_id: Number(merge.value) }));
+          sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_MERGE, { stakeholder_id: item.id, into_id: Number(merge.value) }));
         const edit = h("button", { type: "button", class: "link small", "data-edit": item.id,
           onclick: () => { this.editing = item.id; this.list.replaceChildren(); this.update(this.live.state); } }, item.name);
         return h("li", { "data-stakeholder-row": item.id },
@@ -193,10 +188,10 @@ export class ConsoleMap {
           h("span", {}, edit, item.status === "proposed" ? h("em", {}, " (proposed)") : null,
             summary && summary.count ? h("span", { class: "muted small" }, ` · ${summary.count} placed, spread ${Math.round(summary.spread * 100)}%`) : null),
           h("span", { class: "row" },
-            item.status === "proposed" ? h("button", { type: "button", class: "small", onclick: () => this.act(ACTIONS.STAKEHOLDER_ACCEPT, { stakeholder_id: item.id }) }, "Accept") : null,
-            summary && summary.count ? h("button", { type: "button", class: "small secondary", onclick: () => this.act(ACTIONS.STAKEHOLDER_ADOPT, { stakeholder_id: item.id }) }, "Adopt median") : null,
+            item.status === "proposed" ? h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_ACCEPT, { stakeholder_id: item.id }) }, "Accept") : null,
+            summary && summary.count ? h("button", { type: "button", class: "small secondary", onclick: () => sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_ADOPT, { stakeholder_id: item.id }) }, "Adopt median") : null,
             merge,
-            h("button", { type: "button", class: "link danger small", onclick: () => this.act(ACTIONS.STAKEHOLDER_REMOVE, { stakeholder_id: item.id }) }, "remove")));
+            h("button", { type: "button", class: "link danger small", onclick: () => sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_REMOVE, { stakeholder_id: item.id }) }, "remove")));
       })));
   }
 
@@ -218,7 +213,7 @@ export class ConsoleMap {
     notes.value = item.notes;
     const save = h("button", { type: "button", class: "small" }, "Save");
     save.addEventListener("click", () => {
-      this.act(ACTIONS.STAKEHOLDER_UPDATE, {
+      sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_UPDATE, {
         stakeholder_id: item.id, version: item.version, category: category.value, sector: sector.value,
         level: level.value, position: Number(position.value), legitimacy: legitimacy.checked,
         urgency: urgency.checked, notes: notes.value,
