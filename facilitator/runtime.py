@@ -35,10 +35,10 @@ def prepare_process(mode: str) -> None:
     if mode == "eventlet" and not _patched:
         import warnings
 
-        with warnings.catch_warnings():
-            # Known and accepted: eventlet is in bugfix mode upstream (see README).
-            warnings.simplefilter("ignore")
-            import eventlet
+        # Known and accepted: eventlet is in bugfix mode upstream (see README); its
+        # warning would greet every user at every start, from each module importing it.
+        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+        import eventlet
 
         eventlet.monkey_patch()
         _patched = True
