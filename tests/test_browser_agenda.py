@@ -64,3 +64,28 @@ def test_phone_dots_and_the_projector_agenda(pages: Pages, room: dict[str, Any])
         pages.assert_clean()
     finally:
         api.close()
+
+
+def test_a_phone_promotes_its_board_note_to_the_agenda(pages: Pages, room: dict[str, Any]) -> None:
+    workshop = room["workshop"]
+    api = LiveClient(room["base"], workshop.id, "console", room["facilitator"]).connect()
+    try:
+        stages = {s["type"]: s["id"] for s in api.snapshots[0]["stages"]}
+        assert api.call("stage:goto", {"stage_id": stages["board"]})["ok"]
+        phone = pages.phone()
+        join_on_phone(pages, phone, workshop.code, "Bilal", "UNICEF", "Development partners")
+        phone.fill("#note-text", "Salaries paid three months late")
+        phone.tap('[data-form="note"] button[type="submit"]')
+        phone.wait_for("document.querySelectorAll('.note.mine').length === 1", "my note")
+        assert api.call("stage:goto", {"stage_id": stages["agenda"]})["ok"]
+        phone.wait_for("!!document.querySelector('[data-promote]')", "the promote button")
+        phone.tap("[data-promote]")
+        phone.wait_for(
+            "[...document.querySelectorAll('[data-agenda-item]')].some((li) => "
+            "li.textContent.includes('Salaries paid three months late'))",
+            "the note as an agenda topic",
+        )
+        phone.wait_for("!document.querySelector('[data-promote]')", "the note no longer offered")
+        pages.assert_clean()
+    finally:
+        api.close()

@@ -5,6 +5,13 @@ import { h, sendAction, showError } from "./live.js";
 
 function agendaOf(state, stage) { return (state.agendas || {})[String(stage.id)]; }
 
+// Board notes that could become agenda topics (readable, not promoted yet).
+function promotable(state, agenda, onlyMine) {
+  const used = new Set(agenda.items.map((i) => i.note_id).filter(Boolean));
+  return Object.values(state.boards || {}).flatMap((b) => b.notes)
+    .filter((n) => n.text !== undefined && !used.has(n.id) && (!onlyMine || n.mine));
+}
+
 function ordered(agenda) { return agenda.items.slice().sort((a, b) => a.position - b.position || a.id - b.id); }
 
 // Seconds left on the current item's timer, from the shared timer state; the
@@ -85,14 +92,24 @@ export class PhoneAgenda {
         .catch((error) => showError(this.root, error));
     });
     this.list = h("div", { "data-agenda-host": true });
-    body.replaceChildren(form, this.list);
+    this.fromNotes = h("div", { class: "from-notes" });
+    body.replaceChildren(form, this.fromNotes, this.list);
     this.update(state, stage);
+  }
+
+  drawNotes(state, agenda) {
+    const notes = promotable(state, agenda, true);
+    this.fromNotes.replaceChildren(...(notes.length ? [h("p", { class: "small muted" }, "Or propose one of your notes:"),
+      ...notes.map((n) => h("button", { type: "button", class: "secondary small", "data-promote": n.id,
+        onclick: () => this.live.send(ACTIONS.AGENDA_PROMOTE, { note_id: n.id }).catch((error) => showError(this.root, error)) },
+      n.text.slice(0, 60)))] : []));
   }
 
   update(state, stage) {
     const agenda = agendaOf(state, stage);
     if (!agenda) return;
     this.list.agenda = agenda;
+    this.drawNotes(state, agenda);
     const key = JSON.stringify([agenda.items, agenda.settings, agenda.totals, agenda.mine]);
     if (key === this.key) return;
     this.key = key;
@@ -150,8 +167,11 @@ export class ConsoleAgenda {
     const add = h("button", { type: "button", class: "small" }, "Add");
     add.addEventListener("click", () => title.value.trim() && sendAction(this.live, this.root, ACTIONS.AGENDA_PROPOSE, { title: title.value }).then(() => { title.value = ""; }));
     this.host = h("div", { "data-agenda-host": true });
+    this.promote = h("select", { class: "small", "data-control": "promote-note" });
+    this.promote.addEventListener("change", () => this.promote.value &&
+      sendAction(this.live, this.root, ACTIONS.AGENDA_PROMOTE, { note_id: Number(this.promote.value) }));
     body.replaceChildren(
-      h("div", { class: "row" }, title, add,
+      h("div", { class: "row" }, title, add, this.promote,
         h("button", { type: "button", class: "small", "data-action": "reveal-dots", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_REVEAL, {}) }, "Reveal dots"),
         h("button", { type: "button", class: "small secondary", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_ORDER_BY_DOTS, {}) }, "Order by dots")),
       h("div", { class: "row" },
@@ -166,6 +186,8 @@ export class ConsoleAgenda {
     const agenda = agendaOf(state, stage);
     if (!agenda) return;
     this.host.agenda = agenda;
+    this.promote.replaceChildren(h("option", { value: "" }, "Promote a board note…"),
+      ...promotable(state, agenda, false).map((n) => h("option", { value: n.id }, n.text.slice(0, 80))));
     const order = ordered(agenda).map((i) => i.id);
     const move = (id, d) => {
       const i = order.indexOf(id);
