@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -274,6 +275,8 @@ Refresher = Callable[[Session, Any], dict[str, Any] | None]
 _refreshers: dict[str, Refresher] = {}
 #: Derived views (a poll's running count) are recomputed at most this often.
 REFRESH_INTERVAL = 0.1
+#: ...and sent to phones at most this often: a room of phones is the costly audience.
+PHONE_REFRESH_INTERVAL = 1.0
 
 
 def refresher(kind: str) -> Callable[[Refresher], Refresher]:
@@ -288,17 +291,25 @@ def refresher(kind: str) -> Callable[[Refresher], Refresher]:
 
 class RefreshQueue:
     """Views to recompute after commits, coalesced: whatever the rate of changes
-    (a vote storm), each view is computed and sent at most every 100 ms, so the
-    work grows with time, not with the number of changes."""
+    (a vote storm), each view is computed at most every 100 ms for the console
+    and the projector, and sent to phones at most once a second (a trailing
+    update always follows the last change), so the work grows with time and
+    the size of the room, not with the number of changes."""
 
     def __init__(self) -> None:
+        #: Views changed since the last flush: the big screens get them next time.
         self._pending: set[tuple[int, str, Any]] = set()
+        #: Views changed since phones last got them.
+        self._phones_pending: set[tuple[int, str, Any]] = set()
+        self._phones_sent: dict[tuple[int, str, Any], float] = {}
         self._lock = threading.Lock()
         self._started = False
 
     def add(self, workshop_id: int, items: list[tuple[str, Any]]) -> None:
         with self._lock:
-            self._pending.update((workshop_id, kind, key) for kind, key in items)
+            keys = {(workshop_id, kind, key) for kind, key in items}
+            self._pending |= keys
+            self._phones_pending |= keys
             if not self._started:
                 self._started = True
                 from .sockets import socketio
@@ -309,17 +320,31 @@ class RefreshQueue:
         from .db import db
         from .sockets import socketio
 
+        now = time.monotonic()
         with self._lock:
-            pending, self._pending = self._pending, set()
-        if not pending:
+            screens, self._pending = self._pending, set()
+            phones = {
+                k
+                for k in self._phones_pending
+                if now - self._phones_sent.get(k, 0.0) >= PHONE_REFRESH_INTERVAL
+            }
+            self._phones_pending -= phones
+            for key in phones:
+                self._phones_sent[key] = now
+        if not screens and not phones:
             return
         with db.reader() as session:
-            for workshop_id, kind, key in sorted(pending, key=repr):
+            for item in sorted(screens | phones, key=repr):
+                workshop_id, kind, key = item
                 data = _refreshers[kind](session, key)
-                if data is not None:
-                    socketio.emit(
-                        protocol.TRANSIENT, {"type": kind, "data": data}, to=room(workshop_id)
-                    )
+                if data is None:
+                    continue
+                payload = {"type": kind, "data": data}
+                if item in screens:
+                    for role in ("facilitator", "projector"):
+                        socketio.emit(protocol.TRANSIENT, payload, to=room(workshop_id, role))
+                if item in phones:
+                    socketio.emit(protocol.TRANSIENT, payload, to=room(workshop_id, "participant"))
 
     def _run(self) -> None:
         from .sockets import socketio
