@@ -40,7 +40,10 @@ def init_app(app: Any) -> None:
     )
     socketio.on_event("connect", on_connect)
     socketio.on_event("disconnect", on_disconnect)
-    socketio.on_event("*", on_any)
+    # Actions need no Flask request or session: the caller was settled at connect.
+    # Registered on the Socket.IO server itself, they skip Flask-SocketIO's
+    # per-event request context and session copy, which a vote storm feels.
+    socketio.server.on("*", on_any, namespace="/")
 
 
 def on_connect(auth: Any = None) -> bool:
@@ -95,8 +98,8 @@ def on_disconnect(*_args: Any) -> None:
     _callers.pop(request.sid, None)  # type: ignore[attr-defined]
 
 
-def on_any(event: Any, *args: Any) -> dict[str, Any]:
-    caller = _callers.get(request.sid)  # type: ignore[attr-defined]
+def on_any(event: Any, sid: str, *args: Any) -> dict[str, Any]:
+    caller = _callers.get(sid)
     if caller is None:
         return DomainError(UNAUTHENTICATED, "Connect to a workshop first.").as_ack()
     if len(args) > 1:
