@@ -21,7 +21,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -449,11 +449,16 @@ def live_count(session: Session, poll_id: int) -> dict[str, Any] | None:
     if poll is None or poll.status != OPEN:
         return None
     item = _current_round(session, poll)
+    if poll.results != "live":  # hidden results: a count is all anyone may see
+        turnout = session.scalar(select(func.count()).where(Ballot.round_id == item.id)) or 0
+        return {"poll_id": poll.id, "round": item.number, "turnout": turnout}
     choices = list(session.scalars(select(Ballot.choice).where(Ballot.round_id == item.id)))
-    data: dict[str, Any] = {"poll_id": poll.id, "round": item.number, "turnout": len(choices)}
-    if poll.results == "live":
-        data["tally"] = tally.outcome(item.method, choices, item.config, item.rule)["tally"]
-    return data
+    return {
+        "poll_id": poll.id,
+        "round": item.number,
+        "turnout": len(choices),
+        "tally": tally.outcome(item.method, choices, item.config, item.rule)["tally"],
+    }
 
 
 def snapshot_part(
