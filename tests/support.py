@@ -26,6 +26,12 @@ def action_id() -> str:
     return uuid.uuid4().hex
 
 
+def error_code(ack: dict[str, Any]) -> str:
+    """The code of a refusal; fails the test if the action was accepted."""
+    assert ack["ok"] is False, ack
+    return ack["error"]["code"]
+
+
 def csrf_from(html: str) -> str:
     match = CSRF_RE.search(html)
     assert match, "page has no CSRF token"

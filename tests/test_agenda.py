@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .support import LiveClient, action_id, join
-
-
-def error_code(ack):
-    assert ack["ok"] is False, ack
-    return ack["error"]["code"]
+from .support import LiveClient, action_id, error_code, join
 
 
 @pytest.fixture

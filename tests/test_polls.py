@@ -11,7 +11,7 @@ from sqlalchemy import select
 from facilitator import polls
 from facilitator.db import db
 
-from .support import LiveClient, action_id, join
+from .support import LiveClient, action_id, error_code, join
 
 PEOPLE = [
     ("Amina", "Ministry of Health", "Health"),
@@ -20,11 +20,6 @@ PEOPLE = [
     ("Dora", "UNICEF", "Development partners"),
     ("Eli", "Finance Dept", "Finance"),
 ]
-
-
-def error_code(ack):
-    assert ack["ok"] is False, ack
-    return ack["error"]["code"]
 
 
 @pytest.fixture

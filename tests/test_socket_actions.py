@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import socketio
 
-from .support import LiveClient, action_id, join
+from .support import LiveClient, action_id, error_code, join
 
 
 @pytest.fixture
@@ -24,11 +24,6 @@ def screens(room):
     }
     for client in (console, projector, phone):
         client.close()
-
-
-def error_code(ack):
-    assert ack["ok"] is False, ack
-    return ack["error"]["code"]
 
 
 def stage_ids(client):

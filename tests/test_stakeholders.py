@@ -6,13 +6,7 @@ import pytest
 
 from facilitator import stakeholders as sh
 
-from .support import LiveClient, join
-
-
-def error_code(ack):
-    assert ack["ok"] is False, ack
-    return ack["error"]["code"]
-
+from .support import LiveClient, error_code, join
 
 # -- the grid and the room's placements (pure functions) ---------------------------------
 

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from .support import LiveClient, join
-
-
-def error_code(ack):
-    assert ack["ok"] is False, ack
-    return ack["error"]["code"]
+from .support import LiveClient, error_code, join
 
 
 def test_share_of_voice_counts_activity_against_presence(room):
