@@ -254,11 +254,12 @@ def _write(
                 fingerprint = live.digest(spec.name, params.model_dump(mode="json"))
                 stored = live.find_receipt(session, caller.workshop_id, caller.actor, action_id)
                 if stored is not None:
-                    if stored.digest != fingerprint:
+                    stored_digest, stored_response = stored
+                    if stored_digest != fingerprint:
                         raise DomainError(
                             CONFLICT, "This action_id was already used for a different action."
                         )
-                    return stored.response, [], []
+                    return stored_response, [], []
                 ctx = _load(session, spec, caller)
                 outcome = spec.handler(ctx, params)
                 published = live.append(session, caller.workshop_id, outcome.events)

@@ -17,9 +17,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, select, update
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import protocol
@@ -93,12 +104,15 @@ def lock_workshop(session: Session, workshop_id: int) -> bool:
     write lock. Writers of one workshop are serialised, so sequence numbers
     are consecutive and commit in order, whichever process writes.
     """
+    return bool(session.execute(_lock_statement(), {"wid": workshop_id}).rowcount)
+
+
+@cache
+def _lock_statement() -> Any:
+    # Built once: every action runs it, and building a statement costs more than running it.
     from .workshops import Workshop
 
-    result = session.execute(
-        update(Workshop).where(Workshop.id == workshop_id).values(seq=Workshop.seq)
-    )
-    return bool(result.rowcount)
+    return update(Workshop).where(Workshop.id == bindparam("wid")).values(seq=Workshop.seq)
 
 
 def append(session: Session, workshop_id: int, events: list[Event]) -> list[Published]:
@@ -170,16 +184,22 @@ def digest(event: str, params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+_FIND_RECEIPT = select(ActionReceipt.digest, ActionReceipt.response).where(
+    ActionReceipt.workshop_id == bindparam("wid"),
+    ActionReceipt.actor == bindparam("actor"),
+    ActionReceipt.action_id == bindparam("aid"),
+)
+_STORE_RECEIPT = insert(ActionReceipt)
+
+
 def find_receipt(
     session: Session, workshop_id: int, actor: str, action_id: str
-) -> ActionReceipt | None:
-    return session.scalar(
-        select(ActionReceipt).where(
-            ActionReceipt.workshop_id == workshop_id,
-            ActionReceipt.actor == actor,
-            ActionReceipt.action_id == action_id,
-        )
-    )
+) -> tuple[str, dict[str, Any]] | None:
+    """The digest and response of an action already performed, if any."""
+    row = session.execute(
+        _FIND_RECEIPT, {"wid": workshop_id, "actor": actor, "aid": action_id}
+    ).first()
+    return None if row is None else (row.digest, row.response)
 
 
 def store_receipt(
@@ -191,17 +211,18 @@ def store_receipt(
     fingerprint: str,
     response: dict[str, Any],
 ) -> None:
-    session.add(
-        ActionReceipt(
-            workshop_id=workshop_id,
-            actor=actor,
-            action_id=action_id,
-            event=event,
-            digest=fingerprint,
-            response=response,
-        )
+    session.execute(
+        _STORE_RECEIPT,
+        {
+            "workshop_id": workshop_id,
+            "actor": actor,
+            "action_id": action_id,
+            "event": event,
+            "digest": fingerprint,
+            "response": response,
+            "created_at": utcnow(),
+        },
     )
-    session.flush()
 
 
 def room(workshop_id: int, role: str | None = None) -> str:
