@@ -72,6 +72,59 @@ class StakeholderMapSpec(_Strict):
     quadrants: Quadrants = Field(default_factory=Quadrants)
 
 
+#: The standard columns of an action plan, in display order (see docs/plan.md).
+PLAN_COLUMNS: dict[str, str] = {
+    "objective": "Objective",
+    "activity": "Activity",
+    "action_field": "Action field",
+    "sector": "Sector",
+    "lead": "Lead organisation (accountable)",
+    "partners": "Supporting partners",
+    "level": "Level",
+    "geography": "Geography",
+    "start": "Start",
+    "due": "Due",
+    "budget": "Budget and funding source",
+    "indicator": "Indicator",
+    "baseline": "Baseline",
+    "target": "Target",
+    "verification": "Means of verification",
+    "risks": "Risks and assumptions",
+    "review_date": "Review date",
+    "status": "Status",
+}
+#: Columns every plan has: what is done, and who is accountable for it.
+REQUIRED_PLAN_COLUMNS = ("activity", "lead")
+
+
+class PlanSpec(_Strict):
+    """Which columns the action plan has: standard ones, and the kit's own text columns."""
+
+    columns: list[str] = Field(default_factory=lambda: list(PLAN_COLUMNS), max_length=40)
+    custom_columns: list[Option] = Field(default_factory=list, max_length=10)
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+
+    @model_validator(mode="after")
+    def _known_columns(self) -> PlanSpec:
+        for index, column in enumerate(self.columns):
+            if column not in PLAN_COLUMNS:
+                raise ValueError(
+                    f"columns[{index}]: unknown column {column!r}; "
+                    f"the standard columns are {', '.join(PLAN_COLUMNS)}"
+                )
+        _no_duplicates("columns", self.columns, "column")
+        for column in REQUIRED_PLAN_COLUMNS:
+            if column not in self.columns:
+                raise ValueError(f"columns: a plan must have the {column!r} column")
+        for index, option in enumerate(self.custom_columns):
+            if option.id in PLAN_COLUMNS:
+                raise ValueError(
+                    f"custom_columns[{index}].id: {option.id!r} is a standard column"
+                )
+        _no_duplicates("custom_columns", [o.id for o in self.custom_columns], "column id")
+        return self
+
+
 class Kit(_Strict):
     """The schema of a kit file (documented field by field in docs/kits.md)."""
 
@@ -84,6 +137,7 @@ class Kit(_Strict):
     action_fields: list[Option] = Field(default_factory=list, max_length=30)
     cycle_phases: list[Option] = Field(default_factory=list, max_length=20)
     stakeholder_map: StakeholderMapSpec = Field(default_factory=StakeholderMapSpec)
+    plan: PlanSpec = Field(default_factory=PlanSpec)
     stages: list[StageSpec] = Field(min_length=1, max_length=60)
 
     @model_validator(mode="after")

@@ -1,6 +1,17 @@
 """Imports every module that defines tables, so the metadata is complete."""
 
-from . import accounts, agenda, board, live, polls, stakeholders, workshops  # noqa: F401
+from . import (  # noqa: F401
+    accounts,
+    agenda,
+    board,
+    exports,
+    live,
+    plan,
+    polls,
+    signoff,
+    stakeholders,
+    workshops,
+)
 from .db import Base
 
 metadata = Base.metadata

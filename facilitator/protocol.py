@@ -65,6 +65,16 @@ AGENDA_CURRENT = "agenda:current"
 AGENDA_TIMER = "agenda:timer"
 VOICE_GET = "voice:get"
 DISPLAY_SET = "display:set"
+PLAN_ADD = "plan:add"
+PLAN_ADD_FROM = "plan:add_from"
+PLAN_EDIT = "plan:edit"
+PLAN_ACCEPT = "plan:accept"
+PLAN_REMOVE = "plan:remove"
+PLAN_OFFER = "plan:offer"
+PLAN_SETTLE_OFFER = "plan:settle_offer"
+PLAN_FREEZE = "plan:freeze"
+SIGNOFF_NAME = "signoff:name"
+SIGNOFF_SIGN = "signoff:sign"
 
 # Types of broadcast events.
 STAGE_CHANGED = "stage:changed"
@@ -101,6 +111,13 @@ AGENDA_DOTS = "agenda:dots"
 AGENDA_CHANGED = "agenda:changed"
 AGENDA_COUNT = "agenda:count"  #: transient, coalesced
 WORKSHOP_DISPLAY = "workshop:display"
+PLAN_CREATED = "plan:created"
+PLAN_UPDATED = "plan:updated"
+PLAN_REMOVED = "plan:removed"
+PLAN_ACCOUNTABILITY = "plan:accountability"  #: transient, coalesced
+PLAN_FROZEN = "plan:frozen"
+SIGNOFF_REPRESENTATIVE = "signoff:representative"
+SIGNOFF_SIGNED = "signoff:signed"
 
 ACTIONS = (
     SYNC_REQUEST,
@@ -151,6 +168,16 @@ ACTIONS = (
     AGENDA_TIMER,
     VOICE_GET,
     DISPLAY_SET,
+    PLAN_ADD,
+    PLAN_ADD_FROM,
+    PLAN_EDIT,
+    PLAN_ACCEPT,
+    PLAN_REMOVE,
+    PLAN_OFFER,
+    PLAN_SETTLE_OFFER,
+    PLAN_FREEZE,
+    SIGNOFF_NAME,
+    SIGNOFF_SIGN,
 )
 EVENT_TYPES = (
     STAGE_CHANGED,
@@ -187,6 +214,13 @@ EVENT_TYPES = (
     AGENDA_CHANGED,
     AGENDA_COUNT,
     WORKSHOP_DISPLAY,
+    PLAN_CREATED,
+    PLAN_UPDATED,
+    PLAN_REMOVED,
+    PLAN_ACCOUNTABILITY,
+    PLAN_FROZEN,
+    SIGNOFF_REPRESENTATIVE,
+    SIGNOFF_SIGNED,
 )
 
 ROLES = ("facilitator", "projector", "participant", "visitor")

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from . import plan, signoff
 from .agenda import snapshot_part as agenda_snapshot
 from .board import boards_snapshot
 from .polls import snapshot_part as polls_snapshot
@@ -39,4 +40,6 @@ def snapshot(
         state["stakeholders"]["summaries"] = {}  # not while they place (see placement:summary)
     state["polls"] = polls_snapshot(session, workshop, participant)
     state["agendas"] = agenda_snapshot(session, workshop, role, participant)
+    state["plan"] = plan.snapshot_part(session, workshop, role)
+    state["signoff"] = signoff.snapshot_part(session, workshop)
     return state

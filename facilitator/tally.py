@@ -424,3 +424,67 @@ def outcome(
     tally = m.count(ballots, config)
     decided, explanation = m.decide(tally, rule)
     return {"tally": tally, "decided": decided, "explanation": explanation, "rule": rule}
+
+
+def describe_rule(method: str, rule: dict[str, Any]) -> str:
+    """The decision rule in words, for the record (the PDF, the console)."""
+    rule = {**METHODS[method].default_rule, **rule}
+
+    def pct(share: float) -> str:
+        return f"{round(share * 100)}%"
+
+    if method == "gradients":
+        text = f"at least {pct(rule['min_support_share'])} at 1-3 (support)"
+        return ("No veto, and " if rule["veto_blocks"] else "") + text
+    if method == "fist":
+        return f"Everyone at {rule['min_fingers']} fingers or more"
+    if method == "consensus":
+        return f"No block, and at least {pct(rule['min_agree_share'])} agree"
+    if method == "consent":
+        return "No reasoned objection"
+    if method == "yes_no":
+        word = "more than" if rule["strict_majority"] else "at least"
+        return f"{word.capitalize()} {pct(rule['min_yes_share'])} of ballots say yes"
+    if method == "dots":
+        return "The option with the most dots"
+    if method == "ranked":
+        return "Most points" if rule["count"] == "points" else "Instant run-off majority"
+    if rule.get("min_median") is not None:
+        return f"Median of at least {rule['min_median']}"
+    return "The distribution is recorded; no threshold"
+
+
+def tally_rows(method: str, config: dict[str, Any], tally: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tally as labelled rows (choice or option, count), whatever the method."""
+    if method in FIXED_CHOICES:
+        labels = FIXED_CHOICES[method]
+        counts = tally.get("counts", {})
+        numbered = method in ("gradients", "fist")
+        return [
+            {"label": f"{value} {label}" if numbered else label, "count": counts.get(str(value), 0)}
+            for value, label in labels.items()
+        ]
+    if method == "scale":
+        return [{"label": v, "count": n} for v, n in tally.get("counts", {}).items()]
+    options = list(config.get("options") or [])
+    if method == "dots":
+        totals = tally.get("totals", [])
+        return [
+            {"label": o, "count": totals[i] if i < len(totals) else 0}
+            for i, o in enumerate(options)
+        ]
+    if method == "ranked":
+        points = tally.get("points", [])
+        return [
+            {"label": f"{o} (points)", "count": points[i] if i < len(points) else 0}
+            for i, o in enumerate(options)
+        ]
+    return []
+
+
+def choice_label(method: str, config: dict[str, Any], choice: Any) -> str:
+    """A ballot's choice in words (for reasons on record)."""
+    if method in FIXED_CHOICES:
+        label = FIXED_CHOICES[method].get(choice, str(choice))
+        return f"{choice} {label}" if method in ("gradients", "fist") else label
+    return str(choice)

@@ -28,6 +28,7 @@ NAME_MAX = 60
 ORGANISATION_MAX = 80
 SECTOR_MAX = 60
 TITLE_MAX = 120
+PLACE_MAX = 120
 
 LIVE = "live"
 CLOSED_STATUS = "closed"
@@ -48,6 +49,8 @@ class Workshop(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    #: Where the workshop is held, for the plan's cover page.
+    place: Mapped[str] = mapped_column(String(PLACE_MAX), default="")
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     #: Name of the kit it was created from; the kit's data is copied below.
     kit: Mapped[str] = mapped_column(String(64))
@@ -176,14 +179,18 @@ def _unused_code(session: Session) -> str:
 
 
 def create_workshop(
-    session: Session, owner_id: int, kit_name: str, kit: Kit, title: str
+    session: Session, owner_id: int, kit_name: str, kit: Kit, title: str, place: str = ""
 ) -> Workshop:
     title = title.strip() or kit.title
     if len(title) > TITLE_MAX:
         raise DomainError(INVALID, f"The title must have at most {TITLE_MAX} characters.")
+    place = " ".join(place.split())
+    if len(place) > PLACE_MAX:
+        raise DomainError(INVALID, f"The place must have at most {PLACE_MAX} characters.")
     kit_data = kit.model_dump(exclude={"stages"})
     workshop = Workshop(
         title=title,
+        place=place,
         owner_id=owner_id,
         kit=kit_name,
         kit_data=kit_data,
