@@ -141,6 +141,8 @@ def version_dict(session: Session, version: PlanVersion) -> dict[str, Any]:
         "actions": len(data.get("actions", [])),
         "organisations": [o["name"] for o in data.get("organisations", [])],
         "signatures": signatures(session, version.id),
+        #: The public page of this version (PDF, CSV, JSON), for the room's QR code.
+        "share_path": f"/plan/{version.share_key}",
     }
 
 
