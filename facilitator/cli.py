@@ -1,4 +1,4 @@
-"""Command line: ``facilitator serve|demo|db|users|kits``. Exit 0 on success,
+"""Command line: ``facilitator serve|demo|db|users|kits|export``. Exit 0 on success,
 1 when the command was understood but failed (bad kit, taken username...),
 2 on a usage error."""
 
@@ -217,6 +217,68 @@ def _prepare_demo(app) -> tuple[str, dict[str, object]]:  # type: ignore[no-unty
             workshop = create_workshop(s, user.id, DEMO_KIT, kit, DEMO_TITLE)
         info = {"id": workshop.id, "code": workshop.code, "key": workshop.projector_key}
     return password, info
+
+
+# -- exports --------------------------------------------------------------------
+
+
+@cli.command("export", help="Write a frozen plan version as PDF, CSV or JSON.")
+@click.argument("workshop")
+@click.option(
+    "--format", "fmt", type=click.Choice(["pdf", "csv", "json"]), required=True, help="File type."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write ('-' for standard output).",
+)
+@click.option("--version", "number", type=int, help="Version number (default: the newest).")
+def export(workshop: str, fmt: str, output: Path, number: int | None) -> None:
+    """WORKSHOP is a workshop's number or its join code."""
+    from . import exports
+    from .db import db as database
+    from .signoff import PlanVersion
+    from .workshops import Workshop, normalise_code
+
+    _app()
+    with database.reader() as s:
+        query = select(Workshop)
+        if workshop.isdigit():
+            query = query.where(Workshop.id == int(workshop))
+        else:
+            query = query.where(Workshop.code == normalise_code(workshop)).order_by(
+                Workshop.id.desc()
+            )
+        found = s.scalars(query.limit(1)).first()
+        if found is None:
+            raise click.ClickException(f"No workshop {workshop!r}.")
+        versions = select(PlanVersion).where(PlanVersion.workshop_id == found.id)
+        if number is not None:
+            versions = versions.where(PlanVersion.number == number)
+        version = s.scalars(versions.order_by(PlanVersion.number.desc()).limit(1)).first()
+        if version is None:
+            which = f"version {number}" if number is not None else "a frozen plan"
+            raise click.ClickException(f"Workshop {found.id} ({found.title}) has no {which}.")
+        if fmt == "json":
+            body = version.canonical.encode("utf-8")
+        elif fmt == "csv":
+            body = exports.version_csv(version).encode("utf-8")
+        else:
+            try:
+                body = exports.render_now(version.id).pdf
+            except RuntimeError as exc:
+                raise click.ClickException(f"The PDF could not be made: {exc}") from None
+        label = f"version {version.number} of workshop {found.id}, sha256 {version.sha256}"
+    if str(output) == "-":
+        sys.stdout.buffer.write(body)
+    else:
+        try:
+            output.write_bytes(body)
+        except OSError as exc:
+            raise click.ClickException(f"Cannot write {output}: {exc.strerror}") from None
+        click.echo(f"Wrote {output} ({len(body):,} bytes): {label}.", err=True)
 
 
 @cli.command("version", help="Print the version.")

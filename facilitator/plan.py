@@ -464,8 +464,8 @@ def _rows(session: Session, workshop_id: int) -> list[PlanAction]:
 
 
 def plan_actions(session: Session, workshop: Workshop) -> list[dict[str, Any]]:
-    """Accepted rows in the shape of ``docs/plan.md``, ordered by objective, action
-    field (in kit order) and reference."""
+    """Accepted rows in the shape of ``docs/plan.md``, ordered by objective (rows with
+    none last), action field (in kit order) and reference."""
     field_order = {o["id"]: i for i, o in enumerate(settings(workshop)["action_fields"])}
     actions = []
     for row in _rows(session, workshop.id):
@@ -504,6 +504,7 @@ def plan_actions(session: Session, workshop: Workshop) -> list[dict[str, Any]]:
         )
     actions.sort(
         key=lambda a: (
+            not a["objective"],  # rows with no objective come last
             a["objective"].casefold(),
             field_order.get(a["action_field"], len(field_order)),
             a["_number"],

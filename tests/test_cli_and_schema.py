@@ -28,7 +28,15 @@ def run(instance: Path, *args: str, stdin: str | None = None) -> subprocess.Comp
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["serve"], ["demo"], ["db", "upgrade"], ["users", "create"], ["kits", "validate"]],
+    [
+        [],
+        ["serve"],
+        ["demo"],
+        ["db", "upgrade"],
+        ["users", "create"],
+        ["kits", "validate"],
+        ["export"],
+    ],
 )
 def test_every_command_has_help(tmp_path, command):
     result = run(tmp_path, *command, "--help")

@@ -6,12 +6,13 @@ from flask import Flask, render_template
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, join, misc, workshops
+    from . import auth, join, misc, plans, workshops
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(workshops.bp)
     app.register_blueprint(join.bp)
     app.register_blueprint(misc.bp)
+    app.register_blueprint(plans.bp)
 
     @app.errorhandler(400)
     @app.errorhandler(403)

@@ -59,10 +59,11 @@ def _index_page(error: str | None = None, status: int = 200) -> Any:
 def create() -> Any:
     kit_name = request.form.get("kit", "")[:64]
     title = request.form.get("title", "")[:400]
+    place = request.form.get("place", "")[:400]
     try:
         kit = _kits().load(kit_name)
         with db.transaction() as s:
-            workshop = create_workshop(s, identity.user_id(session), kit_name, kit, title)
+            workshop = create_workshop(s, identity.user_id(session), kit_name, kit, title, place)
             new_id = workshop.id
     except KitError as exc:
         return _index_page(f"That kit cannot be used: {exc}", 400)
