@@ -43,6 +43,22 @@ def _port(value: str | None) -> int:
     return port
 
 
+def _smtp_security(value: str | None) -> str:
+    security = (value or "none").strip().lower()
+    if security not in ("none", "starttls", "ssl"):
+        raise SystemExit(f"FACILITATOR_SMTP_SECURITY must be none, starttls or ssl, not {value!r}")
+    return security
+
+
+def _smtp_port(value: str | None) -> int:
+    if not value:
+        return 25
+    try:
+        return int(value)
+    except ValueError:
+        raise SystemExit(f"FACILITATOR_SMTP_PORT must be a number, not {value!r}") from None
+
+
 def from_env(instance_path: Path | None = None) -> dict[str, object]:
     """Build the Flask config mapping from the environment."""
     instance = instance_path or default_instance_path()
@@ -61,6 +77,13 @@ def from_env(instance_path: Path | None = None) -> dict[str, object]:
         "PORT": _port(os.environ.get("FACILITATOR_PORT")),
         "PUBLIC_URL": os.environ.get("FACILITATOR_PUBLIC_URL") or None,
         "KITS_PATH": str(PROJECT_ROOT / "workshop_kits"),
+        # Optional e-mail of the signed plan; nothing is sent without a host.
+        "SMTP_HOST": os.environ.get("FACILITATOR_SMTP_HOST") or None,
+        "SMTP_PORT": _smtp_port(os.environ.get("FACILITATOR_SMTP_PORT")),
+        "SMTP_USERNAME": os.environ.get("FACILITATOR_SMTP_USERNAME") or "",
+        "SMTP_PASSWORD": os.environ.get("FACILITATOR_SMTP_PASSWORD") or "",
+        "SMTP_SECURITY": _smtp_security(os.environ.get("FACILITATOR_SMTP_SECURITY")),
+        "MAIL_FROM": os.environ.get("FACILITATOR_MAIL_FROM") or "facilitator@localhost",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "facilitator_session",

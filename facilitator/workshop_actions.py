@@ -71,11 +71,14 @@ class JoinParams(Params):
     name: str = Field(max_length=200)
     organisation: str = Field(max_length=200)
     sector: str = Field(max_length=200)
+    email: str = Field(default="", max_length=400)
 
 
 @action(protocol.PARTICIPANT_JOIN, roles={"visitor"}, params=JoinParams)
 def join(ctx: Context, params: JoinParams) -> ws.Outcome:
-    return ws.join(ctx.session, ctx.workshop, params.name, params.organisation, params.sector)
+    return ws.join(
+        ctx.session, ctx.workshop, params.name, params.organisation, params.sector, params.email
+    )
 
 
 class UpdateParams(Params):

@@ -6,6 +6,7 @@ return the events to publish and never commit.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,8 @@ ORGANISATION_MAX = 80
 SECTOR_MAX = 60
 TITLE_MAX = 120
 PLACE_MAX = 120
+EMAIL_MAX = 200
+EMAIL_RE = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 
 LIVE = "live"
 CLOSED_STATUS = "closed"
@@ -130,6 +133,8 @@ class Participant(Base):
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     organisation: Mapped[str] = mapped_column(String(ORGANISATION_MAX))
     sector: Mapped[str] = mapped_column(String(SECTOR_MAX))
+    #: Optional: where to send the signed plan. Seen only by the facilitator.
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), default="")
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Set when the facilitator removes them; a removed participant can do nothing.
     removed_at: Mapped[datetime | None]
@@ -267,8 +272,24 @@ def presence(session: Session, workshop_id: int) -> dict[str, Any]:
     }
 
 
+def _email(raw: str) -> str:
+    email = raw.strip()
+    if email and (len(email) > EMAIL_MAX or not EMAIL_RE.match(email)):
+        raise DomainError(
+            INVALID,
+            "That e-mail address does not look right; leave it empty if you prefer.",
+            field="email",
+        )
+    return email
+
+
 def join(
-    session: Session, workshop: Workshop, name: str, organisation: str, sector: str
+    session: Session,
+    workshop: Workshop,
+    name: str,
+    organisation: str,
+    sector: str,
+    email: str = "",
 ) -> Outcome:
     if not workshop.is_open:
         raise DomainError(CLOSED, "This workshop is closed.")
@@ -277,6 +298,7 @@ def join(
         name=_clean(name, "name", NAME_MAX),
         organisation=_clean(organisation, "organisation", ORGANISATION_MAX),
         sector=_sector(workshop, sector),
+        email=_email(email),
     )
     session.add(participant)
     session.flush()

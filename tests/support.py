@@ -51,7 +51,9 @@ def login(base: str, username: str, password: str) -> requests.Session:
     return http
 
 
-def join(base: str, code: str, name: str, organisation: str, sector: str) -> requests.Session:
+def join(
+    base: str, code: str, name: str, organisation: str, sector: str, email: str = ""
+) -> requests.Session:
     """Join like a phone does, through the form; returns the session holding the cookie."""
     http = requests.Session()
     page = http.get(f"{base}/j/{code}", timeout=10)
@@ -66,6 +68,7 @@ def join(base: str, code: str, name: str, organisation: str, sector: str) -> req
             "name": name,
             "organisation": organisation,
             "sector": sector,
+            "email": email,
         },
         timeout=10,
         allow_redirects=False,

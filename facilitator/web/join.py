@@ -94,7 +94,7 @@ def workshop(code: str) -> Any:
 
 
 def _join(workshop: Workshop) -> Any:
-    form = {k: request.form.get(k, "")[:400] for k in ("name", "organisation", "sector")}
+    form = {k: request.form.get(k, "")[:400] for k in ("name", "organisation", "sector", "email")}
     sector = form["sector"]
     if sector == OTHER:
         sector = request.form.get("sector_other", "")[:400]
@@ -107,6 +107,7 @@ def _join(workshop: Workshop) -> Any:
             "name": form["name"],
             "organisation": form["organisation"],
             "sector": sector,
+            "email": form["email"],
         },
     )
     if not ack["ok"]:

@@ -10,6 +10,7 @@ hashes. Anyone may verify a PDF or a hash.
 from __future__ import annotations
 
 import re
+import smtplib
 from typing import Any
 
 import segno
@@ -25,7 +26,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from .. import exports, identity
+from .. import exports, identity, mail
 from ..db import db
 from ..runtime import run_blocking
 from ..signoff import DECISIONS, PlanVersion, signatures
@@ -137,7 +138,55 @@ def for_workshop(workshop_id: int) -> Any:
     return _organiser_page(workshop_id)
 
 
-def _organiser_page(workshop_id: int | None) -> Any:
+@bp.route("/plan/<key>/email", methods=["POST"])
+@login_required
+def email(key: str) -> Any:
+    """E-mail the version's PDF to every participant who gave an address."""
+    version, workshop = _version(key)
+    if not identity.owns(identity.user_id(session), workshop):
+        abort(403, "This workshop belongs to another facilitator.")
+    smtp = mail.settings(current_app.config)
+    if smtp is None:
+        return _organiser_page(workshop.id, message=NO_MAIL, status=409)
+    with db.reader() as s:
+        people = mail.recipients(s, workshop.id)
+    if not people:
+        return _organiser_page(
+            workshop.id, message="No participant gave an e-mail address: nothing was sent."
+        )
+    mode = current_app.config["ASYNC_MODE"]
+    try:
+        pdf = run_blocking(mode, exports.render_now, version.id).pdf
+        report = run_blocking(
+            mode,
+            lambda: mail.send_plan(
+                smtp,
+                people,
+                workshop=workshop.title,
+                version=version.number,
+                sha256=version.sha256,
+                link=room_base_url() + url_for("plans.share", key=version.share_key),
+                pdf=pdf,
+                filename=_filename(workshop, version, "pdf"),
+            ),
+        )
+    except (OSError, RuntimeError, smtplib.SMTPException) as exc:
+        return _organiser_page(
+            workshop.id, message=f"Nothing was sent: the mail server said {exc}.", status=502
+        )
+    message = f"Version {version.number} sent to {len(report.sent)} of {len(people)} addresses."
+    if report.failed:
+        message += " Refused: " + "; ".join(f"{a} ({why})" for a, why in report.failed)
+    return _organiser_page(workshop.id, message=message)
+
+
+NO_MAIL = (
+    "E-mail is not configured on this server (FACILITATOR_SMTP_HOST is not set), "
+    "so nothing was sent. Participants can download the plan from the room's QR code."
+)
+
+
+def _organiser_page(workshop_id: int | None, message: str = "", status: int = 200) -> Any:
     user = current_user()
     if user is None:
         abort(403)
@@ -165,9 +214,17 @@ def _organiser_page(workshop_id: int | None) -> Any:
                     ],
                 }
             )
+        for row in rows:
+            row["recipients"] = len(mail.recipients(s, row["workshop"].id))
     return render_template(
-        "plans.html", rows=rows, one=workshop_id is not None, decisions=DECISIONS
-    )
+        "plans.html",
+        rows=rows,
+        one=workshop_id is not None,
+        decisions=DECISIONS,
+        message=message,
+        mail_configured=mail.settings(current_app.config) is not None,
+        no_mail=NO_MAIL,
+    ), status
 
 
 @bp.route("/verify", methods=["GET", "POST"])
