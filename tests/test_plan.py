@@ -249,3 +249,29 @@ def test_signing_belongs_to_the_newest_unchanged_version(plan_room):
     state = console.call("sync:request", {}, with_id=False)["snapshot"]["signoff"]
     assert [s["organisation"] for s in state["version"]["signatures"]] == ["WHO"]
     assert state["stale"] is False
+
+
+def test_canonical_form_is_stable_and_any_change_makes_a_new_hash(plan_room):
+    from facilitator import canonical
+    from facilitator.db import db
+    from facilitator.workshops import Workshop
+
+    console = plan_room["console"]
+    row = add(console, activity="Costed HRH strategy", lead="Ministry of Health", target="1")
+    workshop_id = plan_room["workshop"].id
+
+    def build() -> dict:
+        with db.reader() as s:
+            workshop = s.get(Workshop, workshop_id)
+            return canonical.build(s, workshop, version=1, frozen_at=workshop.created_at)
+
+    first, second = build(), build()
+    assert canonical.canonical_bytes(first) == canonical.canonical_bytes(second)
+    shuffled = dict(reversed(list(first.items())))
+    assert canonical.digest(shuffled) == canonical.digest(first)  # key order never matters
+    assert b" " not in canonical.canonical_bytes({"a": [1, 2]})  # no whitespace, sorted keys
+    assert canonical.canonical_bytes({"b": 1, "a": "é"}) == '{"a":"é","b":1}'.encode()
+    assert console.call(
+        "plan:edit", {"action": row["id"], "changes": {"target": "2"}, "versions": {"target": 1}}
+    )["ok"]
+    assert canonical.digest(build()) != canonical.digest(first)
