@@ -31,6 +31,8 @@ STAGE_TYPES = (
 )
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+#: Voting methods (facilitator/tally.py defines their choices and rules).
+METHODS = ("gradients", "fist", "consensus", "consent", "yes_no", "dots", "ranked", "scale")
 Label = Annotated[str, Field(min_length=1, max_length=80)]
 
 
@@ -46,14 +48,131 @@ class Option(_Strict):
     description: str = Field(default="", max_length=500)
 
 
+class BoardConfig(_Strict):
+    """A brainstorm board: how authors show, and areas (groups) set up in advance."""
+
+    authors: Literal["show", "hide_projector", "anonymous"] = "show"
+    private: bool = False
+    participants_group: bool = False
+    #: Groups the board starts with (e.g. a SWOT per action field).
+    areas: list[Label] = Field(default_factory=list, max_length=40)
+
+    @model_validator(mode="after")
+    def _unique_areas(self) -> BoardConfig:
+        _no_duplicates("areas", [a.lower() for a in self.areas], "area")
+        return self
+
+
+class MapConfig(_Strict):
+    #: Everyone places every stakeholder privately; the room's median is shown.
+    participatory: bool = False
+
+
+class AgendaConfig(_Strict):
+    dots_per_participant: int = Field(default=3, ge=1, le=20)
+    allow_stacking: bool = True
+    #: Time box of a new item, in minutes.
+    default_minutes: int = Field(default=10, ge=1, le=600)
+    #: Topics the agenda starts with (participants add their own).
+    topics: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=30
+    )
+
+
+def _check_rule(method: str, rule: dict[str, Any]) -> None:
+    from .errors import DomainError
+    from .tally import check_rule
+
+    try:
+        check_rule(method, rule)
+    except DomainError as exc:
+        raise ValueError(f"rule: {exc.message}") from None
+
+
+class PollSpec(_Strict):
+    """A poll prepared in the kit: it waits as a draft in its vote stage."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    proposal: str = Field(default="", max_length=2000)
+    method: Literal[METHODS]  # type: ignore[valid-type]
+    options: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=30
+    )
+    dots: int | None = Field(default=None, ge=1, le=20)
+    scale_max: int | None = Field(default=None, ge=2, le=10)
+    rule: dict[str, Any] = Field(default_factory=dict)
+    anonymous: bool = True
+    results: Literal["on_close", "live"] = "on_close"
+
+    @model_validator(mode="after")
+    def _fits_method(self) -> PollSpec:
+        if self.method in ("dots", "ranked") and len(self.options) < 2:
+            raise ValueError(f"options: a {self.method} poll needs at least two options")
+        if self.method not in ("dots", "ranked") and self.options:
+            raise ValueError(f"options: a {self.method} poll has fixed choices, not options")
+        _check_rule(self.method, self.rule)
+        return self
+
+
+class VoteConfig(_Strict):
+    """Defaults for polls of this stage, and polls prepared in advance."""
+
+    method: Literal[METHODS] | None = None  # type: ignore[valid-type]
+    anonymous: bool = True
+    results: Literal["on_close", "live"] = "on_close"
+    #: The decision rule of polls by ``method`` (fixed before they open).
+    rule: dict[str, Any] = Field(default_factory=dict)
+    polls: list[PollSpec] = Field(default_factory=list, max_length=30)
+
+    @model_validator(mode="after")
+    def _rule_fits(self) -> VoteConfig:
+        if self.rule and self.method is None:
+            raise ValueError("rule: give the method the rule belongs to")
+        if self.method is not None:
+            _check_rule(self.method, self.rule)
+        return self
+
+
+class NoConfig(_Strict):
+    pass
+
+
+#: The settings each stage type takes in ``config`` (docs/kits.md lists them).
+STAGE_CONFIGS: dict[str, type[BaseModel]] = {
+    "welcome": NoConfig,
+    "board": BoardConfig,
+    "stakeholder_map": MapConfig,
+    "agenda": AgendaConfig,
+    "vote": VoteConfig,
+    "action_plan": NoConfig,
+    "signoff": NoConfig,
+    "close": NoConfig,
+}
+
+
+def check_stage_config(stage_type: str, config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` validated for ``stage_type``, with defaults; ValueError naming the key."""
+    try:
+        model = STAGE_CONFIGS[stage_type].model_validate(config)
+    except ValidationError as exc:
+        problems = [_describe(error) for error in exc.errors()]
+        raise ValueError("config." + "; config.".join(problems)) from None
+    return model.model_dump(exclude_defaults=True)
+
+
 class StageSpec(_Strict):
     id: Slug
     type: Literal[STAGE_TYPES]  # type: ignore[valid-type]
     title: Label
     prompt: str = Field(default="", max_length=2000)
     minutes: int = Field(default=10, ge=1, le=600)
-    #: Settings for the stage type; each stage type documents its own keys.
+    #: Settings for the stage type; STAGE_CONFIGS gives each type's keys.
     config: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _config_fits_type(self) -> StageSpec:
+        check_stage_config(self.type, self.config)
+        return self
 
 
 class Quadrants(_Strict):
@@ -65,11 +184,36 @@ class Quadrants(_Strict):
     monitor: Label = "Monitor"
 
 
+class StarterStakeholder(_Strict):
+    """A typical actor the stakeholder map starts with (the room adjusts it)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    category: str = Field(default="", max_length=80)
+    sector: str = Field(default="", max_length=60)
+    level: str = Field(default="", max_length=40)
+    power: float = Field(ge=0)
+    interest: float = Field(ge=0)
+    notes: str = Field(default="", max_length=500)
+
+
 class StakeholderMapSpec(_Strict):
     """How stakeholders are rated: power and interest from 0 to ``scale_max``."""
 
     scale_max: int = Field(default=10, ge=2, le=100)
     quadrants: Quadrants = Field(default_factory=Quadrants)
+    #: Typical actors placed on the map when a workshop is created.
+    starters: list[StarterStakeholder] = Field(default_factory=list, max_length=60)
+
+    @model_validator(mode="after")
+    def _starters_on_scale(self) -> StakeholderMapSpec:
+        for index, starter in enumerate(self.starters):
+            for axis in ("power", "interest"):
+                if getattr(starter, axis) > self.scale_max:
+                    raise ValueError(
+                        f"starters[{index}].{axis}: must be at most scale_max ({self.scale_max})"
+                    )
+        _no_duplicates("starters", [s.name.lower() for s in self.starters], "stakeholder")
+        return self
 
 
 #: The standard columns of an action plan, in display order (see docs/plan.md).
@@ -190,8 +334,9 @@ def _describe(error: Any) -> str:
         message = "unknown field"
     if error["type"] == "missing":
         message = "required field is missing"
-    if not loc and ": " in message:  # model-level checks carry their own location
-        return message
+    if error["type"] == "value_error" and ": " in message:
+        # Our own checks start with the field they name, relative to where they run.
+        return f"{_location(loc)}.{message}" if loc else message
     return f"{_location(loc)}: {message}"
 
 

@@ -217,7 +217,9 @@ def create_workshop(
         )
     session.flush()
     workshop.current_stage_id = workshop.stages[0].id
-    session.flush()
+    from .seeding import seed  # the stage tools' tables build on this module
+
+    seed(session, workshop, kit)
     return workshop
 
 

@@ -63,6 +63,21 @@ def test_the_hrh_kit_covers_the_whole_arc_and_the_framework():
         ("duplicate_stage", ["stages[1]: duplicate stage id 'welcome'"]),
         ("not_toml", ["not valid TOML"]),
         ("unknown_field", ["colour: unknown field", "stages[0].minutes:"]),
+        (
+            "rule_for_another_method",
+            [
+                "stages[0].config.rule: min_fingers is not a rule of Gradients of agreement",
+                "stages[1].config.polls[0].options: a ranked poll needs at least two options",
+            ],
+        ),
+        (
+            "bad_stage_config",
+            [
+                "stages[0].config.authors: Input should be 'show'",
+                "stages[1].config.dots_per_participant: Input should be greater than or equal to 1",
+                "stakeholder_map.starters[0].power: must be at most scale_max (10)",
+            ],
+        ),
     ],
 )
 def test_broken_kits_name_file_field_and_problem(name, expected):

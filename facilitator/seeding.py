@@ -1,0 +1,103 @@
+"""What a kit prepares in a new workshop: the starter stakeholders of its map, the
+areas of its boards, the topics of its agendas and the polls of its vote stages.
+
+Everything is created once, when the workshop is, as ordinary rows the room then
+changes like anything it made itself.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from . import tally
+from .agenda import AgendaItem
+from .board import BOARD_HEIGHT, BOARD_WIDTH, NoteGroup
+from .kits import Kit, check_stage_config
+from .polls import DRAFT, Poll
+from .stakeholders import ACCEPTED, Stakeholder
+from .workshops import Workshop
+
+#: Area cards are laid out in a grid of this many columns at most.
+AREA_COLUMNS = 4
+
+
+def seed(session: Session, workshop: Workshop, kit: Kit) -> None:
+    for starter in kit.stakeholder_map.starters:
+        session.add(
+            Stakeholder(
+                workshop_id=workshop.id,
+                name=starter.name,
+                category=starter.category,
+                sector=starter.sector,
+                level=starter.level,
+                power=starter.power,
+                interest=starter.interest,
+                notes=starter.notes,
+                status=ACCEPTED,
+            )
+        )
+    for stage, spec in zip(workshop.stages, kit.stages, strict=True):
+        config = check_stage_config(spec.type, dict(spec.config))
+        if spec.type == "board":
+            _areas(session, workshop, stage.id, config.get("areas", []))
+        elif spec.type == "agenda":
+            minutes = int(config.get("default_minutes", 10))
+            for position, topic in enumerate(config.get("topics", [])):
+                session.add(
+                    AgendaItem(
+                        workshop_id=workshop.id,
+                        stage_id=stage.id,
+                        title=topic,
+                        position=position,
+                        minutes=minutes,
+                    )
+                )
+        elif spec.type == "vote":
+            for poll in config.get("polls", []):
+                session.add(_poll(workshop, stage.id, poll))
+    session.flush()
+
+
+def _areas(session: Session, workshop: Workshop, stage_id: int, areas: list[str]) -> None:
+    if not areas:
+        return
+    columns = min(AREA_COLUMNS, len(areas))
+    rows = math.ceil(len(areas) / columns)
+    for index, title in enumerate(areas):
+        row, column = divmod(index, columns)
+        session.add(
+            NoteGroup(
+                workshop_id=workshop.id,
+                stage_id=stage_id,
+                title=title,
+                x=round(20 + column * (BOARD_WIDTH - 40) / columns, 1),
+                y=round(20 + row * (BOARD_HEIGHT - 40) / rows, 1),
+            )
+        )
+
+
+def _poll(workshop: Workshop, stage_id: int, spec: dict[str, Any]) -> Poll:
+    method = spec["method"]
+    config: dict[str, Any] = {}
+    if spec.get("options"):
+        config["options"] = list(spec["options"])
+    if method == "dots":
+        config["dots"] = spec.get("dots") or 3
+        config["stacking"] = True
+    if method == "scale":
+        config["scale_max"] = spec.get("scale_max") or 5
+    return Poll(
+        workshop_id=workshop.id,
+        stage_id=stage_id,
+        title=spec["title"],
+        proposal=spec.get("proposal", ""),
+        method=method,
+        config=config,
+        rule=tally.check_rule(method, spec.get("rule", {})),
+        anonymous=spec.get("anonymous", True),
+        results=spec.get("results", "on_close"),
+        status=DRAFT,
+    )
