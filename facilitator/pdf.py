@@ -1,0 +1,776 @@
+"""The signed multisectoral action plan as a PDF, the document a ministry files.
+
+The PDF is made from the canonical plan alone (docs/plan.md) through a Jinja template
+with ``@page`` CSS, and carries the plan's canonical JSON as the embedded file
+``plan.json``, so anyone holding the PDF can recompute the version hash printed on
+every page. Rendering never fetches anything: the URL fetcher refuses every URL but
+``data:``, and every text from the plan is escaped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from html import escape
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
+from pypdf import PdfReader
+from weasyprint import CSS, HTML, Attachment
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from . import accountability
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+ATTACHMENT_NAME = "plan.json"
+HASH_RE = re.compile(r"[0-9a-f]{64}")
+#: Action refs per block of the accountability matrix (one landscape page width).
+MATRIX_REFS_PER_BLOCK = 30
+#: Plan columns shown as group headings instead of table columns.
+GROUPED_COLUMNS = {"objective", "action_field"}
+#: Width of the landscape action table (A4 landscape less the page margins), in mm.
+ACTION_TABLE_MM = 271.0
+#: Per standard action column: the narrowest width (mm) that keeps its usual words and
+#: header whole at 7.5 pt, and its share of the width left over.
+ACTION_COLUMNS: dict[str, tuple[float, float]] = {
+    "ref": (11, 0),
+    "activity": (30, 4),
+    "sector": (19, 0.5),
+    "lead": (22, 1),
+    "partners": (24, 2),
+    "level": (16, 0),
+    "geography": (16, 0.5),
+    "start": (17, 0),
+    "due": (17, 0),
+    "budget": (18, 0.5),
+    "indicator": (20, 1.5),
+    "baseline": (16, 0.5),
+    "target": (16, 0.5),
+    "verification": (21, 1),
+    "risks": (21, 1.5),
+    "review_date": (17, 0),
+    "status": (14, 0),
+}
+CUSTOM_COLUMN = (17.0, 1.0)
+#: Columns the monitoring framework (section 8) shows in full; a plan too wide for the
+#: landscape table leaves them there rather than crushing every column.
+MONITORING_COLUMNS = ("indicator", "baseline", "target", "verification", "review_date")
+DECISIONS = {
+    "endorse": "Endorsed",
+    "endorse_with_reservations": "Endorsed with reservations",
+    "decline": "Declined",
+}
+
+
+def canonical_bytes(plan: Mapping[str, Any]) -> bytes:
+    """The plan's canonical JSON bytes, whose SHA-256 is the version hash."""
+    return json.dumps(plan, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8"
+    )
+
+
+# -- no fetching -----------------------------------------------------------------------------
+
+
+class ExternalResourceError(ValueError):
+    """The document asked for a resource outside itself; the PDF never fetches one."""
+
+
+class LocalOnlyURLFetcher(URLFetcher):
+    """A WeasyPrint URL fetcher that refuses every URL except inline ``data:`` URIs.
+
+    Nothing in the plan PDF comes from a file or the network: fonts are system fonts
+    named by family and the stakeholder map is inline SVG. Refusing is fatal, so a
+    template that ever references something outside the document fails loudly.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(allow_redirects=False, fail_on_errors=True)
+
+    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
+        try:
+            scheme = urlsplit(url.strip()).scheme.lower()
+        except ValueError:
+            scheme = ""
+        if scheme != "data":
+            shown = url if len(url) <= 120 else url[:117] + "..."
+            raise ExternalResourceError(
+                f"The plan PDF refuses to fetch {shown!r}: only inline data: URIs are allowed."
+            )
+        return super().fetch(url, headers)
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)  # noqa: S701
+    env.filters["when"] = format_time
+    env.filters["day"] = format_date
+    env.filters["pct"] = lambda share: f"{share:.0%}"
+    return env
+
+
+def render_plan_html(
+    plan: Mapping[str, Any],
+    digest: str,
+    signatures: Sequence[Mapping[str, Any]],
+    *,
+    generated_at: str | None = None,
+) -> str:
+    """The HTML the PDF is made from (every plan text escaped)."""
+    _check_digest(plan, digest)
+    context = plan_context(plan, digest, signatures, generated_at=_generated(generated_at))
+    return _environment().get_template("pdf/plan.html").render(context)
+
+
+def render_plan_pdf(
+    plan: Mapping[str, Any],
+    digest: str,
+    signatures: Sequence[Mapping[str, Any]],
+    *,
+    generated_at: str | None = None,
+) -> bytes:
+    """The plan as a PDF, with its canonical JSON attached as ``plan.json``.
+
+    ``digest`` must be the SHA-256 hex of the plan's canonical bytes; the PDF prints it
+    on every page, so a mismatch is refused rather than filed. ``generated_at`` (ISO
+    8601, default now) is shown on the cover and dates the PDF and its attachment, so
+    the same inputs give the same document.
+    """
+    moment = _generated(generated_at)
+    html = render_plan_html(plan, digest, signatures, generated_at=moment.isoformat())
+    fetcher = LocalOnlyURLFetcher()
+    stylesheet = CSS(
+        string=(TEMPLATES / "pdf" / "plan.css").read_text("utf-8"), url_fetcher=fetcher
+    )
+    attachment = Attachment(
+        string=canonical_bytes(plan),
+        name=ATTACHMENT_NAME,
+        description=f"Canonical plan, version {plan.get('version')}, SHA-256 {digest}",
+        created=moment,
+        modified=moment,
+        relationship="Source",
+        url_fetcher=fetcher,
+    )
+    try:
+        document = HTML(string=html, url_fetcher=fetcher).render(stylesheets=[stylesheet])
+        pdf = document.write_pdf(attachments=[attachment], pdf_identifier=digest[:32].encode())
+    except FatalURLFetchingError as error:
+        raise ExternalResourceError(str(error.__cause__ or error)) from error
+    assert isinstance(pdf, bytes)
+    return pdf
+
+
+def embedded_plan(pdf_bytes: bytes) -> bytes | None:
+    """The bytes of the ``plan.json`` attached to a plan PDF, or None when the input is
+    not a PDF or has no such attachment. Never raises on bad input."""
+    try:
+        data = bytes(pdf_bytes)
+        if b"%PDF-" not in data[:1024]:
+            return None
+        files = PdfReader(BytesIO(data), strict=False).attachments.get(ATTACHMENT_NAME)
+        if not files:
+            return None
+        content = files[0]
+        return bytes(content) if isinstance(content, bytes | bytearray) else None
+    except Exception:  # any malformed input means "no plan"
+        return None
+
+
+def _check_digest(plan: Mapping[str, Any], digest: str) -> None:
+    if not isinstance(digest, str) or not HASH_RE.fullmatch(digest):
+        raise ValueError("The digest must be 64 lower-case hex characters (SHA-256).")
+    if hashlib.sha256(canonical_bytes(plan)).hexdigest() != digest:
+        raise ValueError("The digest is not the SHA-256 of this plan's canonical bytes.")
+
+
+def _generated(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# -- formatting ------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def format_date(value: Any) -> str:
+    """``2026-11-22`` as ``22 November 2026``; anything else as given."""
+    text = _text(value)
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return text
+    return f"{day.day} {day:%B %Y}"
+
+
+def format_time(value: Any) -> str:
+    """An ISO timestamp as ``22 Nov 2026, 14:03 UTC``; anything else as given."""
+    text = _text(value)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo:
+        moment = moment.astimezone(UTC)
+    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def format_amount(amount: Any) -> str:
+    """``1200000`` as ``1,200,000``; anything that is not a number as given."""
+    text = _text(amount)
+    try:
+        number = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        return text
+    if not number.is_finite():
+        return text
+    return f"{number:,.0f}" if number == number.to_integral_value() else f"{number:,.2f}"
+
+
+def _key(name: Any) -> str:
+    return " ".join(_text(name).split()).casefold()
+
+
+# -- the document's parts --------------------------------------------------------------------
+
+
+def plan_context(
+    plan: Mapping[str, Any],
+    digest: str,
+    signatures: Sequence[Mapping[str, Any]],
+    *,
+    generated_at: datetime,
+) -> dict[str, Any]:
+    """Everything the template shows, derived from the plan in plain data."""
+    actions = list(plan.get("actions") or [])
+    organisations = list(plan.get("organisations") or [])
+    org_names = [_text(o.get("name")) for o in organisations]
+    sectors = list(plan.get("sectors") or [])
+    return {
+        "plan": plan,
+        "workshop": plan.get("workshop") or {},
+        "digest": digest,
+        "generated_at": generated_at.isoformat(),
+        "override": plan.get("override"),
+        "partners": partners(organisations, sectors),
+        "map": stakeholder_map(plan.get("stakeholder_map") or {}),
+        "agenda": agenda(plan.get("agenda") or []),
+        "decisions": [decision(d) for d in plan.get("decisions") or []],
+        "register": reservations(plan.get("decisions") or []),
+        "action_plan": action_plan(plan),
+        "accountability": accountability_view(actions, organisations),
+        "monitoring": [monitoring_row(a) for a in actions],
+        "signoff": signoff(org_names, organisations, signatures),
+        "gaps": accountability.gaps(actions, org_names, sectors),
+    }
+
+
+def partners(organisations: Sequence[Mapping[str, Any]], sectors: Sequence[str]) -> dict[str, Any]:
+    """Organisations grouped by sector, in the kit's sector order."""
+    order = {_key(s): i for i, s in enumerate(sectors)}
+    groups: dict[str, dict[str, Any]] = {}
+    for org in organisations:
+        sector = _text(org.get("sector")) or "Sector not given"
+        group = groups.setdefault(_key(sector), {"sector": sector, "organisations": []})
+        names = [_text(p.get("name")) for p in org.get("participants") or []]
+        group["organisations"].append({"name": _text(org.get("name")), "participants": names})
+    ordered = sorted(groups.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+    for _, group in ordered:
+        group["organisations"].sort(key=lambda o: o["name"].casefold())
+    present = set(groups)
+    return {
+        "groups": [g for _, g in ordered],
+        "organisations": len(organisations),
+        "participants": sum(len(o.get("participants") or []) for o in organisations),
+        "missing_sectors": [s for s in sectors if _key(s) not in present],
+        "sectors_present": sum(1 for s in sectors if _key(s) in present),
+        "sectors": len(sectors),
+    }
+
+
+def agenda(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Agenda items in the agreed order, with their dots as a share of the most dots."""
+    most = max((int(i.get("dots") or 0) for i in items), default=0)
+    return [
+        {
+            "title": _text(item.get("title")),
+            "dots": int(item.get("dots") or 0),
+            "minutes": item.get("minutes"),
+            "bar": round(100 * int(item.get("dots") or 0) / most, 1) if most else 0,
+        }
+        for item in items
+    ]
+
+
+def decision(item: Mapping[str, Any]) -> dict[str, Any]:
+    """One closed poll round: its rule, tally shares, turnout and outcome in words."""
+    turnout = int(item.get("turnout") or 0)
+    present = int(item.get("present") or 0)
+    decided = item.get("decided")
+    rows = [
+        {
+            "label": _text(r.get("label")),
+            "count": int(r.get("count") or 0),
+            "share": (int(r.get("count") or 0) / turnout) if turnout else 0.0,
+        }
+        for r in item.get("tally_rows") or []
+    ]
+    return {
+        "title": _text(item.get("title")),
+        "proposal": _text(item.get("proposal")),
+        "round": item.get("round"),
+        "method": _text(item.get("method_label") or item.get("method")),
+        "rule": _text(item.get("rule_text")),
+        "anonymous": bool(item.get("anonymous")),
+        "outcome": {True: "Decided", False: "Not decided"}.get(decided, "No decision"),
+        "outcome_class": {True: "yes", False: "no"}.get(decided, "none"),
+        "explanation": _text(item.get("explanation")),
+        "rows": rows,
+        "turnout": turnout,
+        "present": present,
+        "turnout_share": turnout / present if present else None,
+        "reasons": len(item.get("reasons") or []),
+        "closed_at": item.get("closed_at"),
+    }
+
+
+def reservations(decisions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every reason given in every decision; names only from named polls."""
+    register = []
+    for number, item in enumerate(decisions, start=1):
+        anonymous = bool(item.get("anonymous"))
+        for reason in item.get("reasons") or []:
+            register.append(
+                {
+                    "number": number,
+                    "decision": _text(item.get("title")),
+                    "choice": _text(reason.get("choice")),
+                    "reason": _text(reason.get("reason")),
+                    "name": "" if anonymous else _text(reason.get("name")),
+                    "anonymous": anonymous,
+                }
+            )
+    return register
+
+
+def _wrap(label: str, width: int) -> list[str]:
+    return textwrap.wrap(label, width) or [""]
+
+
+def stakeholder_map(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The power/interest grid as inline SVG, and the legend rows for its numbered dots."""
+    scale = float(spec.get("scale_max") or 10) or 10.0
+    quadrant_names = dict(spec.get("quadrants") or {})
+    stakeholders = list(spec.get("stakeholders") or [])
+    legend = [
+        {
+            "number": n,
+            "name": _text(s.get("name")),
+            "category": _text(s.get("category")),
+            "sector": _text(s.get("sector")),
+            "quadrant": _text(quadrant_names.get(s.get("quadrant"), s.get("quadrant"))),
+            "power": s.get("power"),
+            "interest": s.get("interest"),
+        }
+        for n, s in enumerate(stakeholders, start=1)
+    ]
+    return {"svg": _map_svg(scale, quadrant_names, stakeholders), "legend": legend}
+
+
+def _number(value: Any, scale: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return min(max(number, 0.0), scale) if number == number else 0.0
+
+
+def _map_svg(
+    scale: float, quadrants: Mapping[str, Any], stakeholders: Sequence[Mapping[str, Any]]
+) -> Markup:
+    # Units are millimetres: the grid is drawn 170 x 128 mm.
+    width, height = 170.0, 128.0
+    left, right, top, bottom = 12.0, 166.0, 3.0, 117.0
+    mid_x, mid_y = (left + right) / 2, (top + bottom) / 2
+    radius = 2.2
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="map" width="{width}mm" '
+        f'height="{height}mm" viewBox="0 0 {width} {height}" font-family="DejaVu Sans">',
+        f'<rect x="{mid_x}" y="{top}" width="{right - mid_x}" height="{mid_y - top}" '
+        'fill="#e4ecf4"/>',
+        f'<rect x="{left}" y="{top}" width="{mid_x - left}" height="{mid_y - top}" '
+        'fill="#f1f1f1"/>',
+        f'<rect x="{mid_x}" y="{mid_y}" width="{right - mid_x}" height="{bottom - mid_y}" '
+        'fill="#f1f1f1"/>',
+        f'<rect x="{left}" y="{mid_y}" width="{mid_x - left}" height="{bottom - mid_y}" '
+        'fill="#f8f8f8"/>',
+        f'<rect x="{left}" y="{top}" width="{right - left}" height="{bottom - top}" '
+        'fill="none" stroke="#8a8a8a" stroke-width="0.3"/>',
+        f'<line x1="{mid_x}" y1="{top}" x2="{mid_x}" y2="{bottom}" stroke="#8a8a8a" '
+        'stroke-width="0.25" stroke-dasharray="1.2 0.8"/>',
+        f'<line x1="{left}" y1="{mid_y}" x2="{right}" y2="{mid_y}" stroke="#8a8a8a" '
+        'stroke-width="0.25" stroke-dasharray="1.2 0.8"/>',
+    ]
+    corners = {
+        "keep_satisfied": (left + 1.5, top + 4, "start"),
+        "manage_closely": (right - 1.5, top + 4, "end"),
+        "monitor": (left + 1.5, bottom - 1.5, "start"),
+        "keep_informed": (right - 1.5, bottom - 1.5, "end"),
+    }
+    for key, (x, y, anchor) in corners.items():
+        lines = _wrap(_text(quadrants.get(key)) or key.replace("_", " ").capitalize(), 40)[:3]
+        if y > mid_y:  # bottom labels grow upwards
+            y -= 3.3 * (len(lines) - 1)
+        tspans = "".join(
+            f'<tspan x="{x}" y="{y + 3.3 * i:.1f}">{escape(line)}</tspan>'
+            for i, line in enumerate(lines)
+        )
+        parts.append(
+            f'<text font-size="2.9" font-weight="bold" fill="#4a4a4a" '
+            f'text-anchor="{anchor}">{tspans}</text>'
+        )
+    # Axes: ticks at 0, half and full scale.
+    for fraction in (0.0, 0.5, 1.0):
+        value = f"{scale * fraction:g}"
+        x = left + (right - left) * fraction
+        y = bottom - (bottom - top) * fraction
+        parts.append(
+            f'<text x="{x:.1f}" y="{bottom + 3.6}" font-size="2.6" fill="#555" '
+            f'text-anchor="middle">{escape(value)}</text>'
+        )
+        parts.append(
+            f'<text x="{left - 1.2}" y="{y + 0.9:.1f}" font-size="2.6" fill="#555" '
+            f'text-anchor="end">{escape(value)}</text>'
+        )
+    parts.append(
+        f'<text x="{mid_x}" y="{bottom + 8.5}" font-size="3" fill="#222" '
+        'text-anchor="middle">Interest in the plan →</text>'
+    )
+    parts.append(
+        f'<text x="4" y="{mid_y}" font-size="3" fill="#222" text-anchor="middle" '
+        f'transform="rotate(-90 4 {mid_y})">Power over the plan →</text>'
+    )
+    placed: list[tuple[float, float]] = []
+    for number, item in enumerate(stakeholders, start=1):
+        interest = _number(item.get("interest"), scale) / scale
+        power = _number(item.get("power"), scale) / scale
+        px = left + radius + (right - left - 2 * radius) * interest
+        py = bottom - radius - (bottom - top - 2 * radius) * power
+        x, y = _free_spot(px, py, placed, radius, (left, right, top, bottom))
+        placed.append((x, y))
+        size = 2.4 if number < 10 else 2.1 if number < 100 else 1.6
+        parts.append(
+            f'<circle cx="{x:.2f}" cy="{y:.2f}" r="{radius}" fill="#1f4e79" '
+            'stroke="#ffffff" stroke-width="0.3"/>'
+            f'<text x="{x:.2f}" y="{y + size * 0.36:.2f}" font-size="{size}" '
+            f'font-weight="bold" fill="#ffffff" text-anchor="middle">{number}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
+
+
+def _free_spot(
+    x: float,
+    y: float,
+    placed: Sequence[tuple[float, float]],
+    radius: float,
+    box: tuple[float, float, float, float],
+) -> tuple[float, float]:
+    """The nearest position to (x, y) where a dot does not cover an earlier one."""
+    left, right, top, bottom = box
+    gap = (2 * radius + 0.25) ** 2
+    ring = 0
+    while ring < 40:
+        steps = 1 if ring == 0 else 6 * ring
+        for step in range(steps):
+            angle = math.tau * step / steps
+            cx = min(max(x + ring * radius * 1.05 * math.cos(angle), left + radius), right - radius)
+            cy = min(max(y + ring * radius * 1.05 * math.sin(angle), top + radius), bottom - radius)
+            if all((cx - px) ** 2 + (cy - py) ** 2 >= gap for px, py in placed):
+                return cx, cy
+        ring += 1
+    return x, y
+
+
+def _cell(action: Mapping[str, Any], column: str, fields: Mapping[str, str]) -> dict[str, Any]:
+    """One action-table cell: its lines of text and a class marking gaps."""
+    custom = action.get("custom") or {}
+    if column == "partners":
+        value = "; ".join(_text(p) for p in action.get("partners") or [] if _text(p))
+        return {"lines": [value] if value else [], "cls": ""}
+    if column == "budget":
+        budget = action.get("budget") or {}
+        amount = format_amount(budget.get("amount"))
+        money = " ".join(t for t in (_text(budget.get("currency")), amount) if t)
+        source = _text(budget.get("source"))
+        lines = [t for t in (money if amount else "", source) if t]
+        return {"lines": lines, "cls": "budget"}
+    if column == "action_field":
+        key = _text(action.get("action_field"))
+        return {"lines": [fields.get(key, key)] if key else [], "cls": ""}
+    if column == "status":
+        value = _text(action.get("status")).replace("_", " ").capitalize()
+    elif column in ACTION_COLUMNS or column == "objective":
+        value = _text(action.get(column))
+    else:
+        value = _text(custom.get(column))
+    if not value and column in ("lead", "indicator", "due"):
+        missing = {"lead": "No lead", "indicator": "No indicator", "due": "No date"}[column]
+        return {"lines": [missing], "cls": "gap"}
+    return {"lines": [value] if value else [], "cls": column if column == "ref" else ""}
+
+
+def action_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """Actions grouped by objective, then action field, with the plan's columns."""
+    fields = {_text(f.get("id")): _text(f.get("name")) for f in plan.get("action_fields") or []}
+    columns = [
+        {"id": _text(c.get("id")), "label": _text(c.get("label")) or _text(c.get("id"))}
+        for c in plan.get("columns") or []
+        if _text(c.get("id")) not in GROUPED_COLUMNS
+    ]
+    if not any(c["id"] == "ref" for c in columns):
+        columns.insert(0, {"id": "ref", "label": "Ref"})
+    columns, moved = _fit_columns(columns)
+    groups: list[dict[str, Any]] = []
+    for action in plan.get("actions") or []:
+        objective = _text(action.get("objective")) or "No objective given"
+        field_id = _text(action.get("action_field"))
+        field = fields.get(field_id, field_id) or "No action field"
+        if not groups or groups[-1]["objective"] != objective:
+            groups.append({"objective": objective, "fields": [], "count": 0})
+        group = groups[-1]
+        if not group["fields"] or group["fields"][-1]["name"] != field:
+            group["fields"].append({"name": field, "actions": []})
+        group["count"] += 1
+        group["fields"][-1]["actions"].append([_cell(action, c["id"], fields) for c in columns])
+    return {
+        "columns": columns,
+        "groups": groups,
+        "count": len(plan.get("actions") or []),
+        "budgets": _budget_totals(plan.get("actions") or []),
+        "show_budget": any(c["id"] == "budget" for c in columns),
+        "moved": moved,
+    }
+
+
+def _fit_columns(columns: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Widths (per cent of the table) for the action columns, and the labels of the
+    monitoring columns left to section 8 when all the columns cannot keep their minimum
+    width on the page."""
+    moved: list[str] = []
+
+    def spec(column: dict[str, Any]) -> tuple[float, float]:
+        return ACTION_COLUMNS.get(column["id"], CUSTOM_COLUMN)
+
+    if sum(spec(c)[0] for c in columns) > ACTION_TABLE_MM:
+        moved = [c["label"] for c in columns if c["id"] in MONITORING_COLUMNS]
+        columns = [c for c in columns if c["id"] not in MONITORING_COLUMNS]
+    least = sum(spec(c)[0] for c in columns)
+    spare = max(ACTION_TABLE_MM - least, 0.0)
+    flex = sum(spec(c)[1] for c in columns) or 1.0
+    for column in columns:
+        minimum, share = spec(column)
+        width = minimum + spare * share / flex
+        column["width"] = round(100 * width / max(least + spare, ACTION_TABLE_MM), 2)
+        column["cls"] = column["id"] if column["id"] in ACTION_COLUMNS else "custom"
+    return columns, moved
+
+
+def _budget_totals(actions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    totals: dict[str, Decimal] = {}
+    uncosted = 0
+    for action in actions:
+        budget = action.get("budget") or {}
+        try:
+            amount = Decimal(_text(budget.get("amount")).replace(",", ""))
+        except InvalidOperation:
+            uncosted += 1
+            continue
+        if not amount.is_finite():
+            uncosted += 1
+            continue
+        currency = _text(budget.get("currency")) or "(no currency)"
+        totals[currency] = totals.get(currency, Decimal(0)) + amount
+    return {
+        "totals": [f"{c} {format_amount(v)}" for c, v in sorted(totals.items())],
+        "uncosted": uncosted,
+    }
+
+
+def accountability_view(
+    actions: Sequence[Mapping[str, Any]], organisations: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The organisation x action matrix (in blocks of refs), and the ownership table."""
+    names = [_text(o.get("name")) for o in organisations]
+    in_room = {_key(n) for n in names}
+    sector_of = {_key(o.get("name")): _text(o.get("sector")) for o in organisations}
+    owners = accountability.ownership(actions, names)
+    refs = [_text(a.get("ref")) for a in actions]
+    leaderless = {_text(a.get("ref")) for a in actions if not _text(a.get("lead"))}
+    rows = [(owner["organisation"], set(owner["lead"]), set(owner["support"])) for owner in owners]
+    blocks = [
+        _matrix_block(refs[start : start + MATRIX_REFS_PER_BLOCK], rows, leaderless)
+        for start in range(0, len(refs), MATRIX_REFS_PER_BLOCK)
+    ]
+    ownership_rows = [
+        {
+            "organisation": owner["organisation"],
+            "sector": sector_of.get(_key(owner["organisation"]), ""),
+            "in_room": _key(owner["organisation"]) in in_room,
+            "lead": len(owner["lead"]),
+            "support": len(owner["support"]),
+            "share": owner["lead_share"],
+        }
+        for owner in owners
+    ]
+    top = max((r["share"] for r in ownership_rows), default=0.0)
+    for row in ownership_rows:
+        row["bar"] = round(100 * row["share"] / top, 1) if top else 0
+    return {"blocks": blocks, "ownership": ownership_rows, "actions": len(actions)}
+
+
+#: Matrix geometry in millimetres: one mark column per action ref.
+MATRIX_CELL_W = 6.9
+MATRIX_ROW_H = 4.4
+MATRIX_HEAD_H = 5.6
+MARKS = {"L": ("#1f4e79", "#ffffff"), "S": ("#dde6ef", "#1a1a1a"), "!": ("#fbf1f1", "#9b1c1c")}
+
+
+def _strip(marks: Sequence[str], labels: Sequence[str] = ()) -> Markup:
+    """One row of the matrix, or its header of refs, as an SVG strip of equal columns.
+
+    The organisation names stay HTML text: WeasyPrint lays out SVG text letter by
+    letter, so names drawn in SVG would cost seconds on a 300-action plan.
+    """
+    columns = len(labels) or len(marks)
+    width = MATRIX_CELL_W * columns
+    height = MATRIX_HEAD_H if labels else MATRIX_ROW_H
+    grid = "".join(f"M{MATRIX_CELL_W * i:.2f} 0V{height}" for i in range(columns + 1))
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.1f}mm" height="{height}mm" '
+        f'viewBox="0 0 {width:.1f} {height}" font-family="DejaVu Sans Condensed" '
+        'font-weight="bold" text-anchor="middle">'
+    ]
+    if labels:
+        out.append(f'<rect width="{width:.2f}" height="{height}" fill="#e9e9e9"/>')
+    for i, mark in enumerate(marks):
+        if mark in MARKS:
+            fill, ink = MARKS[mark]
+            x = MATRIX_CELL_W * i
+            out.append(
+                f'<rect x="{x:.2f}" width="{MATRIX_CELL_W:.2f}" height="{height}" '
+                f'fill="{fill}"/><text x="{x + MATRIX_CELL_W / 2:.2f}" y="{height / 2 + 0.85:.2f}" '
+                f'font-size="2.4" fill="{ink}">{mark}</text>'
+            )
+    for i, label in enumerate(labels):
+        out.append(
+            f'<text x="{MATRIX_CELL_W * (i + 0.5):.2f}" y="{height / 2 + 0.8:.2f}" '
+            f'font-size="2.2" fill="#222">{escape(label)}</text>'
+        )
+    out.append(f'<path d="{grid}" stroke="#d0d0d0" stroke-width="0.15" fill="none"/></svg>')
+    return Markup("".join(out))  # noqa: S704 - the only texts are escaped refs and marks
+
+
+def _matrix_block(
+    refs: Sequence[str], rows: Sequence[tuple[str, set[str], set[str]]], leaderless: set[str]
+) -> dict[str, Any]:
+    """Organisations x up to 30 action refs: L where it leads, S where it supports, and a
+    last row marking the actions nobody leads."""
+    body = [
+        {
+            "organisation": name,
+            "marks": _strip(["L" if r in lead else "S" if r in support else "" for r in refs]),
+            "no_lead": False,
+        }
+        for name, lead, support in rows
+    ]
+    body.append(
+        {
+            "organisation": "No lead",
+            "marks": _strip(["!" if r in leaderless else "" for r in refs]),
+            "no_lead": True,
+        }
+    )
+    return {"header": _strip([], refs), "rows": body}
+
+
+def monitoring_row(action: Mapping[str, Any]) -> dict[str, Any]:
+    """The monitoring-framework fields of one action, as text."""
+    return {
+        key: _text(action.get(key))
+        for key in (
+            "ref",
+            "indicator",
+            "baseline",
+            "target",
+            "verification",
+            "review_date",
+            "lead",
+            "due",
+        )
+    }
+
+
+def signoff(
+    names: Sequence[str],
+    organisations: Sequence[Mapping[str, Any]],
+    signatures: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """One row per signature, and a "Not signed" row per organisation without one, in the
+    order of the plan's organisations, then organisations that signed without being listed."""
+    by_org: dict[str, list[Mapping[str, Any]]] = {}
+    for signature in sorted(signatures, key=lambda s: _text(s.get("signed_at"))):
+        by_org.setdefault(_key(signature.get("organisation")), []).append(signature)
+    sector_of = {_key(o.get("name")): _text(o.get("sector")) for o in organisations}
+    order = [n for n in names if n]
+    listed = {_key(n) for n in order}
+    for signature in signatures:
+        name = _text(signature.get("organisation"))
+        if _key(name) not in listed:
+            listed.add(_key(name))
+            order.append(name)
+    rows = []
+    counts = {"endorse": 0, "endorse_with_reservations": 0, "decline": 0, "unsigned": 0}
+    for name in order:
+        signed = by_org.get(_key(name)) or []
+        if not signed:
+            counts["unsigned"] += 1
+            rows.append(
+                {"organisation": name, "sector": sector_of.get(_key(name), ""), "signed": False}
+            )
+        for signature in signed:
+            kind = _text(signature.get("decision"))
+            counts[kind] = counts.get(kind, 0) + 1
+            rows.append(
+                {
+                    "organisation": name,
+                    "sector": sector_of.get(_key(name), ""),
+                    "signed": True,
+                    "listed": _key(name) in {_key(n) for n in names},
+                    "representative": _text(signature.get("representative")),
+                    "title": _text(signature.get("title")),
+                    "decision": DECISIONS.get(kind, kind or "Unknown"),
+                    "kind": kind,
+                    "text": _text(signature.get("text")),
+                    "signed_at": signature.get("signed_at"),
+                }
+            )
+    return {"rows": rows, "counts": counts}
