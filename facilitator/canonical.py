@@ -73,6 +73,7 @@ def build(
         },
         "sectors": list(workshop.sectors),
         "action_fields": config["action_fields"],
+        "cycle_phases": config["cycle_phases"],
         "columns": config["columns"],
         "organisations": _organisations(session, workshop),
         "stakeholder_map": _stakeholder_map(session, workshop),

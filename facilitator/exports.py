@@ -64,6 +64,7 @@ CSV_COLUMNS = (
     "objective",
     "activity",
     "action_field",
+    "cycle_phase",
     "sector",
     "lead",
     "partners",
@@ -94,6 +95,7 @@ def plan_csv(plan: dict[str, Any], sha256: str = "") -> str:
     """One row per action, the kit's own columns after the standard ones."""
     custom = [c["id"] for c in plan["columns"] if c["id"] not in _standard()]
     fields = {f["id"]: f["name"] for f in plan.get("action_fields", [])}
+    phases = {f["id"]: f["name"] for f in plan.get("cycle_phases", [])}
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*CSV_COLUMNS, *custom, "version", "version_sha256"])
@@ -101,6 +103,7 @@ def plan_csv(plan: dict[str, Any], sha256: str = "") -> str:
         row = {
             **a,
             "action_field": fields.get(a["action_field"], a["action_field"]),
+            "cycle_phase": phases.get(a.get("cycle_phase", ""), a.get("cycle_phase", "")),
             "partners": "; ".join(a["partners"]),
             "budget_amount": a["budget"]["amount"],
             "budget_currency": a["budget"]["currency"],

@@ -221,6 +221,7 @@ PLAN_COLUMNS: dict[str, str] = {
     "objective": "Objective",
     "activity": "Activity",
     "action_field": "Action field",
+    "cycle_phase": "Cycle phase",
     "sector": "Sector",
     "lead": "Lead organisation (accountable)",
     "partners": "Supporting partners",

@@ -47,7 +47,7 @@ TEXT_FIELDS = {
     "budget_source": 200,
 }
 DATE_FIELDS = ("start", "due", "review_date")
-CHOICE_FIELDS = ("action_field", "sector", "level", "status")
+CHOICE_FIELDS = ("action_field", "cycle_phase", "sector", "level", "status")
 ORG_MAX = 120
 CUSTOM_MAX = 300
 MAX_PARTNERS = 20
@@ -131,6 +131,9 @@ def settings(workshop: Workshop) -> dict[str, Any]:
         "action_fields": [
             {"id": o["id"], "name": o["name"]} for o in workshop.kit_data.get("action_fields", [])
         ],
+        "cycle_phases": [
+            {"id": o["id"], "name": o["name"]} for o in workshop.kit_data.get("cycle_phases", [])
+        ],
         "sectors": workshop.sectors,
         "levels": list(workshop.kit_data.get("levels", [])),
         "statuses": [{"id": k, "name": v} for k, v in STATUSES.items()],
@@ -208,6 +211,7 @@ def clean_field(workshop: Workshop, name: str, value: Any) -> Any:
             return ""
         allowed = {
             "action_field": [o["id"] for o in config["action_fields"]],
+            "cycle_phase": [o["id"] for o in config["cycle_phases"]],
             "sector": config["sectors"],
             "level": config["levels"],
             "status": list(STATUSES),
@@ -479,6 +483,7 @@ def plan_actions(session: Session, workshop: Workshop) -> list[dict[str, Any]]:
                 "objective": f["objective"],
                 "activity": f["activity"],
                 "action_field": f["action_field"],
+                "cycle_phase": f["cycle_phase"],
                 "sector": f["sector"],
                 "lead": f["lead"],
                 "partners": list(f["partners"]),
