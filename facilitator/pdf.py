@@ -46,6 +46,7 @@ ACTION_TABLE_MM = 271.0
 ACTION_COLUMNS: dict[str, tuple[float, float]] = {
     "ref": (11, 0),
     "activity": (30, 4),
+    "cycle_phase": (20, 0.3),
     "sector": (19, 0.5),
     "lead": (22, 1),
     "partners": (24, 2),
@@ -510,28 +511,36 @@ def _free_spot(
     return x, y
 
 
-def _cell(action: Mapping[str, Any], column: str, fields: Mapping[str, str]) -> dict[str, Any]:
-    """One action-table cell: its lines of text and a class marking gaps."""
-    custom = action.get("custom") or {}
-    if column == "partners":
-        value = "; ".join(_text(p) for p in action.get("partners") or [] if _text(p))
-        return {"lines": [value] if value else [], "cls": ""}
+def _choices(plan: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Names of the kit's choices, per action column that stores an id."""
+    return {
+        column: {_text(o.get("id")): _text(o.get("name")) for o in plan.get(key) or []}
+        for column, key in (("action_field", "action_fields"), ("cycle_phase", "cycle_phases"))
+    }
+
+
+def _cell(
+    action: Mapping[str, Any], column: str, choices: Mapping[str, Mapping[str, str]]
+) -> dict[str, Any]:
+    """One action-table cell: its lines of text and a class marking gaps.
+
+    Standard columns are the action's own keys; any other column is the kit's own and
+    lives in ``action["custom"]``."""
     if column == "budget":
         budget = action.get("budget") or {}
         amount = format_amount(budget.get("amount"))
         money = " ".join(t for t in (_text(budget.get("currency")), amount) if t)
         source = _text(budget.get("source"))
-        lines = [t for t in (money if amount else "", source) if t]
-        return {"lines": lines, "cls": "budget"}
-    if column == "action_field":
-        key = _text(action.get("action_field"))
-        return {"lines": [fields.get(key, key)] if key else [], "cls": ""}
-    if column == "status":
-        value = _text(action.get("status")).replace("_", " ").capitalize()
-    elif column in ACTION_COLUMNS or column == "objective":
-        value = _text(action.get(column))
+        return {"lines": [t for t in (money if amount else "", source) if t], "cls": "budget"}
+    raw = action[column] if column in action else (action.get("custom") or {}).get(column)
+    if isinstance(raw, list | tuple):
+        value = "; ".join(_text(item) for item in raw if _text(item))
+    elif column in choices:
+        value = choices[column].get(_text(raw), _text(raw))
+    elif column == "status":
+        value = _text(raw).replace("_", " ").capitalize()
     else:
-        value = _text(custom.get(column))
+        value = _text(raw)
     if not value and column in ("lead", "indicator", "due"):
         missing = {"lead": "No lead", "indicator": "No indicator", "due": "No date"}[column]
         return {"lines": [missing], "cls": "gap"}
@@ -540,7 +549,8 @@ def _cell(action: Mapping[str, Any], column: str, fields: Mapping[str, str]) -> 
 
 def action_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
     """Actions grouped by objective, then action field, with the plan's columns."""
-    fields = {_text(f.get("id")): _text(f.get("name")) for f in plan.get("action_fields") or []}
+    choices = _choices(plan)
+    fields = choices["action_field"]
     columns = [
         {"id": _text(c.get("id")), "label": _text(c.get("label")) or _text(c.get("id"))}
         for c in plan.get("columns") or []
@@ -560,7 +570,7 @@ def action_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
         if not group["fields"] or group["fields"][-1]["name"] != field:
             group["fields"].append({"name": field, "actions": []})
         group["count"] += 1
-        group["fields"][-1]["actions"].append([_cell(action, c["id"], fields) for c in columns])
+        group["fields"][-1]["actions"].append([_cell(action, c["id"], choices) for c in columns])
     return {
         "columns": columns,
         "groups": groups,
@@ -658,12 +668,15 @@ def _strip(marks: Sequence[str], labels: Sequence[str] = ()) -> Markup:
     """One row of the matrix, or its header of refs, as an SVG strip of equal columns.
 
     The organisation names stay HTML text: WeasyPrint lays out SVG text letter by
-    letter, so names drawn in SVG would cost seconds on a 300-action plan.
+    letter, so names drawn in SVG would cost seconds on a 300-action plan. The strips
+    are kept small (shared attributes on groups, relative path commands) as a large plan has
+    hundreds of them and every byte is parsed twice (HTML, then SVG).
     """
+    w = MATRIX_CELL_W
     columns = len(labels) or len(marks)
-    width = MATRIX_CELL_W * columns
+    width = w * columns
     height = MATRIX_HEAD_H if labels else MATRIX_ROW_H
-    grid = "".join(f"M{MATRIX_CELL_W * i:.2f} 0V{height}" for i in range(columns + 1))
+    baseline = f"{height / 2 + 0.85:.2f}"
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.1f}mm" height="{height}mm" '
         f'viewBox="0 0 {width:.1f} {height}" font-family="DejaVu Sans Condensed" '
@@ -671,21 +684,22 @@ def _strip(marks: Sequence[str], labels: Sequence[str] = ()) -> Markup:
     ]
     if labels:
         out.append(f'<rect width="{width:.2f}" height="{height}" fill="#e9e9e9"/>')
-    for i, mark in enumerate(marks):
-        if mark in MARKS:
-            fill, ink = MARKS[mark]
-            x = MATRIX_CELL_W * i
-            out.append(
-                f'<rect x="{x:.2f}" width="{MATRIX_CELL_W:.2f}" height="{height}" '
-                f'fill="{fill}"/><text x="{x + MATRIX_CELL_W / 2:.2f}" y="{height / 2 + 0.85:.2f}" '
-                f'font-size="2.4" fill="{ink}">{mark}</text>'
-            )
-    for i, label in enumerate(labels):
-        out.append(
-            f'<text x="{MATRIX_CELL_W * (i + 0.5):.2f}" y="{height / 2 + 0.8:.2f}" '
-            f'font-size="2.2" fill="#222">{escape(label)}</text>'
+        out.append('<g font-size="2.2" fill="#222">')
+        out.extend(
+            f'<text x="{w * (i + 0.5):.2f}" y="{baseline}">{escape(label)}</text>'
+            for i, label in enumerate(labels)
         )
-    out.append(f'<path d="{grid}" stroke="#d0d0d0" stroke-width="0.15" fill="none"/></svg>')
+        out.append("</g>")
+    for kind, (fill, ink) in MARKS.items():
+        xs = [w * i for i, mark in enumerate(marks) if mark == kind]
+        if xs:
+            out.append(f'<g fill="{fill}">')
+            out.extend(f'<rect x="{x:.2f}" width="{w}" height="{height}"/>' for x in xs)
+            out.append(f'</g><g font-size="2.4" fill="{ink}">')
+            out.extend(f'<text x="{x + w / 2:.2f}" y="{baseline}">{kind}</text>' for x in xs)
+            out.append("</g>")
+    rules = f"v{height}m{w}-{height}" * columns
+    out.append(f'<path d="M0 0{rules}v{height}" stroke="#d0d0d0" stroke-width="0.15"/></svg>')
     return Markup("".join(out))  # noqa: S704 - the only texts are escaped refs and marks
 
 

@@ -35,6 +35,13 @@ ACTION_FIELDS = [
     {"id": "leadership", "name": "Leadership"},
 ]
 
+CYCLE_PHASES = [
+    {"id": "situation-analysis", "name": "Situation analysis"},
+    {"id": "planning", "name": "Planning"},
+    {"id": "implementation", "name": "Implementation"},
+    {"id": "monitoring-evaluation", "name": "Monitoring and evaluation"},
+]
+
 CATEGORIES = [
     "International agency or donor",
     "National political",
@@ -676,6 +683,7 @@ def _actions(count: int, leads: list[str], rng: random.Random) -> list[dict[str,
             "objective": OBJECTIVES[objective],
             "activity": activity,
             "action_field": field,
+            "cycle_phase": rng.choice(CYCLE_PHASES)["id"],
             "sector": sector_of[lead],
             "lead": lead,
             "partners": partners,
@@ -758,6 +766,7 @@ def sample_plan(
         },
         "sectors": list(SECTORS),
         "action_fields": [dict(f) for f in ACTION_FIELDS],
+        "cycle_phases": [dict(p) for p in CYCLE_PHASES],
         "columns": [
             {"id": "ref", "label": "Ref"},
             {"id": "objective", "label": "Objective"},

@@ -450,12 +450,20 @@ def test_cells_show_labels_not_ids() -> None:
     action.update(
         status="in_progress",
         action_field="hr-management",
+        cycle_phase="implementation",
         lead="",
+        partners=["WHO", " ", "UNICEF"],
         budget={"amount": "1200000", "currency": "USD", "source": "World Bank loan"},
     )
-    fields = {"hr-management": "HR Management Systems"}
-    assert pdf._cell(action, "status", fields)["lines"] == ["In progress"]
-    assert pdf._cell(action, "action_field", fields)["lines"] == ["HR Management Systems"]
-    assert pdf._cell(action, "budget", fields)["lines"] == ["USD 1,200,000", "World Bank loan"]
-    assert pdf._cell(action, "lead", fields) == {"lines": ["No lead"], "cls": "gap"}
-    assert pdf._cell(action, "output", fields)["lines"] == [action["custom"]["output"]]
+    choices = {
+        "action_field": {"hr-management": "HR Management Systems"},
+        "cycle_phase": {"implementation": "Implementation"},
+    }
+    assert pdf._cell(action, "status", choices)["lines"] == ["In progress"]
+    assert pdf._cell(action, "action_field", choices)["lines"] == ["HR Management Systems"]
+    assert pdf._cell(action, "cycle_phase", choices)["lines"] == ["Implementation"]
+    assert pdf._cell(action, "partners", choices)["lines"] == ["WHO; UNICEF"]
+    assert pdf._cell(action, "budget", choices)["lines"] == ["USD 1,200,000", "World Bank loan"]
+    assert pdf._cell(action, "lead", choices) == {"lines": ["No lead"], "cls": "gap"}
+    assert pdf._cell(action, "output", choices)["lines"] == [action["custom"]["output"]]
+    assert pdf._cell(action, "unknown", choices)["lines"] == []
