@@ -60,6 +60,7 @@ def app(instance_path: Path) -> Any:
             "MESSAGE_QUEUE": None,
             "TESTING": True,
             "PUBLIC_URL": None,
+            "KITS_PATH": str(Path(__file__).parent / "kits"),
         }
     )
     db.create_all()
