@@ -6,11 +6,21 @@ import { Live, bind, currentStage, h, sendAction, showError } from "./live.js";
 import { ConsoleAgenda } from "./agenda.js";
 import { ConsolePolls } from "./polls.js";
 import { ConsoleMap } from "./stakeholders.js";
+import { ConsolePlan } from "./plan.js";
+import { ConsoleSignoff } from "./signoff.js";
 import { voiceTable, watchVoice } from "./voice.js";
 
 const root = document.getElementById("console");
 let consoleBoard = null;
 let tool = null; // the current stage's tool: {stageId, view}
+// The console's tool for each interactive stage type (boards are found by boardOfStage).
+const TOOLS = {
+  stakeholder_map: ConsoleMap,
+  vote: ConsolePolls,
+  agenda: ConsoleAgenda,
+  action_plan: ConsolePlan,
+  signoff: ConsoleSignoff,
+};
 
 function render(state) {
   const stage = currentStage(state);
@@ -40,18 +50,15 @@ function render(state) {
 function renderStageTools(state, stage) {
   const panel = bind(root, "stage-tools");
   const board = boardOfStage(state, stage);
-  const isMap = stage && stage.type === "stakeholder_map";
-  const isVote = stage && stage.type === "vote";
-  const isAgenda = stage && stage.type === "agenda";
-  panel.hidden = !board && !isMap && !isVote && !isAgenda;
+  const Tool = stage && TOOLS[stage.type];
+  panel.hidden = !board && !Tool;
   if (panel.hidden) {
     tool = null;
     consoleBoard = null;
     return;
   }
   if (!tool || tool.stageId !== stage.id) {
-    const view = board ? new ConsoleBoard(root, live) : isMap ? new ConsoleMap(root, live)
-      : isAgenda ? new ConsoleAgenda(root, live) : new ConsolePolls(root, live);
+    const view = board ? new ConsoleBoard(root, live) : new Tool(root, live);
     tool = { stageId: stage.id, view };
     consoleBoard = board ? view : null;
     bind(panel, "stage-tools-title").textContent = stage.title;

@@ -7,6 +7,7 @@ import { boardReducers } from "./board_state.js";
 import { agendaReducers, applyAgendaCount } from "./agenda_state.js";
 import { applyCount, pollReducers } from "./polls_state.js";
 import { stakeholderReducers } from "./stakeholders_state.js";
+import { planReducers, planTransients } from "./plan_state.js";
 
 const ACK_TIMEOUT_MS = 8000;
 const MAX_TRIES = 4;
@@ -55,6 +56,15 @@ const reducers = {
   ...stakeholderReducers,
   ...pollReducers,
   ...agendaReducers,
+  ...planReducers,
+};
+
+// Transients that update the state (running counts, derived views); the rest go
+// to the screen's onTransient.
+const transientReducers = {
+  [TYPES.POLL_COUNT]: applyCount,
+  [TYPES.AGENDA_COUNT]: applyAgendaCount,
+  ...planTransients,
 };
 
 function upsert(list, item) {
@@ -97,8 +107,9 @@ export class Live {
     // Passing updates (a note being dragged): no seq, applied only to what is drawn.
     this.socket.on(TRANSIENT, (t) => {
       if (!this.state) return;
-      if (t.type === TYPES.POLL_COUNT || t.type === TYPES.AGENDA_COUNT) {
-        (t.type === TYPES.POLL_COUNT ? applyCount : applyAgendaCount)(this.state, t.data);
+      const reduce = transientReducers[t.type];
+      if (reduce) {
+        reduce(this.state, t.data);
         this.render(this.state, t);
       } else if (onTransient) {
         onTransient(t);

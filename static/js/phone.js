@@ -6,13 +6,22 @@ import { Live, bind, currentStage, h, showError } from "./live.js";
 import { PhoneAgenda } from "./agenda.js";
 import { PhonePolls } from "./polls.js";
 import { PhoneMap } from "./stakeholders.js";
+import { PhonePlan } from "./plan.js";
+import { PhoneDownloads, PhoneSignoff } from "./signoff.js";
 
 const root = document.getElementById("phone");
 let shownView = null;
 let phoneBoard = null;
-let phoneMap = null;
-let phonePolls = null;
-let phoneAgenda = null;
+let tool = null; // the current stage's view, other than a board
+// The phone's view for each interactive stage type (boards are found by boardOfStage).
+const VIEWS = {
+  agenda: () => new PhoneAgenda(root, live),
+  vote: () => new PhonePolls(root, live),
+  stakeholder_map: () => new PhoneMap(root, live),
+  action_plan: () => new PhonePlan(root, live),
+  signoff: () => new PhoneSignoff(root, live),
+  close: () => new PhoneDownloads(),
+};
 
 function render(state) {
   if (state.removed) {
@@ -36,30 +45,24 @@ function render(state) {
   const board = boardOfStage(state, stage);
   if (view === shownView) {
     if (board && phoneBoard) phoneBoard.update(state, board);
-    if (phoneMap) phoneMap.update(state);
-    if (phonePolls) phonePolls.update(state, stage);
-    if (phoneAgenda) phoneAgenda.update(state, stage);
+    if (tool) tool.update(state, stage);
     return;
   }
   shownView = view;
   phoneBoard = null;
-  phoneMap = null;
-  phonePolls = null;
-  phoneAgenda = null;
+  tool = null;
   if (state.workshop.status === "closed") {
-    body.replaceChildren(h("p", { class: "notice" }, "This workshop is closed. Thank you!"));
+    // The signed plan stays downloadable after the close.
+    const downloads = h("div");
+    body.replaceChildren(h("p", { class: "notice" }, "This workshop is closed. Thank you!"), downloads);
+    tool = new PhoneDownloads();
+    tool.mount(downloads, state);
   } else if (board) {
     phoneBoard = new PhoneBoard(root, live);
     phoneBoard.mount(body, state, stage);
-  } else if (stage && stage.type === "agenda") {
-    phoneAgenda = new PhoneAgenda(root, live);
-    phoneAgenda.mount(body, state, stage);
-  } else if (stage && stage.type === "vote") {
-    phonePolls = new PhonePolls(root, live);
-    phonePolls.mount(body, state, stage);
-  } else if (stage && stage.type === "stakeholder_map") {
-    phoneMap = new PhoneMap(root, live);
-    phoneMap.mount(body, state);
+  } else if (stage && VIEWS[stage.type]) {
+    tool = VIEWS[stage.type]();
+    tool.mount(body, state, stage);
   } else if (stage && stage.type === "welcome") {
     body.replaceChildren(welcome(state));
   } else {

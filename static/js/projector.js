@@ -5,11 +5,21 @@ import { Live, bind, currentStage, h } from "./live.js";
 import { ProjectorAgenda } from "./agenda.js";
 import { ProjectorPolls } from "./polls.js";
 import { ProjectorMap } from "./stakeholders.js";
+import { ProjectorPlan } from "./plan.js";
+import { ProjectorSignoff } from "./signoff.js";
 import { voiceTable, watchVoice } from "./voice.js";
 
 const root = document.getElementById("projector");
 let projectorBoard = null;
 let tool = null; // the current stage's view: {stageId, view}
+// The projector's view for each interactive stage type (boards are found by boardOfStage).
+const VIEWS = {
+  stakeholder_map: () => new ProjectorMap(live),
+  vote: () => new ProjectorPolls(),
+  agenda: () => new ProjectorAgenda(),
+  action_plan: () => new ProjectorPlan(),
+  signoff: () => new ProjectorSignoff(new URL(root.dataset.joinUrl).origin),
+};
 
 function render(state) {
   const stage = currentStage(state);
@@ -28,18 +38,16 @@ function render(state) {
         h("span", { class: "sector-count" }, String(row.count)))),
   );
   root.classList.toggle("compact-join", Boolean(stage) && stage.type !== "welcome");
+  root.dataset.stageType = stage ? stage.type : "";
   const board = boardOfStage(state, stage);
-  const isMap = Boolean(stage) && stage.type === "stakeholder_map";
-  const isVote = Boolean(stage) && stage.type === "vote";
-  const isAgenda = Boolean(stage) && stage.type === "agenda";
-  root.classList.toggle("showing-board", Boolean(board) || isMap || isVote || isAgenda);
-  if (!board && !isMap && !isVote && !isAgenda) {
+  const makeView = stage && VIEWS[stage.type];
+  root.classList.toggle("showing-board", Boolean(board || makeView));
+  if (!board && !makeView) {
     if (tool) bind(root, "stage-body").replaceChildren();
     tool = null;
     projectorBoard = null;
   } else if (!tool || tool.stageId !== stage.id) {
-    const view = board ? new ProjectorBoard(live) : isMap ? new ProjectorMap(live)
-      : isAgenda ? new ProjectorAgenda() : new ProjectorPolls();
+    const view = board ? new ProjectorBoard(live) : makeView();
     tool = { stageId: stage.id, view };
     projectorBoard = board ? view : null;
     view.mount(bind(root, "stage-body"), state, stage);
