@@ -126,6 +126,50 @@ def kits_validate(files: tuple[Path, ...]) -> None:
         raise click.ClickException(f"{failed} of {len(paths)} kit files are invalid")
 
 
+@kits.command("show", help="Print a kit's stages and timings as an outline.")
+@click.argument("name")
+@click.option("--start", default="09:00", help="Clock time of the first stage (HH:MM).")
+def kits_show(name: str, start: str) -> None:
+    """NAME is a kit's name (the file name without .toml); `facilitator kits show` lists them."""
+    from .config import PROJECT_ROOT
+    from .kits import describe_stage
+
+    library = KitLibrary(PROJECT_ROOT / "workshop_kits")
+    try:
+        hours, minutes = (int(part) for part in start.split(":"))
+        clock = hours * 60 + minutes
+        if not (0 <= hours < 24 and 0 <= minutes < 60):
+            raise ValueError
+    except ValueError:
+        raise click.BadParameter(
+            f"{start!r} is not a time like 09:00", param_hint="--start"
+        ) from None
+    try:
+        kit = library.load(name)
+    except KitError as exc:
+        known = ", ".join(library.names()) or "none"
+        raise click.ClickException(f"{exc} (kits here: {known})") from None
+    click.echo(f"{kit.title}  [{name}]")
+    if kit.summary:
+        click.echo(f"  {kit.summary}")
+    click.echo(
+        f"  {len(kit.stages)} stages, {kit.total_minutes // 60} h {kit.total_minutes % 60:02d} min"
+    )
+    click.echo(f"  sectors: {', '.join(kit.sectors)}")
+    if kit.action_fields:
+        click.echo(f"  action fields: {', '.join(o.name for o in kit.action_fields)}")
+    if kit.stakeholder_map.starters:
+        click.echo(f"  starter stakeholders: {len(kit.stakeholder_map.starters)}")
+    click.echo("")
+    for number, stage in enumerate(kit.stages, 1):
+        at = f"{(clock // 60) % 24:02d}:{clock % 60:02d}"
+        click.echo(f"{at}  {number:>2}. {stage.title}  ({stage.type}, {stage.minutes} min)")
+        for line in describe_stage(stage):
+            click.echo(f"           {line}")
+        clock += stage.minutes
+    click.echo(f"{(clock // 60) % 24:02d}:{clock % 60:02d}  end")
+
+
 # -- running -------------------------------------------------------------------------
 
 

@@ -160,6 +160,38 @@ def check_stage_config(stage_type: str, config: dict[str, Any]) -> dict[str, Any
     return model.model_dump(exclude_defaults=True)
 
 
+def describe_stage(stage: StageSpec) -> list[str]:
+    """What a stage prepares, in words (for ``facilitator kits show``)."""
+    config = stage.config
+    lines = []
+    if config.get("areas"):
+        lines.append(f"areas: {', '.join(config['areas'])}")
+    if stage.type == "agenda":
+        dots = config.get("dots_per_participant", 3)
+        stacking = "stacking allowed" if config.get("allow_stacking", True) else "no stacking"
+        lines.append(f"{dots} dots each, {stacking}")
+        if config.get("topics"):
+            lines.append(f"topics: {'; '.join(config['topics'])}")
+    if stage.type == "vote":
+        from .tally import METHODS as TALLY_METHODS
+        from .tally import describe_rule
+
+        if config.get("method"):
+            method = config["method"]
+            lines.append(
+                f"new polls: {TALLY_METHODS[method].label} "
+                f"({describe_rule(method, config.get('rule', {}))})"
+            )
+        for poll in config.get("polls", []):
+            method = poll["method"]
+            secret = "anonymous" if poll.get("anonymous", True) else "named"
+            lines.append(
+                f"poll: {poll['title']} ({TALLY_METHODS[method].label}, {secret}; "
+                f"{describe_rule(method, poll.get('rule', {}))})"
+            )
+    return lines
+
+
 class StageSpec(_Strict):
     id: Slug
     type: Literal[STAGE_TYPES]  # type: ignore[valid-type]

@@ -138,3 +138,37 @@ def test_cli_validate_fails_with_file_field_and_reason():
     assert "duplicate stage id 'welcome'" in result.stderr
     assert "1 of 2 kit files are invalid" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cli_show_prints_the_outline_with_clock_times():
+    result = subprocess.run(
+        [str(FACILITATOR), "kits", "show", "multisectoral-nutrition", "--start", "08:30"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Multisectoral nutrition action planning  [multisectoral-nutrition]"
+    assert "08:30   1. Welcome: one plan, every sector  (welcome, 15 min)" in lines
+    assert "08:45   2. A shared goal first  (vote, 30 min)" in lines
+    assert any(
+        "poll: Our shared goal (Consensus, anonymous; No block, and at least 75% agree)" in line
+        for line in lines
+    )
+    assert lines[-1] == "13:45  end"
+    missing = subprocess.run(
+        [str(FACILITATOR), "kits", "show", "no-such-kit"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 1 and "no such kit" in missing.stderr
+    assert "partnership-health-check" in missing.stderr
+    bad_time = subprocess.run(
+        [str(FACILITATOR), "kits", "show", "multisectoral-nutrition", "--start", "25:00"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad_time.returncode == 2 and "is not a time like 09:00" in bad_time.stderr
