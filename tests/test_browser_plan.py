@@ -123,6 +123,11 @@ def test_representatives_sign_on_their_phones_and_the_projector_shows_it(
             f"document.querySelector('.share-qr')?.getAttribute('src') === {js(qr)}",
             "the QR code of the signed plan",
         )
+        projector.wait_for(
+            "document.querySelector('.share-qr').complete"
+            " && document.querySelector('.share-qr').naturalWidth > 0",
+            "the QR image drawn (a standalone SVG file)",
+        )
         share = projector.text("[data-share]") or ""
         assert "Scan to download the signed plan" in share
         # The address phones reach the server at, as in the QR codes, not the projector's own.

@@ -13,7 +13,6 @@ import re
 import smtplib
 from typing import Any
 
-import segno
 from flask import (
     Blueprint,
     Response,
@@ -33,6 +32,7 @@ from ..signoff import DECISIONS, PlanVersion, signatures
 from ..workshops import Workshop
 from .auth import current_user, login_required
 from .urls import room_base_url
+from .workshops import qr_file
 
 bp = Blueprint("plans", __name__)
 
@@ -122,8 +122,7 @@ def share_pdf(key: str) -> Any:
 def share_qr(key: str) -> Response:
     version, _ = _version(key)
     url = room_base_url() + url_for("plans.share", key=version.share_key)
-    svg = segno.make(url, error="m").svg_inline(scale=8, border=2)
-    return Response(svg, mimetype="image/svg+xml")
+    return Response(qr_file(url), mimetype="image/svg+xml")
 
 
 @bp.route("/plans")

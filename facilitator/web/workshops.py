@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import segno
@@ -128,8 +129,14 @@ def qr_svg(url: str) -> str:
     )
 
 
+def qr_file(url: str) -> bytes:
+    """A standalone SVG file of a QR code (with its namespace, so it works as an <img>)."""
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=8, border=2, xmldecl=False)
+    return out.getvalue()
+
+
 @bp.route("/w/<int:workshop_id>/qr.svg")
 def qr(workshop_id: int) -> Response:
     workshop = _viewable(workshop_id)
-    svg = segno.make(join_url(workshop), error="m").svg_inline(scale=8, border=2)
-    return Response(svg, mimetype="image/svg+xml")
+    return Response(qr_file(join_url(workshop)), mimetype="image/svg+xml")
