@@ -467,3 +467,21 @@ def test_cells_show_labels_not_ids() -> None:
     assert pdf._cell(action, "lead", choices) == {"lines": ["No lead"], "cls": "gap"}
     assert pdf._cell(action, "output", choices)["lines"] == [action["custom"]["output"]]
     assert pdf._cell(action, "unknown", choices)["lines"] == []
+
+
+def test_an_empty_plan_renders() -> None:
+    plan = sample_plan(0, stakeholders=0, decisions=0)
+    plan.update(organisations=[], agenda=[], override=None)
+    data = render_plan_pdf(plan, digest_of(plan), [], generated_at=GENERATED)
+    pages = page_texts(data)
+    assert f"Page 1 of {len(pages)}" in pages[0]
+    text = squash("\n".join(pages))
+    for empty in (
+        "No organisation took part or signed.",
+        "No participants were recorded.",
+        "No stakeholders were mapped.",
+        "No decisions were put to the vote.",
+        "No actions.",
+    ):
+        assert squash(empty) in text
+    assert embedded_plan(data) == canonical_bytes(plan)
