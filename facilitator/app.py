@@ -45,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import (  # noqa: F401 - registers the actions
         agenda_actions,
         board_actions,
+        design_actions,
         plan_actions,
         poll_actions,
         stakeholder_actions,

@@ -75,6 +75,13 @@ PLAN_SETTLE_OFFER = "plan:settle_offer"
 PLAN_FREEZE = "plan:freeze"
 SIGNOFF_NAME = "signoff:name"
 SIGNOFF_SIGN = "signoff:sign"
+STAGE_ADD = "stage:add"
+STAGE_EDIT = "stage:edit"
+STAGE_MOVE = "stage:move"
+STAGE_DUPLICATE = "stage:duplicate"
+STAGE_REMOVE = "stage:remove"
+WORKSHOP_SCHEDULE = "workshop:schedule"
+WORKSHOP_START = "workshop:start"
 
 # Types of broadcast events.
 STAGE_CHANGED = "stage:changed"
@@ -118,6 +125,8 @@ PLAN_ACCOUNTABILITY = "plan:accountability"  #: transient, coalesced
 PLAN_FROZEN = "plan:frozen"
 SIGNOFF_REPRESENTATIVE = "signoff:representative"
 SIGNOFF_SIGNED = "signoff:signed"
+STAGES_CHANGED = "stages:changed"
+WORKSHOP_STARTED = "workshop:started"
 
 ACTIONS = (
     SYNC_REQUEST,
@@ -178,6 +187,13 @@ ACTIONS = (
     PLAN_FREEZE,
     SIGNOFF_NAME,
     SIGNOFF_SIGN,
+    STAGE_ADD,
+    STAGE_EDIT,
+    STAGE_MOVE,
+    STAGE_DUPLICATE,
+    STAGE_REMOVE,
+    WORKSHOP_SCHEDULE,
+    WORKSHOP_START,
 )
 EVENT_TYPES = (
     STAGE_CHANGED,
@@ -221,6 +237,8 @@ EVENT_TYPES = (
     PLAN_FROZEN,
     SIGNOFF_REPRESENTATIVE,
     SIGNOFF_SIGNED,
+    STAGES_CHANGED,
+    WORKSHOP_STARTED,
 )
 
 ROLES = ("facilitator", "projector", "participant", "visitor")

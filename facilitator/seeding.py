@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from . import tally
 from .agenda import AgendaItem
 from .board import BOARD_HEIGHT, BOARD_WIDTH, NoteGroup
-from .kits import Kit, check_stage_config
+from .kits import check_stage_config
 from .polls import DRAFT, Poll
 from .stakeholders import ACCEPTED, Stakeholder
 from .workshops import Workshop
@@ -24,26 +24,29 @@ from .workshops import Workshop
 AREA_COLUMNS = 4
 
 
-def seed(session: Session, workshop: Workshop, kit: Kit) -> None:
-    for starter in kit.stakeholder_map.starters:
+def seed(session: Session, workshop: Workshop) -> None:
+    """Prepare a new workshop from its own design: the kit data and stages copied into
+    it (so a duplicated workshop starts the same way as its original did)."""
+    spec = workshop.kit_data.get("stakeholder_map") or {}
+    for starter in spec.get("starters") or []:
         session.add(
             Stakeholder(
                 workshop_id=workshop.id,
-                name=starter.name,
-                category=starter.category,
-                sector=starter.sector,
-                level=starter.level,
-                power=starter.power,
-                interest=starter.interest,
-                notes=starter.notes,
+                name=starter["name"],
+                category=starter.get("category", ""),
+                sector=starter.get("sector", ""),
+                level=starter.get("level", ""),
+                power=starter["power"],
+                interest=starter["interest"],
+                notes=starter.get("notes", ""),
                 status=ACCEPTED,
             )
         )
-    for stage, spec in zip(workshop.stages, kit.stages, strict=True):
-        config = check_stage_config(spec.type, dict(spec.config))
-        if spec.type == "board":
+    for stage in workshop.stages:
+        config = check_stage_config(stage.type, dict(stage.config or {}))
+        if stage.type == "board":
             _areas(session, workshop, stage.id, config.get("areas", []))
-        elif spec.type == "agenda":
+        elif stage.type == "agenda":
             minutes = int(config.get("default_minutes", 10))
             for position, topic in enumerate(config.get("topics", [])):
                 session.add(
@@ -55,7 +58,7 @@ def seed(session: Session, workshop: Workshop, kit: Kit) -> None:
                         minutes=minutes,
                     )
                 )
-        elif spec.type == "vote":
+        elif stage.type == "vote":
             for poll in config.get("polls", []):
                 session.add(_poll(workshop, stage.id, poll))
     session.flush()

@@ -33,6 +33,7 @@ PLACE_MAX = 120
 EMAIL_MAX = 200
 EMAIL_RE = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 
+DRAFT = "draft"  #: being designed; nobody can join yet
 LIVE = "live"
 CLOSED_STATUS = "closed"
 
@@ -71,6 +72,8 @@ class Workshop(Base):
     display: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    #: Put away by the facilitator (closed workshops only): off the console's list.
+    archived_at: Mapped[datetime | None]
 
     stages: Mapped[list[Stage]] = relationship(
         order_by="Stage.position", cascade="all, delete-orphan", lazy="selectin"
@@ -78,7 +81,7 @@ class Workshop(Base):
 
     @property
     def is_open(self) -> bool:
-        return self.status != CLOSED_STATUS
+        return self.status in (DRAFT, LIVE)
 
     @property
     def sectors(self) -> list[str]:
@@ -184,7 +187,13 @@ def _unused_code(session: Session) -> str:
 
 
 def create_workshop(
-    session: Session, owner_id: int, kit_name: str, kit: Kit, title: str, place: str = ""
+    session: Session,
+    owner_id: int,
+    kit_name: str,
+    kit: Kit,
+    title: str,
+    place: str = "",
+    status: str = LIVE,
 ) -> Workshop:
     title = title.strip() or kit.title
     if len(title) > TITLE_MAX:
@@ -196,6 +205,7 @@ def create_workshop(
     workshop = Workshop(
         title=title,
         place=place,
+        status=status,
         owner_id=owner_id,
         kit=kit_name,
         kit_data=kit_data,
@@ -219,7 +229,7 @@ def create_workshop(
     workshop.current_stage_id = workshop.stages[0].id
     from .seeding import seed  # the stage tools' tables build on this module
 
-    seed(session, workshop, kit)
+    seed(session, workshop)
     return workshop
 
 
@@ -295,6 +305,10 @@ def join(
 ) -> Outcome:
     if not workshop.is_open:
         raise DomainError(CLOSED, "This workshop is closed.")
+    if workshop.status == DRAFT:
+        raise DomainError(
+            CLOSED, "This workshop has not started yet: the facilitator opens it from the console."
+        )
     participant = Participant(
         workshop_id=workshop.id,
         name=_clean(name, "name", NAME_MAX),
@@ -393,6 +407,59 @@ def step_stage(session: Session, workshop: Workshop, delta: int) -> Outcome:
         where = "last" if delta > 0 else "first"
         raise DomainError(CONFLICT, f"This is already the {where} stage.")
     return goto_stage(session, workshop, stages[target].id)
+
+
+def duplicate_workshop(session: Session, source: Workshop, owner_id: int) -> Workshop:
+    """A new draft with the same design (kit data, stages, schedule), a new join code,
+    and nothing the room made."""
+    copy = Workshop(
+        title=f"{source.title} (copy)"[:TITLE_MAX],
+        place=source.place,
+        status=DRAFT,
+        owner_id=owner_id,
+        kit=source.kit,
+        kit_data=dict(source.kit_data),
+        code=_unused_code(session),
+        projector_key=secrets.token_urlsafe(16),
+        display={k: v for k, v in (source.display or {}).items() if k == "starts_at"},
+    )
+    session.add(copy)
+    for stage in source.stages:
+        copy.stages.append(
+            Stage(
+                position=stage.position,
+                key=stage.key,
+                type=stage.type,
+                title=stage.title,
+                prompt=stage.prompt,
+                minutes=stage.minutes,
+                config=dict(stage.config or {}),
+            )
+        )
+    session.flush()
+    copy.current_stage_id = copy.stages[0].id
+    from .seeding import seed
+
+    seed(session, copy)
+    return copy
+
+
+def archive_workshop(session: Session, workshop: Workshop) -> None:
+    """Put a closed workshop away (its plan and exports stay available)."""
+    if workshop.status != CLOSED_STATUS:
+        raise DomainError(CONFLICT, "Close the workshop before archiving it.")
+    workshop.archived_at = utcnow()
+    session.flush()
+
+
+def start_workshop(session: Session, workshop: Workshop) -> Outcome:
+    """Open a draft workshop: from now on people can join."""
+    if workshop.status != DRAFT:
+        raise DomainError(CONFLICT, f"This workshop is {workshop.status}, not a draft.")
+    workshop.status = LIVE
+    session.flush()
+    data = {"status": workshop.status}
+    return Outcome(result=data, events=[Event(protocol.WORKSHOP_STARTED, data)])
 
 
 def close_workshop(session: Session, workshop: Workshop) -> Outcome:

@@ -13,6 +13,7 @@ from ..actions import Caller, perform
 from ..db import db
 from ..workshops import (
     CLOSED_STATUS,
+    DRAFT,
     NAME_MAX,
     ORGANISATION_MAX,
     SECTOR_MAX,
@@ -78,6 +79,13 @@ def workshop(code: str) -> Any:
             return render_template(
                 "message.html", title="Workshop not found", message=_unknown_code_message(code)
             ), 404
+        if found.status == DRAFT:
+            return render_template(
+                "message.html",
+                title="Not started yet",
+                message=f"“{found.title}” has not started yet. Try again when the facilitator "
+                "opens it.",
+            ), 409
         pid = identity.participant_id(session, found.id)
         participant = s.get(Participant, pid) if pid is not None else None
     if participant is not None and participant.workshop_id == found.id:

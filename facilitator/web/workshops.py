@@ -23,7 +23,15 @@ from .. import identity
 from ..db import db
 from ..errors import DomainError
 from ..kits import KitError
-from ..workshops import Workshop, create_workshop
+from ..workshops import (
+    CLOSED_STATUS,
+    DRAFT,
+    LIVE,
+    Workshop,
+    archive_workshop,
+    create_workshop,
+    duplicate_workshop,
+)
 from .auth import current_user, login_required
 from .urls import join_url, projector_url
 
@@ -49,9 +57,21 @@ def _index_page(error: str | None = None, status: int = 200) -> Any:
         mine = s.scalars(
             select(Workshop).where(Workshop.owner_id == user.id).order_by(Workshop.id.desc())
         ).all()
+    groups = {
+        "Drafts": [w for w in mine if w.status == DRAFT],
+        "Live": [w for w in mine if w.status == LIVE],
+        "Closed": [w for w in mine if w.status == CLOSED_STATUS and not w.archived_at],
+        "Archived": [w for w in mine if w.archived_at],
+    }
     kits, kit_errors = _kits().load_all()
     return render_template(
-        "workshops.html", user=user, workshops=mine, kits=kits, kit_errors=kit_errors, error=error
+        "workshops.html",
+        user=user,
+        groups=groups,
+        any_workshop=bool(mine),
+        kits=kits,
+        kit_errors=kit_errors,
+        error=error,
     ), status
 
 
@@ -64,13 +84,48 @@ def create() -> Any:
     try:
         kit = _kits().load(kit_name)
         with db.transaction() as s:
-            workshop = create_workshop(s, identity.user_id(session), kit_name, kit, title, place)
+            workshop = create_workshop(
+                s,
+                identity.user_id(session),
+                kit_name,
+                kit,
+                title,
+                place,
+                status=DRAFT if request.form.get("draft") else LIVE,
+            )
             new_id = workshop.id
     except KitError as exc:
         return _index_page(f"That kit cannot be used: {exc}", 400)
     except DomainError as exc:
         return _index_page(exc.message, 400)
     return redirect(url_for("workshops.console", workshop_id=new_id))
+
+
+@bp.route("/w/<int:workshop_id>/duplicate", methods=["POST"])
+@login_required
+def duplicate(workshop_id: int) -> Any:
+    """A new draft with the same design and a new join code."""
+    _owned(workshop_id)
+    with db.transaction() as s:
+        source = s.get(Workshop, workshop_id)
+        assert source is not None
+        copy = duplicate_workshop(s, source, identity.user_id(session))
+        new_id = copy.id
+    return redirect(url_for("workshops.console", workshop_id=new_id))
+
+
+@bp.route("/w/<int:workshop_id>/archive", methods=["POST"])
+@login_required
+def archive(workshop_id: int) -> Any:
+    _owned(workshop_id)
+    try:
+        with db.transaction() as s:
+            workshop = s.get(Workshop, workshop_id)
+            assert workshop is not None
+            archive_workshop(s, workshop)
+    except DomainError as exc:
+        return _index_page(exc.message, 409)
+    return redirect(url_for("workshops.index"))
 
 
 def _owned(workshop_id: int) -> Workshop:
