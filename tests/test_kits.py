@@ -172,3 +172,15 @@ def test_cli_show_prints_the_outline_with_clock_times():
         timeout=60,
     )
     assert bad_time.returncode == 2 and "is not a time like 09:00" in bad_time.stderr
+
+
+def test_the_documented_example_is_a_valid_kit_and_every_setting_is_documented():
+    from facilitator.kits import STAGE_CONFIGS, PollSpec, StarterStakeholder, parse_kit
+
+    doc = (PROJECT_ROOT / "docs" / "kits.md").read_text()
+    example = doc.split("## Example")[1].split("```toml")[1].split("```")[0]
+    kit = parse_kit(example, "docs/kits.md example")
+    assert [s.type for s in kit.stages] == ["welcome", "board", "vote", "action_plan", "close"]
+    keys = {k for model in STAGE_CONFIGS.values() for k in model.model_fields}
+    keys |= set(PollSpec.model_fields) | set(StarterStakeholder.model_fields)
+    assert [k for k in sorted(keys) if f"`{k}`" not in doc] == []
