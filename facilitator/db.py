@@ -49,6 +49,21 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
+def engine_url(url: str) -> str:
+    """The URL with the PostgreSQL driver the server uses when none is named.
+
+    pg8000 is pure Python: it talks to PostgreSQL through the standard socket
+    module, which eventlet makes cooperative, so one client's slow query never
+    stalls the other clients of the process (C drivers block the whole process
+    under eventlet). Under ``threading`` it works the same. A URL naming its own
+    driver (``postgresql+psycopg://``) is used as given.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+pg8000://" + url[len(prefix) :]
+    return url
+
+
 class Database:
     """Holds the engine and session factory; bound to an app in :meth:`init_app`."""
 
@@ -57,6 +72,7 @@ class Database:
         self._sessions: sessionmaker[Session] | None = None
 
     def configure(self, url: str) -> None:
+        url = engine_url(url)
         options: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
             options["connect_args"] = {"check_same_thread": False, "timeout": 10}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from .postgres import pg_url  # noqa: F401 - fixture
 from .server_process import ServerProcess
 from .support import LiveClient, join
 
@@ -21,8 +22,18 @@ def consecutive(seqs: list[int]) -> bool:
     return seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
 
-def test_clients_follow_stages_and_nothing_acknowledged_is_lost_after_sigkill(tmp_path):
-    server = ServerProcess(tmp_path).start()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_env(request) -> dict[str, str]:
+    """The embedded default (SQLite in the instance folder), then PostgreSQL."""
+    if request.param == "sqlite":
+        return {}
+    return {"FACILITATOR_DATABASE_URL": request.getfixturevalue("pg_url")}
+
+
+def test_clients_follow_stages_and_nothing_acknowledged_is_lost_after_sigkill(
+    tmp_path, database_env
+):
+    server = ServerProcess(tmp_path, env=database_env).start()
     clients: list[LiveClient] = []
     try:
         http, workshop_id, code = server.create_workshop("e2e", "e2e password 1")
