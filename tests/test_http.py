@@ -219,3 +219,16 @@ def test_protocol_module_matches_the_python_names(client):
 
 def test_healthz(client):
     assert client.get("/healthz").json == {"ok": True}
+
+
+def test_readyz_checks_the_database_and_the_queue(client, app):
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json == {"ok": True, "database": "ok", "queue": "none (one process)"}
+    app.config["MESSAGE_QUEUE"] = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        down = client.get("/readyz")
+    finally:
+        app.config["MESSAGE_QUEUE"] = None
+    assert down.status_code == 503
+    assert down.json["ok"] is False and down.json["queue"].startswith("unreachable")

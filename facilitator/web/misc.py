@@ -1,10 +1,10 @@
-"""Small endpoints: the generated protocol module and a health check."""
+"""Small endpoints: the generated protocol module, health and readiness checks."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 from sqlalchemy import text
 
 from .. import protocol
@@ -22,6 +22,33 @@ def protocol_js() -> Response:
 
 @bp.route("/healthz")
 def healthz() -> Any:
+    """Alive: the process answers and its database too."""
     with db.reader() as s:
         s.execute(text("SELECT 1"))
     return {"ok": True}
+
+
+@bp.route("/readyz")
+def readyz() -> Any:
+    """Ready for traffic: the database and the message queue (if any) answer.
+    A proxy or orchestrator sends clients elsewhere while this says 503."""
+    checks: dict[str, str] = {}
+    try:
+        with db.reader() as s:
+            s.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # reported, not raised: this is the check
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    queue = current_app.config.get("MESSAGE_QUEUE")
+    if not queue:
+        checks["queue"] = "none (one process)"
+    else:
+        try:
+            import redis
+
+            redis.Redis.from_url(queue, socket_timeout=2, socket_connect_timeout=2).ping()
+            checks["queue"] = "ok"
+        except Exception as exc:  # reported, not raised: this is the check
+            checks["queue"] = f"unreachable: {type(exc).__name__}"
+    ready = all(v == "ok" or v.startswith("none") for v in checks.values())
+    return {"ok": ready, **checks}, 200 if ready else 503
