@@ -1,4 +1,4 @@
-// The facilitator's console: stage controls, participants, join code.
+// The facilitator's console: stage controls, the programme, participants, join code.
 import { ACTIONS } from "/protocol.js";
 import { boardOfStage } from "./board.js";
 import { ConsoleBoard } from "./board_ui.js";
@@ -7,10 +7,12 @@ import { ConsoleAgenda } from "./agenda.js";
 import { ConsolePolls } from "./polls.js";
 import { ConsoleMap } from "./stakeholders.js";
 import { ConsolePlan } from "./plan.js";
-import { ConsoleSignoff } from "./signoff.js";
+import { ConsoleSignoff, busy } from "./signoff.js";
+import { ConsoleProgramme } from "./design.js";
 import { voiceTable, watchVoice } from "./voice.js";
 
 const root = document.getElementById("console");
+const draftBanner = bind(document, "draft-banner");
 let consoleBoard = null;
 let tool = null; // the current stage's tool: {stageId, view}
 // The console's tool for each interactive stage type (boards are found by boardOfStage).
@@ -44,6 +46,16 @@ function render(state) {
     `${state.presence.organisations} organisations · ${state.presence.by_sector.length} sectors`;
   renderParticipants(state.participants || []);
   renderStageTools(state, stage);
+  renderDraft(state);
+  programme.update(state);
+}
+
+// A draft: nobody joins until the facilitator opens it.
+function renderDraft(state) {
+  const draft = state.workshop.status === "draft";
+  draftBanner.hidden = !draft;
+  root.classList.toggle("drafting", draft);
+  bind(root, "join-closed").hidden = !draft;
 }
 
 // Each interactive stage type has a tool in the console; built once per stage.
@@ -123,6 +135,11 @@ root.querySelector('[data-action="close"]').addEventListener("click", () => {
 root.querySelector('[data-action="reopen"]').addEventListener("click", () =>
   act(ACTIONS.WORKSHOP_REOPEN, {}));
 window.facilitatorLive = live;
+
+const programme = new ConsoleProgramme(live);
+programme.mount(bind(root, "programme-body"), bind(root, "programme-summary"));
+const start = draftBanner.querySelector('[data-action="start"]');
+start.addEventListener("click", () => busy(start, sendAction(live, draftBanner, ACTIONS.WORKSHOP_START, {})));
 
 const showVoice = root.querySelector('[data-action="show-voice"]');
 showVoice.addEventListener("click", () => {

@@ -18,6 +18,21 @@ export function newActionId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// What a reducer returns when the event cannot bring the state up to date by itself.
+const STALE = "stale";
+// The parts of the state each stage of these types has, derived from its config.
+const STAGE_PARTS = { board: "boards", agenda: "agendas" };
+
+// A new stage without its part, or a changed config, needs a fresh snapshot.
+function partsStale(state, stages) {
+  const before = new Map(state.stages.map((s) => [s.id, s]));
+  return stages.some((s) => {
+    const part = state[STAGE_PARTS[s.type]];
+    const old = before.get(s.id);
+    return (part && !part[String(s.id)]) || (old && JSON.stringify(old.config) !== JSON.stringify(s.config));
+  });
+}
+
 // Applies a foundation event to the state; later stage types add their own.
 const reducers = {
   [TYPES.STAGE_CHANGED](state, data) {
@@ -51,6 +66,17 @@ const reducers = {
   [TYPES.WORKSHOP_REOPENED](state, data) {
     state.workshop.status = data.status;
     state.workshop.code = data.code;
+  },
+  [TYPES.WORKSHOP_STARTED](state, data) {
+    state.workshop.status = data.status;
+  },
+  // The whole programme, after the facilitator reshaped it.
+  [TYPES.STAGES_CHANGED](state, data) {
+    const stale = partsStale(state, data.stages);
+    state.stages = data.stages;
+    state.current_stage_id = data.current_stage_id;
+    state.workshop.display = Object.assign({}, state.workshop.display, { starts_at: data.starts_at });
+    return stale ? STALE : undefined;
   },
   ...boardReducers,
   ...stakeholderReducers,
@@ -142,8 +168,23 @@ export class Live {
 
   apply(event) {
     const reduce = reducers[event.type];
-    if (reduce) reduce(this.state, event.data);
+    const outcome = reduce ? reduce(this.state, event.data) : undefined;
     this.state.seq = event.seq;
+    if (outcome === STALE) this.reload();
+  }
+
+  // A fresh snapshot, for a change its event cannot carry (a new board's settings).
+  async reload() {
+    if (this.syncing) return;
+    this.syncing = true;
+    try {
+      const ack = await this.request(ACTIONS.SYNC_REQUEST, {});
+      this.syncing = false;
+      this.setSnapshot(ack.snapshot);
+    } catch (err) {
+      this.syncing = false;
+      setTimeout(() => this.reload(), 1000);
+    }
   }
 
   // Catch up from the server: the missed events, or a snapshot when far behind.
