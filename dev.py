@@ -60,25 +60,39 @@ def chromium_path() -> str | None:
 
 def ensure_chromium() -> None:
     """Install Debian's chromium for the browser tests when missing and possible."""
-    if chromium_path():
+    ensure_package("chromium", chromium_path, "the browser tests")
+
+
+def nginx_path() -> str | None:
+    sbin = "/usr/sbin/nginx"  # Debian's nginx lives outside a normal user's PATH
+    return shutil.which("nginx") or (sbin if os.path.exists(sbin) else None)
+
+
+def ensure_nginx() -> None:
+    """Install Debian's nginx for the proxy test when missing and possible."""
+    ensure_package("nginx-light", nginx_path, "the proxy test")
+
+
+def ensure_package(package: str, found, purpose: str) -> None:
+    if found():
         return
     apt = shutil.which("apt-get")
     if not apt:
-        say("chromium not found and apt-get unavailable: browser tests will be skipped")
+        say(f"{package} not found and apt-get unavailable: {purpose} will be skipped")
         return
     prefix = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
     if prefix is None:
-        say("chromium not found and no root: browser tests will be skipped")
+        say(f"{package} not found and no root: {purpose} will be skipped")
         return
-    say("installing chromium for the browser tests")
+    say(f"installing {package} for {purpose}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     update = subprocess.run([*prefix, apt, "update", "-qq"], env=env, check=False)
     install = subprocess.run(
-        [*prefix, apt, "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+        [*prefix, apt, "install", "-y", "-qq", "--no-install-recommends", package],
         env=env, check=False,
     )
-    if update.returncode or install.returncode or not chromium_path():
-        say("could not install chromium: browser tests will be skipped")
+    if update.returncode or install.returncode or not found():
+        say(f"could not install {package}: {purpose} will be skipped")
 
 
 def main() -> int:
@@ -94,6 +108,7 @@ def main() -> int:
     if command == "test":
         ensure_venv("test")
         ensure_chromium()
+        ensure_nginx()
         lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."])
         tests = subprocess.call([str(PYTHON), "-m", "pytest", *rest])
         return tests or lint
