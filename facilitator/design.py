@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from . import protocol
 from .agenda import AgendaItem
-from .board import Note
+from .board import Note, NoteGroup
 from .errors import CONFLICT, INVALID, NOT_FOUND, DomainError
 from .kits import STAGE_TYPES, check_stage_config
 from .live import Event
@@ -156,7 +156,24 @@ def edit_stage(
         stage.minutes = _minutes(changes["minutes"])
     if "config" in changes:
         stage.config = _config(stage.type, changes["config"])
+        if stage.type == "board":
+            _add_areas(session, workshop, stage)
     return _changed(workshop, session)
+
+
+def _add_areas(session: Session, workshop: Workshop, stage: Stage) -> None:
+    """New areas of a board become groups on it (existing groups are left as they are)."""
+    from .seeding import lay_out_areas
+
+    have = {
+        t.casefold()
+        for t in session.scalars(select(NoteGroup.title).where(NoteGroup.stage_id == stage.id))
+    }
+    areas = (stage.config or {}).get("areas", [])
+    new = [a for a in areas if a.casefold() not in have]
+    if new:
+        lay_out_areas(session, workshop, stage.id, new, offset=len(have))
+        session.flush()
 
 
 def move_stage(session: Session, workshop: Workshop, stage_id: int, position: int) -> Outcome:

@@ -65,11 +65,19 @@ def seed(session: Session, workshop: Workshop) -> None:
 
 
 def _areas(session: Session, workshop: Workshop, stage_id: int, areas: list[str]) -> None:
+    lay_out_areas(session, workshop, stage_id, areas)
+
+
+def lay_out_areas(
+    session: Session, workshop: Workshop, stage_id: int, areas: list[str], offset: int = 0
+) -> None:
+    """Area groups in a grid four wide, from slot ``offset`` on (after existing groups)."""
     if not areas:
         return
-    columns = min(AREA_COLUMNS, len(areas))
-    rows = math.ceil(len(areas) / columns)
-    for index, title in enumerate(areas):
+    slots = offset + len(areas)
+    columns = min(AREA_COLUMNS, slots)
+    rows = math.ceil(slots / columns)
+    for index, title in enumerate(areas, start=offset):
         row, column = divmod(index, columns)
         session.add(
             NoteGroup(

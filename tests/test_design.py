@@ -49,6 +49,8 @@ def test_the_facilitator_reshapes_the_programme_and_every_screen_follows(room):
         row = next(s for s in edited["stages"] if s["id"] == new["id"])
         assert row["prompt"] == "One risk per note." and row["minutes"] == 25
         assert row["config"] == {"areas": ["Money", "People"], "authors": "anonymous"}
+        groups = console.call("sync:request", {}, with_id=False)["snapshot"]["boards"]
+        assert [g["title"] for g in groups[str(new["id"])]["groups"]] == ["Money", "People"]
         bad = console.call("stage:edit", {"stage_id": new["id"], "config": {"authors": "all"}})
         assert error_code(bad) == "invalid" and "config.authors" in bad["error"]["message"]
         assert error_code(console.call("stage:edit", {"stage_id": new["id"], "minutes": 0})) == (

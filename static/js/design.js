@@ -125,7 +125,7 @@ const SETTINGS = {
 
 // Settings prepared only when a workshop is made from this design.
 const HINTS = {
-  areas: "Set up as groups when the workshop is duplicated; on this workshop's board, add groups on the board itself.",
+  areas: "New areas appear as groups on the board; removing one here leaves its group in place.",
 };
 
 // The stage's whole config as its controls show it: the stored config (so settings
