@@ -123,7 +123,7 @@ const SETTINGS = {
   ],
 };
 
-// Settings prepared only when a workshop is made from this design.
+// What a setting does beyond the stage itself.
 const HINTS = {
   areas: "New areas appear as groups on the board; removing one here leaves its group in place.",
 };
