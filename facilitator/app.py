@@ -57,7 +57,41 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     init_sockets(app)
     _csrf(app)
+    _security_headers(app)
     return app
+
+
+def _security_headers(app: Flask) -> None:
+    """A Content-Security-Policy with no inline or foreign scripts, and the usual headers.
+
+    Styles may be inline (the board positions notes with style attributes); scripts,
+    fonts, images and connections come from this server only, so a text that slipped
+    through as markup still could not run or call out.
+    """
+    if str(app.config.get("PUBLIC_URL") or "").startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+
+    @app.after_request
+    def add_headers(response: Any) -> Any:
+        host = request.host
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            f"img-src 'self' data:; connect-src 'self' ws://{host} wss://{host}; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        # Projector links carry their key in the URL: never send it to another site.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
+        )
+        if request.is_secure:
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        return response
 
 
 def _csrf(app: Flask) -> None:

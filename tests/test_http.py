@@ -232,3 +232,19 @@ def test_readyz_checks_the_database_and_the_queue(client, app):
         app.config["MESSAGE_QUEUE"] = None
     assert down.status_code == 503
     assert down.json["ok"] is False and down.json["queue"].startswith("unreachable")
+
+
+def test_pages_carry_a_content_security_policy_without_inline_scripts(client, app):
+    page = client.get("/")
+    csp = page.headers["Content-Security-Policy"]
+    assert (
+        "script-src 'self';" in csp
+        and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    )
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in page.headers  # plain HTTP on a LAN
+    cookie = app.test_client().get("/login").headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
