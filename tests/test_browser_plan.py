@@ -154,6 +154,35 @@ def test_representatives_sign_on_their_phones_and_the_projector_shows_it(
             ("Ministry of Health", "endorse", "Amina Yusuf"),
             ("WHO", "endorse_with_reservations", "Bilal Khan"),
         }
+
+        # The organiser finds the signed version on the plans page and downloads its PDF.
+        console = open_console(pages, room)
+        console.goto(f"{pages.base}/workshops/{workshop.id}/plans")
+        console.wait_for(
+            f"document.body.textContent.includes({js(version['sha256'])})", "the version hash"
+        )
+        link = console.evaluate(
+            "[...document.querySelectorAll('a')].find((a) => a.textContent.trim() === 'PDF')"
+            "?.getAttribute('href')"
+        )
+        assert link == version["share_path"] + ".pdf"
+        download = console.evaluate(
+            f"""(async () => {{
+              for (let i = 0; i < 200; i++) {{  // the first request starts the rendering
+                const r = await fetch({js(link)});
+                if (r.status === 200) {{
+                  const bytes = new Uint8Array(await r.arrayBuffer());
+                  return {{type: r.headers.get('content-type'), size: bytes.length,
+                          head: String.fromCharCode(...bytes.slice(0, 5))}};
+                }}
+                await new Promise((ok) => setTimeout(ok, 300));
+              }}
+              return null;
+            }})()""",
+            timeout=90,
+        )
+        assert download and download["type"] == "application/pdf", download
+        assert download["head"] == "%PDF-" and download["size"] > 10_000
         pages.assert_clean()
     finally:
         api.close()
