@@ -19,6 +19,7 @@ from .common import install_cleanup, raise_nofile, setup_logging
 
 SCENARIOS = {
     "board": "bench.board",
+    "pdf": "bench.pdf",
     "stage": "bench.stage",
     "vote_storm": "bench.vote_storm",
 }

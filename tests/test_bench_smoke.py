@@ -116,3 +116,32 @@ def test_bench_vote_storm_counts_exactly() -> None:
     assert result["server_cpu_pct"] > 0 and result["server_rss_mb"] > 0, result
     assert result["connect_failed"] == result["disconnects"] == 0, result
     assert set(result["goals_met"]) == {"ack_p99_ms", "final_tally_ms"}
+
+
+@pytest.mark.server
+def test_bench_pdf_prints_figures() -> None:
+    # A tiny plan, rendered once by the worker and once by a live server under pings.
+    result = run_bench(
+        "pdf --json --sizes 3 --stakeholders 2 --decisions 1 --stall-actions 3"
+        " --stall-stakeholders 2 --stall-decisions 1 --idle-seconds 0.3 --repeat 1"
+    )
+    assert result["scenario"] == "pdf" and result["repeat"] == 1
+    [row] = result["results"]
+    assert row["actions"] == 3, row
+    assert 0 < row["cpu_seconds"] and 0 < row["seconds"] < 60, row
+    assert 20 < row["peak_rss_mb"] < 2000, row
+    assert row["pages"] >= 1 and row["bytes"] > 1000, row
+    for suffix in ("idle", "during_render", "after", "control"):
+        p50, p99 = result[f"ping_p50_ms_{suffix}"], result[f"ping_p99_ms_{suffix}"]
+        assert 0 < p50 <= p99 <= result[f"ping_max_ms_{suffix}"] < 10_000, (suffix, result)
+        assert result[f"pings_{suffix}"] > 5, (suffix, result)
+    assert result["pings_unanswered"] == 0 and result["pinger_disconnects"] == 0, result
+    assert result["stall_actions"] == 3 and result["server_errors"] == 0, result
+    assert 0 < result["server_render_seconds"] < 60, result
+    assert result["server_pdf_bytes"] > 1000 and result["server_pdf_requests"] >= 1, result
+    assert set(result["goals_met"]) == {
+        "seconds_100",
+        "peak_rss_mb_100",
+        "ping_p99_ms_during_render",
+    }
+    assert result["goals_met"]["seconds_100"] is None  # no 100-action plan here
