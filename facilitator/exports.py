@@ -131,7 +131,11 @@ def version_csv(version: PlanVersion) -> str:
 
 
 def render(plan_text: str, digest: str, items: list[dict[str, Any]]) -> bytes:
-    """Render in a worker process; raises RuntimeError with the worker's message."""
+    """Render in a worker process; raises RuntimeError with the worker's message.
+
+    The worker runs in its own session (its own scheduling group, at a lower priority
+    it sets itself), so on a busy laptop the event loop keeps its share of the CPU.
+    """
     request = json.dumps({"plan": plan_text, "digest": digest, "signatures": items})
     done = subprocess.run(  # noqa: S603 - our interpreter, our module, no shell
         [sys.executable, "-m", "facilitator.render_worker"],
@@ -139,6 +143,7 @@ def render(plan_text: str, digest: str, items: list[dict[str, Any]]) -> bytes:
         capture_output=True,
         timeout=RENDER_TIMEOUT,
         check=False,
+        start_new_session=True,
     )
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()

@@ -7,10 +7,18 @@ holds the server's interpreter and its memory is returned when it ends.
 from __future__ import annotations
 
 import json
+import os
 import sys
+
+#: Below the server's priority: a render waits rather than slowing the live room.
+NICENESS = 10
 
 
 def main() -> int:
+    try:
+        os.nice(NICENESS)
+    except (AttributeError, OSError):  # not on this platform, or not permitted
+        pass
     from .pdf import render_plan_pdf
 
     try:

@@ -24,6 +24,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from .. import exports, identity, mail
 from ..db import db
@@ -97,25 +98,43 @@ def share_csv(key: str) -> Response:
 @bp.route("/plan/<key>.pdf")
 def share_pdf(key: str) -> Any:
     """The PDF with the version's current signatures; rendered on first request in a
-    worker process while a page shows the progress (it refreshes itself, no script)."""
-    version, workshop = _version(key)
-    with db.reader() as s:
-        doc = exports.cached(s, version)
-        if doc is not None:
-            return _download(doc.pdf, "application/pdf", _filename(workshop, version, "pdf"))
-    mode = current_app.config["ASYNC_MODE"]
-    from ..sockets import socketio
+    worker process while a page shows the progress (it refreshes itself, no script).
 
-    job = exports.start_render(
-        version.id,
-        lambda func, *args: run_blocking(mode, func, *args),
-        socketio.start_background_task,
-    )
+    While a render is under way this answers from memory after two small queries: a
+    room of phones polling the page costs the server little.
+    """
+    with db.reader() as s:
+        version = s.scalar(
+            select(PlanVersion)
+            .options(defer(PlanVersion.canonical))
+            .where(PlanVersion.share_key == key)
+        )
+        if version is None:
+            abort(404, "There is no plan at this address.")
+        sign_key = exports.signatures_key(signatures(s, version.id))
+        job = exports.job_for(version.id, sign_key)
+        if job is None or job.state != "rendering":
+            doc = exports.cached(s, version)
+            if doc is not None:
+                workshop = s.get(Workshop, version.workshop_id)
+                assert workshop is not None
+                name = _filename(workshop, version, "pdf")
+                return _download(doc.pdf, "application/pdf", name)
+        title = s.scalar(select(Workshop.title).where(Workshop.id == version.workshop_id))
+        number = version.number
+        version_id = version.id
+    if job is None or job.state != "rendering":
+        mode = current_app.config["ASYNC_MODE"]
+        from ..sockets import socketio
+
+        job = exports.start_render(
+            version_id,
+            lambda func, *args: run_blocking(mode, func, *args),
+            socketio.start_background_task,
+        )
     status = job.as_dict()
     code = 500 if status["state"] == "failed" else 202
-    return render_template(
-        "plan_rendering.html", workshop=workshop, version=version, job=status
-    ), code
+    return render_template("plan_rendering.html", title=title, number=number, job=status), code
 
 
 @bp.route("/plan/<key>/qr.svg")
