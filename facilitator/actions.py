@@ -6,6 +6,11 @@ idempotency receipt -> domain operation -> append events -> commit -> publish.
 Actions are declared with :func:`action`: their wire name, the roles allowed to
 send them, the pydantic model of their parameters, and for participants the
 stage types in which they are allowed.
+
+An action may also declare a ``batch`` handler: concurrent calls of it for one
+workshop (a room of phones voting at once) are then written together, in one
+transaction, by :class:`Batcher` - same checks, same receipts, same events, and
+each call still gets its own answer, only after the commit.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
@@ -36,7 +42,7 @@ from .errors import (
     UNKNOWN_EVENT,
     DomainError,
 )
-from .workshops import Outcome, Participant, Workshop
+from .workshops import Outcome, Participant, Stage, Workshop
 
 log = logging.getLogger("facilitator.actions")
 
@@ -82,6 +88,11 @@ class Params(BaseModel):
 
 
 Handler = Callable[[Context, Any], Outcome]
+#: Performs many calls of one action in the caller's transaction: one answer per
+#: call, in order, an Outcome or the DomainError refusing that call alone. A
+#: refused call must have written nothing; an exception fails the whole batch
+#: (its calls are then performed one by one).
+BatchHandler = Callable[[list[tuple[Context, Any]]], list[Outcome | DomainError]]
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,8 @@ class ActionSpec:
     writes: bool
     #: For passing updates: False means "too soon for this caller", dropped unread.
     throttle: Callable[[Caller], bool] | None = None
+    #: Writes concurrent calls for one workshop together (see :class:`Batcher`).
+    batch: BatchHandler | None = None
 
 
 REGISTRY: dict[str, ActionSpec] = {}
@@ -132,10 +145,13 @@ def action(
     stage_types: set[str] | None = None,
     writes: bool = True,
     throttle: Callable[[Caller], bool] | None = None,
+    batch: BatchHandler | None = None,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         if name in REGISTRY:
             raise RuntimeError(f"action {name} registered twice")
+        if batch is not None and not writes:
+            raise RuntimeError(f"action {name}: only writes are batched")
         REGISTRY[name] = ActionSpec(
             name=name,
             roles=frozenset(roles),
@@ -144,6 +160,7 @@ def action(
             stage_types=frozenset(stage_types) if stage_types is not None else None,
             writes=writes,
             throttle=throttle,
+            batch=batch,
         )
         return handler
 
@@ -184,13 +201,32 @@ def _authorise(spec: ActionSpec, caller: Caller) -> None:
 
 
 def _load(session: Session, spec: ActionSpec, caller: Caller) -> Context:
-    # Stages load only if the action needs them: most need just the current one.
-    workshop = session.get(Workshop, caller.workshop_id, options=[lazyload(Workshop.stages)])
-    if workshop is None:
-        raise DomainError(NOT_FOUND, "This workshop does not exist.")
+    workshop = _load_workshop(session, caller.workshop_id)
     participant = None
     if caller.role == "participant":
         participant = session.get(Participant, caller.participant_id)
+    return _context(session, spec, caller, workshop, participant)
+
+
+def _load_workshop(session: Session, workshop_id: int) -> Workshop:
+    # Stages load only if the action needs them: most need just the current one.
+    workshop = session.get(Workshop, workshop_id, options=[lazyload(Workshop.stages)])
+    if workshop is None:
+        raise DomainError(NOT_FOUND, "This workshop does not exist.")
+    return workshop
+
+
+def _context(
+    session: Session,
+    spec: ActionSpec,
+    caller: Caller,
+    workshop: Workshop,
+    participant: Participant | None,
+    stage: Stage | None | Literal[False] = False,
+) -> Context:
+    """Check that ``caller`` may act in ``workshop`` now (``participant`` is theirs;
+    ``stage`` the workshop's current stage, if the caller looked it up already)."""
+    if caller.role == "participant":
         if participant is None or participant.workshop_id != workshop.id:
             raise DomainError(FORBIDDEN, "You are not a participant of this workshop.")
         if participant.removed_at is not None:
@@ -198,13 +234,41 @@ def _load(session: Session, spec: ActionSpec, caller: Caller) -> Context:
     if caller.role in ("participant", "visitor"):
         if spec.writes and not workshop.is_open:
             raise DomainError(CLOSED, "This workshop is closed.")
-        stage = workshop.current_stage
+        if stage is False:
+            stage = workshop.current_stage
         if spec.stage_types is not None and (stage is None or stage.type not in spec.stage_types):
             raise DomainError(
                 STAGE,
                 f"{spec.name} is not possible in the current stage ({stage and stage.title}).",
             )
     return Context(session=session, caller=caller, workshop=workshop, participant=participant)
+
+
+def _load_many(
+    session: Session, spec: ActionSpec, callers: list[Caller]
+) -> list[Context | DomainError]:
+    """:func:`_load` for many callers of one workshop: the workshop once, the
+    participants with one query, each caller checked as :func:`_load` would."""
+    workshop = _load_workshop(session, callers[0].workshop_id)
+    ids = {c.participant_id for c in callers if c.role == "participant"}
+    participants: dict[int, Participant] = {}
+    if ids:
+        rows = session.scalars(select(Participant).where(Participant.id.in_(ids)))
+        participants = {p.id: p for p in rows}
+    stage = workshop.current_stage
+    out: list[Context | DomainError] = []
+    for caller in callers:
+        participant = participants.get(caller.participant_id)  # type: ignore[arg-type]
+        try:
+            out.append(_context(session, spec, caller, workshop, participant, stage))
+        except DomainError as exc:
+            out.append(exc)
+    return out
+
+
+def _internal_error(name: str) -> dict[str, Any]:
+    log.exception("action %s failed", name)
+    return DomainError(INTERNAL, "Something went wrong on the server; please retry.").as_ack()
 
 
 def perform(caller: Caller, name: str, payload: Any) -> dict[str, Any]:
@@ -225,15 +289,13 @@ def perform(caller: Caller, name: str, payload: Any) -> dict[str, Any]:
             live.publish_transient(caller.workshop_id, outcome.transient)
             return {"ok": True, **outcome.result}
         assert action_id is not None
-        ack, published, refresh = _write(spec, caller, action_id, params)
-        live.publish(published)
-        live.schedule_refresh(caller.workshop_id, refresh)
-        return ack
+        if spec.batch is not None and batcher.enabled:
+            return batcher.submit(spec, caller, action_id, params)
+        return _write_and_publish(spec, caller, action_id, params)
     except DomainError as exc:
         return exc.as_ack()
     except Exception:
-        log.exception("action %s failed", name)
-        return DomainError(INTERNAL, "Something went wrong on the server; please retry.").as_ack()
+        return _internal_error(str(name))
     finally:
         log.debug(
             "%s workshop=%s %.1fms",
@@ -241,6 +303,15 @@ def perform(caller: Caller, name: str, payload: Any) -> dict[str, Any]:
             caller.workshop_id,
             (time.perf_counter() - started) * 1000,
         )
+
+
+def _write_and_publish(
+    spec: ActionSpec, caller: Caller, action_id: str, params: Params
+) -> dict[str, Any]:
+    ack, published, refresh = _write(spec, caller, action_id, params)
+    live.publish(published)
+    live.schedule_refresh(caller.workshop_id, refresh)
+    return ack
 
 
 def _write(
@@ -254,12 +325,7 @@ def _write(
                 fingerprint = live.digest(spec.name, params.model_dump(mode="json"))
                 stored = live.find_receipt(session, caller.workshop_id, caller.actor, action_id)
                 if stored is not None:
-                    stored_digest, stored_response = stored
-                    if stored_digest != fingerprint:
-                        raise DomainError(
-                            CONFLICT, "This action_id was already used for a different action."
-                        )
-                    return stored_response, [], []
+                    return _answer_from_receipt(stored, fingerprint), [], []
                 ctx = _load(session, spec, caller)
                 outcome = spec.handler(ctx, params)
                 published = live.append(session, caller.workshop_id, outcome.events)
@@ -281,3 +347,220 @@ def _write(
             if attempt:
                 raise
     raise AssertionError("unreachable")
+
+
+def _answer_from_receipt(stored: tuple[str, dict[str, Any]], fingerprint: str) -> dict[str, Any]:
+    stored_digest, stored_response = stored
+    if stored_digest != fingerprint:
+        raise DomainError(CONFLICT, "This action_id was already used for a different action.")
+    return stored_response
+
+
+# -- batched writes ---------------------------------------------------------------------------
+
+
+class _Call:
+    """One call of a batched action, waiting for its answer."""
+
+    __slots__ = ("caller", "action_id", "params", "fingerprint", "ack", "done")
+
+    def __init__(self, caller: Caller, action_id: str, params: Params) -> None:
+        self.caller = caller
+        self.action_id = action_id
+        self.params = params
+        self.fingerprint = ""
+        #: Set with ``done``; still None when ``done`` is set, this call leads the next batch.
+        self.ack: dict[str, Any] | None = None
+        self.done = threading.Event()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.caller.actor, self.action_id)
+
+
+class Batcher:
+    """Writes concurrent calls of a batched action for one workshop together.
+
+    Calls queue per (action, workshop). The first call to find no queue leads:
+    it waits for others to join (under eventlet its green sleep lets the handlers
+    of the messages read meanwhile run up to the queue), then writes up to
+    ``limit`` queued calls in one transaction, publishes, answers every call of
+    the batch, and hands the lead to the first call that queued meanwhile. A
+    write takes the workshop lock anyway, so a batch costs one lock, one commit
+    and one statement of each kind instead of one of each per call.
+
+    The wait adapts: ``window`` while the action is busy in that workshop (a
+    batch ended less than ``busy_for`` ago: a storm, where bigger batches cost
+    less per call), ``idle_window`` otherwise (a lone call goes at once). Works
+    the same with real threads and with eventlet's green ones (the threading
+    primitives are monkey-patched).
+    """
+
+    def __init__(
+        self,
+        window: float = 0.01,
+        idle_window: float = 0.0,
+        busy_for: float = 0.2,
+        limit: int = 200,
+    ) -> None:
+        self.window = window
+        self.idle_window = idle_window
+        self.busy_for = busy_for
+        self.limit = limit
+        self.enabled = True
+        self._lock = threading.Lock()
+        self._queues: dict[tuple[str, int], list[_Call]] = {}
+        #: When the last batch of each (action, workshop) was answered.
+        self._ended: dict[tuple[str, int], float] = {}
+
+    def submit(
+        self, spec: ActionSpec, caller: Caller, action_id: str, params: Params
+    ) -> dict[str, Any]:
+        call = _Call(caller, action_id, params)
+        key = (spec.name, caller.workshop_id)
+        with self._lock:
+            queue = self._queues.get(key)
+            first = queue is None
+            if queue is None:
+                queue = self._queues[key] = []
+            queue.append(call)
+            ended = self._ended.get(key)
+        if first:
+            busy = ended is not None and time.monotonic() - ended < self.busy_for
+            wait = self.window if busy else self.idle_window
+            if wait > 0:
+                time.sleep(wait)  # eventlet: a green sleep, others run meanwhile
+        else:
+            call.done.wait()
+        if call.ack is None:  # we lead
+            self._lead(spec, key)
+        assert call.ack is not None
+        return call.ack
+
+    def _lead(self, spec: ActionSpec, key: tuple[str, int]) -> None:
+        with self._lock:
+            queue = self._queues[key]
+            batch = queue[: self.limit]
+            del queue[: self.limit]
+        try:
+            _write_batch(spec, batch)
+        finally:
+            for call in batch:
+                if call.ack is None:  # only if _write_batch itself broke
+                    call.ack = _internal_error(spec.name)
+            with self._lock:
+                following = queue[0] if queue else None
+                if following is None:
+                    del self._queues[key]
+                self._ended[key] = time.monotonic()
+                if len(self._ended) > 1024:  # forget the long finished
+                    horizon = time.monotonic() - self.busy_for
+                    self._ended = {k: t for k, t in self._ended.items() if t > horizon}
+            for call in batch:
+                call.done.set()
+            if following is not None:
+                following.done.set()  # no answer yet: it leads the next batch
+
+
+batcher = Batcher()
+
+
+def _write_batch(spec: ActionSpec, calls: list[_Call]) -> None:
+    """Write ``calls`` (one action, one workshop) in one transaction and answer each.
+
+    Exactly as :func:`_write` per call: the lock, the receipt (a call repeating
+    an action id, stored or earlier in this batch, gets that answer), the checks
+    of :func:`_load`, the handler, the events, the receipt stored; a refused
+    call is answered with its error and changes nothing. Answers are given after
+    the commit and the publishing. If the batch fails as a whole, each call is
+    performed on its own instead.
+    """
+    assert spec.batch is not None
+    workshop_id = calls[0].caller.workshop_id
+    for call in calls:
+        call.fingerprint = live.digest(spec.name, call.params.model_dump(mode="json"))
+    answers: dict[int, dict[str, Any]] = {}  # by index in calls
+    repeats: list[tuple[int, int]] = []  # (index, index of the first call with its key)
+    try:
+        with db.transaction() as session:
+            if not live.lock_workshop(session, workshop_id):
+                raise DomainError(NOT_FOUND, "This workshop does not exist.")
+            stored = live.find_receipts(session, workshop_id, [c.key for c in calls])
+            first: dict[tuple[str, str], int] = {}
+            todo: list[int] = []
+            for index, call in enumerate(calls):
+                if call.key in stored:
+                    try:
+                        answers[index] = _answer_from_receipt(stored[call.key], call.fingerprint)
+                    except DomainError as exc:
+                        answers[index] = exc.as_ack()
+                elif call.key in first:
+                    repeats.append((index, first[call.key]))
+                else:
+                    first[call.key] = index
+                    todo.append(index)
+            run: list[tuple[int, Context]] = []
+            if todo:
+                loaded = _load_many(session, spec, [calls[i].caller for i in todo])
+                for index, ctx in zip(todo, loaded, strict=True):
+                    if isinstance(ctx, DomainError):
+                        answers[index] = ctx.as_ack()
+                    else:
+                        run.append((index, ctx))
+            done: list[tuple[int, Outcome]] = []
+            if run:
+                outcomes = spec.batch([(ctx, calls[i].params) for i, ctx in run])
+                if len(outcomes) != len(run):
+                    raise RuntimeError(f"{spec.name}: the batch handler lost answers")
+                for (index, _ctx), outcome in zip(run, outcomes, strict=True):
+                    if isinstance(outcome, DomainError):
+                        answers[index] = outcome.as_ack()
+                    else:
+                        done.append((index, outcome))
+            published = live.append(session, workshop_id, [e for _, o in done for e in o.events])
+            receipts = []
+            position = 0
+            for index, outcome in done:
+                ack = {"ok": True, **outcome.result}
+                position += len(outcome.events)
+                if outcome.events:
+                    ack["seq"] = published[position - 1].seq
+                answers[index] = ack
+                call = calls[index]
+                receipts.append((call.caller.actor, call.action_id, call.fingerprint, ack))
+            live.store_receipts(session, workshop_id, spec.name, receipts)
+    except Exception as exc:
+        if not isinstance(exc, DomainError | IntegrityError):
+            log.exception(
+                "batch of %d %s failed; performing them one by one", len(calls), spec.name
+            )
+        for call in calls:
+            call.ack = _perform_write(spec, call)
+        return
+    live.publish(published)
+    refresh: list[tuple[str, Any]] = []
+    for _, outcome in done:
+        refresh.extend(item for item in outcome.refresh if item not in refresh)
+    live.schedule_refresh(workshop_id, refresh)
+    for index, answer in answers.items():
+        calls[index].ack = answer
+    for index, earlier in repeats:
+        call, original = calls[index], calls[earlier]
+        if not answers[earlier].get("ok"):
+            call.ack = _perform_write(spec, call)  # nothing was stored for it: on its own
+        elif call.fingerprint != original.fingerprint:
+            call.ack = DomainError(
+                CONFLICT, "This action_id was already used for a different action."
+            ).as_ack()
+        else:
+            call.ack = answers[earlier]
+
+
+def _perform_write(spec: ActionSpec, call: _Call) -> dict[str, Any]:
+    """One call written on its own, answered as :func:`perform` would."""
+    try:
+        return _write_and_publish(spec, call.caller, call.action_id, call.params)
+    except DomainError as exc:
+        return exc.as_ack()
+    except Exception:
+        return _internal_error(spec.name)

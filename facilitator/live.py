@@ -190,6 +190,17 @@ _FIND_RECEIPT = select(ActionReceipt.digest, ActionReceipt.response).where(
     ActionReceipt.action_id == bindparam("aid"),
 )
 _STORE_RECEIPT = insert(ActionReceipt)
+# Many at once: both IN lists use the (workshop_id, actor, action_id) index; the
+# rows of other pairs that match both lists are dropped in Python.
+_FIND_RECEIPTS = select(
+    ActionReceipt.actor, ActionReceipt.action_id, ActionReceipt.digest, ActionReceipt.response
+).where(
+    ActionReceipt.workshop_id == bindparam("wid"),
+    ActionReceipt.actor.in_(bindparam("actors", expanding=True)),
+    ActionReceipt.action_id.in_(bindparam("aids", expanding=True)),
+)
+#: On the table itself, so a list of rows is one executemany, not an ORM bulk insert.
+_STORE_RECEIPTS = insert(ActionReceipt.__table__)
 
 
 def find_receipt(
@@ -200,6 +211,55 @@ def find_receipt(
         _FIND_RECEIPT, {"wid": workshop_id, "actor": actor, "aid": action_id}
     ).first()
     return None if row is None else (row.digest, row.response)
+
+
+def find_receipts(
+    session: Session, workshop_id: int, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
+    """:func:`find_receipt` for many (actor, action id) pairs with one query."""
+    if not keys:
+        return {}
+    wanted = set(keys)
+    rows = session.execute(
+        _FIND_RECEIPTS,
+        {
+            "wid": workshop_id,
+            "actors": sorted({a for a, _ in wanted}),
+            "aids": sorted({i for _, i in wanted}),
+        },
+    )
+    return {
+        (r.actor, r.action_id): (r.digest, r.response)
+        for r in rows
+        if (r.actor, r.action_id) in wanted
+    }
+
+
+def store_receipts(
+    session: Session,
+    workshop_id: int,
+    event: str,
+    receipts: list[tuple[str, str, str, dict[str, Any]]],
+) -> None:
+    """Store many receipts of one action: (actor, action id, digest, response) each."""
+    if not receipts:
+        return
+    now = utcnow()
+    session.execute(
+        _STORE_RECEIPTS,
+        [
+            {
+                "workshop_id": workshop_id,
+                "actor": actor,
+                "action_id": action_id,
+                "event": event,
+                "digest": fingerprint,
+                "response": response,
+                "created_at": now,
+            }
+            for actor, action_id, fingerprint, response in receipts
+        ],
+    )
 
 
 def store_receipt(
@@ -298,6 +358,10 @@ _refreshers: dict[str, Refresher] = {}
 REFRESH_INTERVAL = 0.1
 #: ...and sent to phones at most this often: a room of phones is the costly audience.
 PHONE_REFRESH_INTERVAL = 1.0
+#: Except when the view has stopped changing for this long: then phones get its final
+#: value at once (if they got none for PHONE_QUIET_SPACING), not up to a second later.
+PHONE_QUIET = 0.15
+PHONE_QUIET_SPACING = 0.25
 
 
 def refresher(kind: str) -> Callable[[Refresher], Refresher]:
@@ -313,9 +377,11 @@ def refresher(kind: str) -> Callable[[Refresher], Refresher]:
 class RefreshQueue:
     """Views to recompute after commits, coalesced: whatever the rate of changes
     (a vote storm), each view is computed at most every 100 ms for the console
-    and the projector, and sent to phones at most once a second (a trailing
-    update always follows the last change), so the work grows with time and
-    the size of the room, not with the number of changes."""
+    and the projector, and sent to phones at most once a second while it keeps
+    changing, so the work grows with time and the size of the room, not with
+    the number of changes. A trailing update always follows the last change:
+    for phones as soon as the view has been still for PHONE_QUIET (so the
+    final count of a storm reaches them in a few hundred ms)."""
 
     def __init__(self) -> None:
         #: Views changed since the last flush: the big screens get them next time.
@@ -323,19 +389,40 @@ class RefreshQueue:
         #: Views changed since phones last got them.
         self._phones_pending: set[tuple[int, str, Any]] = set()
         self._phones_sent: dict[tuple[int, str, Any], float] = {}
+        #: When each view last changed (for :meth:`again`).
+        self._changed: dict[tuple[int, str, Any], float] = {}
         self._lock = threading.Lock()
         self._started = False
 
     def add(self, workshop_id: int, items: list[tuple[str, Any]]) -> None:
+        now = time.monotonic()
         with self._lock:
             keys = {(workshop_id, kind, key) for kind, key in items}
             self._pending |= keys
             self._phones_pending |= keys
+            for item in keys:
+                self._changed[item] = now
+            if len(self._changed) > 1024:  # forget what changed long ago
+                self._changed = {k: t for k, t in self._changed.items() if now - t < 60}
             if not self._started:
                 self._started = True
                 from .sockets import socketio
 
                 socketio.start_background_task(self._run)
+
+    def again(self, workshop_id: int, since: float) -> None:
+        """Send every view of the workshop changed after ``since`` once more."""
+        with self._lock:
+            keys = {k for k, at in self._changed.items() if k[0] == workshop_id and at >= since}
+            self._pending |= keys
+            self._phones_pending |= keys
+
+    def _phones_due(self, item: tuple[int, str, Any], now: float) -> bool:
+        since_sent = now - self._phones_sent.get(item, 0.0)
+        if since_sent >= PHONE_REFRESH_INTERVAL:
+            return True
+        still = now - self._changed.get(item, 0.0) >= PHONE_QUIET
+        return still and since_sent >= PHONE_QUIET_SPACING
 
     def flush(self) -> None:
         from .db import db
@@ -344,11 +431,7 @@ class RefreshQueue:
         now = time.monotonic()
         with self._lock:
             screens, self._pending = self._pending, set()
-            phones = {
-                k
-                for k in self._phones_pending
-                if now - self._phones_sent.get(k, 0.0) >= PHONE_REFRESH_INTERVAL
-            }
+            phones = {k for k in self._phones_pending if self._phones_due(k, now)}
             self._phones_pending -= phones
             for key in phones:
                 self._phones_sent[key] = now
@@ -384,6 +467,12 @@ _refresh = RefreshQueue()
 def schedule_refresh(workshop_id: int, items: list[tuple[str, Any]]) -> None:
     if items:
         _refresh.add(workshop_id, items)
+
+
+def refresh_again(workshop_id: int, since: float) -> None:
+    """Recompute and send again the workshop's derived views changed after ``since``
+    (a monotonic time): for a screen that got a state read before then."""
+    _refresh.again(workshop_id, since)
 
 
 def publish(published: list[Published]) -> None:

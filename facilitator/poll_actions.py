@@ -8,6 +8,7 @@ from pydantic import Field
 
 from . import polls, protocol, tally
 from .actions import Context, Params, action
+from .errors import DomainError
 from .workshops import Outcome
 
 FACILITATOR = {"facilitator"}
@@ -89,7 +90,23 @@ class Vote(Params):
     reason: Annotated[str, Field(max_length=2000)] = ""
 
 
-@action(protocol.POLL_VOTE, roles={"participant"}, params=Vote, stage_types={"vote"})
+def vote_many(calls: list[tuple[Context, Vote]]) -> list[Outcome | DomainError]:
+    """Concurrent votes of one workshop, written together (see actions.Batcher)."""
+    ctx = calls[0][0]
+    ballots = []
+    for each, p in calls:
+        assert each.participant is not None
+        ballots.append((each.participant, p.poll_id, p.choice, p.reason))
+    return polls.vote_many(ctx.session, ctx.workshop, ballots)
+
+
+@action(
+    protocol.POLL_VOTE,
+    roles={"participant"},
+    params=Vote,
+    stage_types={"vote"},
+    batch=vote_many,
+)
 def vote(ctx: Context, p: Vote) -> Outcome:
     assert ctx.participant is not None
     return polls.vote(

@@ -17,11 +17,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, func, select
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -122,7 +136,7 @@ class Turnout(Base):
 # -- views ------------------------------------------------------------------------------------
 
 
-def poll_dict(poll: Poll) -> dict[str, Any]:
+def poll_dict(poll: Poll | Any) -> dict[str, Any]:
     return {
         "id": poll.id,
         "stage_id": poll.stage_id,
@@ -141,7 +155,7 @@ def poll_dict(poll: Poll) -> dict[str, Any]:
     }
 
 
-def round_dict(item: PollRound) -> dict[str, Any]:
+def round_dict(item: PollRound | Any) -> dict[str, Any]:
     return {
         "number": item.number,
         "proposal": item.proposal,
@@ -379,7 +393,7 @@ def voter_key(round_id: int, participant_id: int, anonymous: bool) -> str:
     if not _ballot_key:
         raise RuntimeError("polls.configure() was not called")
     message = f"{round_id}:{participant_id}".encode()
-    return hmac.new(_ballot_key, message, hashlib.sha256).hexdigest()
+    return hmac.digest(_ballot_key, message, "sha256").hex()  # = hmac.new(...).hexdigest()
 
 
 def vote(
@@ -390,71 +404,228 @@ def vote(
     choice: Any,
     reason: str,
 ) -> Outcome:
-    poll = _get(session, workshop, poll_id)
-    if poll.status == DRAFT:
+    """Cast or change ``participant``'s ballot in the open round of a poll."""
+    (answer,) = vote_many(session, workshop, [(participant, poll_id, choice, reason)])
+    if isinstance(answer, DomainError):
+        raise answer
+    return answer
+
+
+_polls, _rounds, _ballots = Poll.__table__, PollRound.__table__, Ballot.__table__
+_turnout = Turnout.__table__
+# Core statements on the tables, built once: a batch of ballots is one executemany each.
+_VOTING_ROUND = (
+    select(
+        _polls.c.workshop_id,
+        _polls.c.status,
+        _rounds.c.id,
+        _rounds.c.number,
+        _rounds.c.method,
+        _rounds.c.config,
+        _rounds.c.anonymous,
+    )
+    .select_from(_polls)
+    .outerjoin(_rounds, (_rounds.c.poll_id == _polls.c.id) & (_rounds.c.number == _polls.c.round))
+    .where(_polls.c.id == bindparam("pid"))
+)
+_FIND_BALLOTS = select(_ballots.c.voter_key).where(
+    _ballots.c.round_id == bindparam("rid"),
+    _ballots.c.voter_key.in_(bindparam("keys", expanding=True)),
+)
+_INSERT_BALLOTS = insert(_ballots)
+_UPDATE_BALLOTS = (
+    update(_ballots)
+    .where(_ballots.c.round_id == bindparam("b_round"), _ballots.c.voter_key == bindparam("b_key"))
+    .values(choice=bindparam("b_choice"), reason=bindparam("b_reason"))
+)
+_INSERT_TURNOUT = insert(_turnout)
+
+
+def _voting_round(session: Session, workshop: Workshop, poll_id: int) -> Any:
+    """The open round of a poll of ``workshop`` (a row: id, number, method, config,
+    anonymous), or the DomainError saying why there is none."""
+    row = session.execute(_VOTING_ROUND, {"pid": poll_id}).first()
+    if row is None or row.workshop_id != workshop.id:
+        raise DomainError(NOT_FOUND, f"There is no poll {poll_id} in this workshop.")
+    if row.status == DRAFT:
         raise DomainError(CLOSED, "This poll has not opened yet.")
-    if poll.status == CLOSED_POLL:
+    if row.status == CLOSED_POLL:
         raise DomainError(CLOSED, "This poll is closed; ballots are no longer counted.")
-    item = _current_round(session, poll)
+    assert row.id is not None
+    return row
+
+
+def _check_ballot(item: Any, choice: Any, reason: str) -> tuple[Any, str]:
+    """The ballot as it will be stored, or the DomainError saying what is wrong."""
     method = tally.METHODS[item.method]
-    choice = method.validate(choice, item.config)
+    try:
+        choice = method.validate(choice, item.config)
+    except (TypeError, ValueError):  # an object or a list where a word or number belongs
+        raise DomainError(INVALID, "This choice does not fit the poll.", field="choice") from None
     reason = _text(reason, "reason", REASON_MAX)
-    if choice in method.needs_reason and not reason:
+    needs_reason = not isinstance(choice, dict | list) and choice in method.needs_reason
+    if needs_reason and not reason:
         label = {8: "A veto", 0: "A block", "block": "A block", "object": "An objection"}
         raise DomainError(
             INVALID,
             f"{label.get(choice, 'This choice')} needs a reason the room can discuss.",
             field="reason",
         )
-    key = voter_key(item.id, participant.id, item.anonymous)
-    ballot = session.scalar(
-        select(Ballot).where(Ballot.round_id == item.id, Ballot.voter_key == key)
-    )
-    changed = ballot is not None
-    if ballot is None:
-        ballot = Ballot(
-            round_id=item.id,
-            voter_key=key,
-            sector=participant.sector,
-            participant_id=None if item.anonymous else participant.id,
-            choice=choice,
-            reason=reason,
+    return choice, reason
+
+
+def vote_many(
+    session: Session,
+    workshop: Workshop,
+    ballots: list[tuple[Participant, int, Any, str]],
+) -> list[Outcome | DomainError]:
+    """Cast or change many ballots (participant, poll id, choice, reason) at once.
+
+    The answer for each is what :func:`vote` alone would give, in order: a
+    later ballot of the same person replaces an earlier one (``changed``). A
+    refused ballot writes nothing; the others are written with one statement of
+    each kind. The caller holds the workshop's lock, so no ballot is written
+    between the look-up of existing ballots and the writes.
+    """
+    answers: list[Outcome | DomainError | None] = [None] * len(ballots)
+    rounds: dict[int, Any] = {}  # poll id -> its open round, or why there is none
+    accepted: list[tuple[int, Participant, int, Any, Any, str, str]] = []
+    for index, (participant, poll_id, choice, reason) in enumerate(ballots):
+        if poll_id not in rounds:
+            try:
+                rounds[poll_id] = _voting_round(session, workshop, poll_id)
+            except DomainError as exc:
+                rounds[poll_id] = exc
+        item = rounds[poll_id]
+        if isinstance(item, DomainError):
+            answers[index] = item
+            continue
+        try:
+            choice, reason = _check_ballot(item, choice, reason)
+        except DomainError as exc:
+            answers[index] = exc
+            continue
+        key = voter_key(item.id, participant.id, item.anonymous)
+        accepted.append((index, participant, poll_id, item, choice, reason, key))
+    # Which of these people already voted in the round: one query per round.
+    existing: set[tuple[int, str]] = set()
+    keys_by_round: dict[int, set[str]] = defaultdict(set)
+    for _, _, _, item, _, _, key in accepted:
+        keys_by_round[item.id].add(key)
+    for round_id, keys in keys_by_round.items():
+        found_keys = session.scalars(_FIND_BALLOTS, {"rid": round_id, "keys": sorted(keys)})
+        existing.update((round_id, k) for k in found_keys)
+    inserts: dict[tuple[int, str], dict[str, Any]] = {}
+    updates: dict[tuple[int, str], dict[str, Any]] = {}
+    turnout: list[dict[str, Any]] = []
+    now = utcnow()
+    for index, participant, poll_id, item, choice, reason, key in accepted:
+        slot = (item.id, key)
+        changed = slot in existing or slot in inserts
+        if slot in inserts:  # twice in this batch: the later ballot counts
+            inserts[slot].update(choice=choice, reason=reason)
+        elif slot in existing:
+            updates[slot] = {
+                "b_round": item.id,
+                "b_key": key,
+                "b_choice": choice,
+                "b_reason": reason,
+            }
+        else:
+            inserts[slot] = {
+                "round_id": item.id,
+                "voter_key": key,
+                "participant_id": None if item.anonymous else participant.id,
+                "sector": participant.sector,
+                "choice": choice,
+                "reason": reason,
+                "updated_at": now,
+            }
+            turnout.append({"round_id": item.id, "participant_id": participant.id})
+        answers[index] = Outcome(
+            result={
+                "poll_id": poll_id,
+                "round": item.number,
+                "choice": choice,
+                "reason": reason,
+                "changed": changed,
+            },
+            refresh=[(protocol.POLL_COUNT, poll_id)],
         )
-        session.add(ballot)
-        session.add(Turnout(round_id=item.id, participant_id=participant.id))
-    else:
-        ballot.choice, ballot.reason = choice, reason
     try:
-        session.flush()
+        if inserts:
+            session.execute(_INSERT_BALLOTS, list(inserts.values()))
+            session.execute(_INSERT_TURNOUT, turnout)
+        if updates:
+            session.execute(_UPDATE_BALLOTS, list(updates.values()))
     except IntegrityError:
         raise DomainError(
             CONFLICT, "Your ballot was just counted; send it again to change it."
         ) from None
-    return Outcome(
-        result={
-            "poll_id": poll.id,
-            "round": item.number,
-            "choice": choice,
-            "reason": reason,
-            "changed": changed,
-        },
-        refresh=[(protocol.POLL_COUNT, poll.id)],
+    assert all(a is not None for a in answers)
+    return answers  # type: ignore[return-value]
+
+
+# Core statements, built once: a snapshot or a count runs them for every screen.
+_WORKSHOP_POLLS = (
+    select(_polls).where(_polls.c.workshop_id == bindparam("wid")).order_by(_polls.c.id)
+)
+_WORKSHOP_ROUNDS = (
+    select(_rounds)
+    .join(_polls, _polls.c.id == _rounds.c.poll_id)
+    .where(_polls.c.workshop_id == bindparam("wid"))
+    .order_by(_rounds.c.poll_id, _rounds.c.number)
+)
+_COUNTED_ROUND = (
+    select(
+        _polls.c.status,
+        _polls.c.results,
+        _rounds.c.id,
+        _rounds.c.number,
+        _rounds.c.method,
+        _rounds.c.config,
+        _rounds.c.rule,
     )
+    .join(
+        _rounds,
+        (_rounds.c.poll_id == _polls.c.id) & (_rounds.c.number == _polls.c.round),
+    )
+    .where(_polls.c.id == bindparam("pid"))
+)
+_TURNOUT = select(func.count()).select_from(_ballots).where(_ballots.c.round_id == bindparam("rid"))
+# Ballots grouped by their stored JSON text: a few rows to decode, not one per voter.
+# (PostgreSQL cannot group by json, it can by its text; equal dicts written with
+# their keys in another order land in two groups, and both count.)
+_CHOICE_TEXT = cast(_ballots.c.choice, Text)
+_CHOICES = (
+    select(_CHOICE_TEXT, func.count())
+    .where(_ballots.c.round_id == bindparam("rid"))
+    .group_by(_CHOICE_TEXT)
+)
+_MY_BALLOT = select(_ballots.c.choice, _ballots.c.reason).where(
+    _ballots.c.round_id == bindparam("rid"), _ballots.c.voter_key == bindparam("key")
+)
 
 
 @refresher(protocol.POLL_COUNT)
 def live_count(session: Session, poll_id: int) -> dict[str, Any] | None:
     """Turnout of the open round, and its running tally if results are live."""
-    poll = session.get(Poll, poll_id)
-    if poll is None or poll.status != OPEN:
+    row = session.execute(_COUNTED_ROUND, {"pid": poll_id}).first()
+    if row is None or row.status != OPEN:
         return None
-    item = _current_round(session, poll)
-    if poll.results != "live":  # hidden results: a count is all anyone may see
-        turnout = session.scalar(select(func.count()).where(Ballot.round_id == item.id)) or 0
-        return {"poll_id": poll.id, "round": item.number, "turnout": turnout}
-    choices = list(session.scalars(select(Ballot.choice).where(Ballot.round_id == item.id)))
+    return _count(session, poll_id, row.results, row)
+
+
+def _count(session: Session, poll_id: int, results: str, item: Any) -> dict[str, Any]:
+    """The count of round ``item`` (a row with id, number, method, config and rule)."""
+    if results != "live":  # hidden results: a count is all anyone may see
+        turnout = session.execute(_TURNOUT, {"rid": item.id}).scalar() or 0
+        return {"poll_id": poll_id, "round": item.number, "turnout": turnout}
+    choices: list[Any] = []
+    for text, times in session.execute(_CHOICES, {"rid": item.id}):
+        choices += [json.loads(text)] * times  # the tallies only read ballots, in any order
     return {
-        "poll_id": poll.id,
+        "poll_id": poll_id,
         "round": item.number,
         "turnout": len(choices),
         "tally": tally.outcome(item.method, choices, item.config, item.rule)["tally"],
@@ -464,23 +635,21 @@ def live_count(session: Session, poll_id: int) -> dict[str, Any] | None:
 def snapshot_part(
     session: Session, workshop: Workshop, participant: Participant | None
 ) -> list[dict[str, Any]]:
-    polls = session.scalars(select(Poll).where(Poll.workshop_id == workshop.id).order_by(Poll.id))
+    rounds: dict[int, list[Any]] = defaultdict(list)
+    for item in session.execute(_WORKSHOP_ROUNDS, {"wid": workshop.id}):
+        rounds[item.poll_id].append(item)
     out = []
-    for poll in polls:
-        rounds = session.scalars(
-            select(PollRound).where(PollRound.poll_id == poll.id).order_by(PollRound.number)
-        ).all()
-        entry: dict[str, Any] = {"poll": poll_dict(poll), "rounds": [round_dict(r) for r in rounds]}
+    for poll in session.execute(_WORKSHOP_POLLS, {"wid": workshop.id}):
+        mine = rounds[poll.id]
+        entry: dict[str, Any] = {"poll": poll_dict(poll), "rounds": [round_dict(r) for r in mine]}
         if poll.status == OPEN:
-            entry["count"] = live_count(session, poll.id)
+            current = mine[-1]
+            entry["count"] = _count(session, poll.id, poll.results, current)
             if participant is not None:
-                current = rounds[-1]
                 key = voter_key(current.id, participant.id, current.anonymous)
-                mine = session.scalar(
-                    select(Ballot).where(Ballot.round_id == current.id, Ballot.voter_key == key)
-                )
+                ballot = session.execute(_MY_BALLOT, {"rid": current.id, "key": key}).first()
                 entry["my_ballot"] = (
-                    {"choice": mine.choice, "reason": mine.reason} if mine else None
+                    {"choice": ballot.choice, "reason": ballot.reason} if ballot else None
                 )
         out.append(entry)
     return out
