@@ -470,13 +470,14 @@ def _rows(session: Session, workshop_id: int) -> list[PlanAction]:
 def plan_actions(session: Session, workshop: Workshop) -> list[dict[str, Any]]:
     """Accepted rows in the shape of ``docs/plan.md``, ordered by objective (rows with
     none last), action field (in kit order) and reference."""
-    field_order = {o["id"]: i for i, o in enumerate(settings(workshop)["action_fields"])}
+    config = settings(workshop)  # once, not per row
+    field_order = {o["id"]: i for i, o in enumerate(config["action_fields"])}
     actions = []
     for row in _rows(session, workshop.id):
         if not row.accepted:
             continue
         f = _complete(row.fields)
-        custom = {c: f.get(c, "") for c in settings(workshop)["custom"]}
+        custom = {c: f.get(c, "") for c in config["custom"]}
         actions.append(
             {
                 "ref": row.ref,
