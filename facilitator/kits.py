@@ -13,7 +13,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 KIT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -34,6 +42,9 @@ Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
 #: Voting methods (facilitator/tally.py defines their choices and rules).
 METHODS = ("gradients", "fist", "consensus", "consent", "yes_no", "dots", "ranked", "scale")
 Label = Annotated[str, Field(min_length=1, max_length=80)]
+#: How a poll's results are broken down: by the voter's sector (the default), by
+#: their organisation, or not at all (facilitator/polls.py folds small groups).
+GROUP_BY = ("sector", "organisation", "none")
 
 
 class _Strict(BaseModel):
@@ -79,6 +90,19 @@ class AgendaConfig(_Strict):
     )
 
 
+def _check_group_by(value: Any) -> Any:
+    if value not in GROUP_BY:
+        raise PydanticCustomError(
+            "group_by",
+            "{value} is not a way to group results; use {known}",
+            {"value": repr(value), "known": ", ".join(GROUP_BY)},
+        )
+    return value
+
+
+GroupBy = Annotated[str, BeforeValidator(_check_group_by)]
+
+
 def _check_rule(method: str, rule: dict[str, Any]) -> None:
     from .errors import DomainError
     from .tally import check_rule
@@ -103,6 +127,7 @@ class PollSpec(_Strict):
     rule: dict[str, Any] = Field(default_factory=dict)
     anonymous: bool = True
     results: Literal["on_close", "live"] = "on_close"
+    group_by: GroupBy = "sector"
 
     @model_validator(mode="after")
     def _fits_method(self) -> PollSpec:
@@ -120,6 +145,8 @@ class VoteConfig(_Strict):
     method: Literal[METHODS] | None = None  # type: ignore[valid-type]
     anonymous: bool = True
     results: Literal["on_close", "live"] = "on_close"
+    #: How new polls of this stage break their results down.
+    group_by: GroupBy = "sector"
     #: The decision rule of polls by ``method`` (fixed before they open).
     rule: dict[str, Any] = Field(default_factory=dict)
     polls: list[PollSpec] = Field(default_factory=list, max_length=30)
@@ -179,17 +206,27 @@ def describe_stage(stage: StageSpec) -> list[str]:
         if config.get("method"):
             method = config["method"]
             lines.append(
-                f"new polls: {TALLY_METHODS[method].label} "
+                f"new polls: {TALLY_METHODS[method].label}{_grouping(config)} "
                 f"({describe_rule(method, config.get('rule', {}))})"
             )
+        elif _grouping(config):
+            lines.append(f"new polls: {_grouping(config).removeprefix(', ')}")
         for poll in config.get("polls", []):
             method = poll["method"]
             secret = "anonymous" if poll.get("anonymous", True) else "named"
             lines.append(
-                f"poll: {poll['title']} ({TALLY_METHODS[method].label}, {secret}; "
-                f"{describe_rule(method, poll.get('rule', {}))})"
+                f"poll: {poll['title']} ({TALLY_METHODS[method].label}, {secret}"
+                f"{_grouping(poll)}; {describe_rule(method, poll.get('rule', {}))})"
             )
     return lines
+
+
+def _grouping(settings: dict[str, Any]) -> str:
+    """How results are grouped, in words, when not by sector (the default)."""
+    grouping = settings.get("group_by", "sector")
+    if grouping == "sector":
+        return ""
+    return ", no results by group" if grouping == "none" else f", by {grouping}"
 
 
 class StageSpec(_Strict):
@@ -203,7 +240,10 @@ class StageSpec(_Strict):
 
     @model_validator(mode="after")
     def _config_fits_type(self) -> StageSpec:
-        check_stage_config(self.type, self.config)
+        try:
+            check_stage_config(self.type, self.config)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (stage {self.id!r})") from None
         return self
 
 
@@ -295,9 +335,7 @@ class PlanSpec(_Strict):
                 raise ValueError(f"columns: a plan must have the {column!r} column")
         for index, option in enumerate(self.custom_columns):
             if option.id in PLAN_COLUMNS:
-                raise ValueError(
-                    f"custom_columns[{index}].id: {option.id!r} is a standard column"
-                )
+                raise ValueError(f"custom_columns[{index}].id: {option.id!r} is a standard column")
         _no_duplicates("custom_columns", [o.id for o in self.custom_columns], "column id")
         return self
 

@@ -14,6 +14,7 @@ from .workshops import Outcome
 FACILITATOR = {"facilitator"}
 Method = Literal[tuple(tally.METHODS)]  # type: ignore[valid-type]
 Results = Literal[polls.RESULTS]  # type: ignore[valid-type]
+GroupBy = Literal[polls.GROUP_BY]  # type: ignore[valid-type]
 
 
 class NewPoll(Params):
@@ -29,6 +30,8 @@ class NewPoll(Params):
     rule: dict[str, Any] = Field(default_factory=dict)
     anonymous: bool = True
     results: Results = "on_close"
+    #: None: the stage's setting (sector unless the kit says otherwise).
+    group_by: GroupBy | None = None
 
 
 def _config(p: Any) -> dict[str, Any]:
@@ -51,6 +54,7 @@ def create(ctx: Context, p: NewPoll) -> Outcome:
         p.rule,
         p.anonymous,
         p.results,
+        p.group_by,
     )
 
 
@@ -61,6 +65,7 @@ class Amend(Params):
     rule: dict[str, Any] | None = None
     anonymous: bool | None = None
     results: Results | None = None
+    group_by: GroupBy | None = None
 
 
 @action(protocol.POLL_AMEND, roles=FACILITATOR, params=Amend)

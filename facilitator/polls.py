@@ -8,9 +8,10 @@ Anonymity: in an anonymous round a ballot is keyed by an HMAC of the round
 and the participant (so a person can change their ballot and cast only one),
 and that key is erased when the round closes; turnout is kept apart. No
 payload, export or page ever pairs a name with a choice. Results by sector
-fold groups of fewer than three voters into "other" (and grow "other" until
-it has three), so no choice can be read off a small group or by subtracting
-groups from the total.
+or by organisation (the poll's ``group_by``) fold groups of fewer than three
+voters into "other" (and grow "other" until it has three), so no choice can be
+read off a small group or by subtracting groups from the total. A ballot keeps
+the voter's organisation only when its round groups by organisation.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from . import protocol, tally
 from .db import Base, utcnow
 from .errors import CLOSED, CONFLICT, INVALID, NOT_FOUND, STAGE, DomainError
+from .kits import GROUP_BY
 from .live import Event, refresher
-from .workshops import Outcome, Participant, Workshop
+from .workshops import ORGANISATION_MAX, Outcome, Participant, Workshop
 
 DRAFT, OPEN, CLOSED_POLL = "draft", "open", "closed"
 RESULTS = ("on_close", "live")
@@ -77,6 +79,8 @@ class Poll(Base):
     rule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     anonymous: Mapped[bool] = mapped_column(default=True)
     results: Mapped[str] = mapped_column(String(10), default="on_close")
+    #: Results by the voter's "sector", "organisation", or "none" (fixed while open).
+    group_by: Mapped[str] = mapped_column(String(20), default="sector")
     status: Mapped[str] = mapped_column(String(10), default=DRAFT)
     #: Number of the current (or last) round; 0 while a draft.
     round: Mapped[int] = mapped_column(default=0)
@@ -98,7 +102,7 @@ class PollRound(Base):
     anonymous: Mapped[bool]
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
-    #: The tally, decision, turnout, reasons and results by sector, once closed.
+    #: The tally, decision, turnout, reasons and results by group, once closed.
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
@@ -117,6 +121,8 @@ class Ballot(Base):
     )
     #: The voter's sector, for results by stakeholder group.
     sector: Mapped[str] = mapped_column(String(60), default="")
+    #: The voter's organisation, kept only when the round groups results by it.
+    organisation: Mapped[str] = mapped_column(String(ORGANISATION_MAX), default="")
     choice: Mapped[Any] = mapped_column(JSON)
     reason: Mapped[str] = mapped_column(String(REASON_MAX), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -150,6 +156,7 @@ def poll_dict(poll: Poll | Any) -> dict[str, Any]:
         "rule": poll.rule,
         "anonymous": poll.anonymous,
         "results": poll.results,
+        "group_by": poll.group_by,
         "status": poll.status,
         "round": poll.round,
     }
@@ -210,6 +217,14 @@ def _clean_config(method: str, config: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def _group_by(value: str) -> str:
+    if value not in GROUP_BY:
+        raise DomainError(
+            INVALID, f"group_by must be one of {', '.join(GROUP_BY)}.", field="group_by"
+        )
+    return value
+
+
 def _text(value: str, label: str, limit: int, required: bool = False) -> str:
     cleaned = value.strip()
     if required and not cleaned:
@@ -234,7 +249,9 @@ def create(
     rule: dict[str, Any],
     anonymous: bool,
     results: str,
+    group_by: str | None = None,
 ) -> Outcome:
+    """A draft poll in the current vote stage; ``group_by`` defaults to the stage's."""
     stage = workshop.current_stage
     if stage is None or stage.type != "vote":
         raise DomainError(STAGE, "Create polls in a vote stage.")
@@ -253,6 +270,7 @@ def create(
         rule=tally.check_rule(method, {**kit_rule, **rule}),
         anonymous=anonymous,
         results=results,
+        group_by=_group_by(group_by or (stage.config or {}).get("group_by", "sector")),
     )
     session.add(poll)
     session.flush()
@@ -281,6 +299,8 @@ def amend(session: Session, workshop: Workshop, poll_id: int, changes: dict[str,
         if changes["results"] not in RESULTS:
             raise DomainError(INVALID, "results must be on_close or live.", field="results")
         poll.results = changes["results"]
+    if "group_by" in changes:
+        poll.group_by = _group_by(changes["group_by"])
     session.flush()
     data = {"poll": poll_dict(poll)}
     return Outcome(result=data, events=[Event(protocol.POLL_UPDATED, data)])
@@ -307,10 +327,21 @@ def open_round(session: Session, workshop: Workshop, poll_id: int) -> Outcome:
     return Outcome(result=data, events=[Event(protocol.POLL_OPENED, data)])
 
 
-def _folded_groups(ballots: list[Ballot], anonymous: bool) -> dict[str, list[Ballot]]:
+def _folded_groups(
+    ballots: list[Ballot], anonymous: bool, group_by: str
+) -> dict[str, list[Ballot]]:
+    """Ballots by the voter's sector or organisation (names matched without regard to
+    case and spacing, shown as first written), small groups folded if anonymous."""
+    if group_by == "none":
+        return {}
     groups: dict[str, list[Ballot]] = defaultdict(list)
+    names: dict[str, str] = {}
     for ballot in ballots:
-        groups[ballot.sector or "other"].append(ballot)
+        value = ballot.organisation if group_by == "organisation" else ballot.sector
+        written = " ".join(value.split())
+        key = written.casefold() or "other"
+        name = "other" if key == "other" else names.setdefault(key, written)
+        groups[name].append(ballot)
     if not anonymous:
         return dict(groups)
     other = groups.pop("other", [])
@@ -365,13 +396,14 @@ def close_round(session: Session, workshop: Workshop, poll_id: int) -> Outcome:
                 "tally"
             ],
         }
-        for name, group in sorted(_folded_groups(ballots, item.anonymous).items())
+        for name, group in sorted(_folded_groups(ballots, item.anonymous, poll.group_by).items())
     }
     item.outcome = {
         **result,
         "turnout": turnout,
         "present": present,
         "reasons": reasons,
+        "group_by": poll.group_by,
         "by_group": by_group,
     }
     item.closed_at = utcnow()
@@ -418,6 +450,7 @@ _VOTING_ROUND = (
     select(
         _polls.c.workshop_id,
         _polls.c.status,
+        _polls.c.group_by,
         _rounds.c.id,
         _rounds.c.number,
         _rounds.c.method,
@@ -443,7 +476,7 @@ _INSERT_TURNOUT = insert(_turnout)
 
 def _voting_round(session: Session, workshop: Workshop, poll_id: int) -> Any:
     """The open round of a poll of ``workshop`` (a row: id, number, method, config,
-    anonymous), or the DomainError saying why there is none."""
+    anonymous, and the poll's group_by), or the DomainError saying why there is none."""
     row = session.execute(_VOTING_ROUND, {"pid": poll_id}).first()
     if row is None or row.workshop_id != workshop.id:
         raise DomainError(NOT_FOUND, f"There is no poll {poll_id} in this workshop.")
@@ -537,6 +570,9 @@ def vote_many(
                 "voter_key": key,
                 "participant_id": None if item.anonymous else participant.id,
                 "sector": participant.sector,
+                "organisation": (
+                    participant.organisation if item.group_by == "organisation" else ""
+                ),
                 "choice": choice,
                 "reason": reason,
                 "updated_at": now,

@@ -110,5 +110,6 @@ def _poll(workshop: Workshop, stage_id: int, spec: dict[str, Any]) -> Poll:
         rule=tally.check_rule(method, spec.get("rule", {})),
         anonymous=spec.get("anonymous", True),
         results=spec.get("results", "on_close"),
+        group_by=spec.get("group_by", "sector"),
         status=DRAFT,
     )

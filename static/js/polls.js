@@ -14,6 +14,17 @@ const METHODS = [
   ["scale", "Scale 1–N"],
 ];
 
+// How results are broken down (a poll's and a recorded outcome's `group_by`).
+const GROUP_BY = [
+  ["sector", "By sector"],
+  ["organisation", "By organisation"],
+  ["none", "No breakdown"],
+];
+
+function groupLabel(groupBy) {
+  return (GROUP_BY.find(([v]) => v === (groupBy || "sector")) || GROUP_BY[0])[1];
+}
+
 function stagePolls(state, stage) {
   return (state.polls || []).filter((e) => e.poll.stage_id === stage.id);
 }
@@ -45,6 +56,14 @@ function tallyBars(poll, t) {
     h("span", { class: "tally-value" }, String(value)))));
 }
 
+// One group's line: voters, the median of a scale, and the count of each choice.
+function groupLine(name, t) {
+  const parts = [];
+  if (t.median !== undefined && t.median !== null) parts.push(`median ${t.median}`);
+  if (t.counts) parts.push(Object.entries(t.counts).filter(([, v]) => v).map(([k, v]) => `${k}×${v}`).join(", "));
+  return h("li", { "data-group": name }, `${name} (${t.voters}): ${parts.join(" · ")}`);
+}
+
 function outcomeView(poll, round) {
   const o = round.outcome;
   const groups = Object.entries(o.by_group || {});
@@ -52,9 +71,8 @@ function outcomeView(poll, round) {
     h("p", {}, decisionBadge(o), " ", o.explanation),
     h("p", { class: "muted small" }, `Round ${round.number} · ${o.turnout} of ${o.present} voted · ${round.anonymous ? "anonymous" : "named"}`),
     tallyBars(poll, o.tally),
-    groups.length > 1 ? h("details", {}, h("summary", {}, "By sector"),
-      h("ul", { class: "small" }, ...groups.map(([g, t]) => h("li", {}, `${g} (${t.voters}): `,
-        t.counts ? Object.entries(t.counts).filter(([, v]) => v).map(([k, v]) => `${k}×${v}`).join(", ") : ""))))
+    groups.length > 1 ? h("details", { "data-group-by": o.group_by || "sector" }, h("summary", {}, groupLabel(o.group_by)),
+      h("ul", { class: "small" }, ...groups.map(([g, t]) => groupLine(g, t))))
       : null,
     o.reasons && o.reasons.length ? h("details", { open: true }, h("summary", {}, "Reasons and dissent"),
       h("ul", { class: "small" }, ...o.reasons.map((r) => h("li", {}, `${r.name ? `${r.name}: ` : ""}[${r.choice}] ${r.reason}`)))) : null);
@@ -211,18 +229,21 @@ export class ConsolePolls {
     const options = h("textarea", { rows: 3, placeholder: "Options, one per line (dot vote, ranked choice)" });
     const anonymous = h("input", { type: "checkbox", checked: (stage.config || {}).anonymous !== false });
     const live = h("input", { type: "checkbox" });
+    const groupBy = h("select", { "data-control": "poll-group-by", "aria-label": "Results by group" },
+      ...GROUP_BY.map(([v, l]) => h("option", { value: v, selected: v === ((stage.config || {}).group_by || "sector") }, l)));
     const create = h("button", { type: "button", "data-action": "create-poll" }, "Create poll");
     create.addEventListener("click", () => {
       const opts = options.value.split("\n").map((o) => o.trim()).filter(Boolean);
       sendAction(this.live, this.root, ACTIONS.POLL_CREATE, { title: title.value, proposal: proposal.value, method: method.value,
-        options: opts, anonymous: anonymous.checked, results: live.checked ? "live" : "on_close" })
+        options: opts, anonymous: anonymous.checked, results: live.checked ? "live" : "on_close", group_by: groupBy.value })
         .then((ack) => { if (ack) { title.value = ""; proposal.value = ""; options.value = ""; } });
     });
     this.list = h("div", { class: "poll-list" });
     body.replaceChildren(
       h("div", { class: "stack poll-form" }, title, proposal, method, options,
         h("label", { class: "inline" }, anonymous, " Anonymous (fixed when the poll opens)"),
-        h("label", { class: "inline" }, live, " Show results live (otherwise on close)"), create),
+        h("label", { class: "inline" }, live, " Show results live (otherwise on close)"),
+        h("label", { class: "inline" }, "Breakdown ", groupBy), create),
       this.list);
     this.update(state, stage);
   }
@@ -242,7 +263,7 @@ export class ConsolePolls {
         } }, "Amend"));
       }
       return h("section", { class: "poll-card", "data-poll": poll.id },
-        h("strong", {}, poll.title), h("span", { class: "muted small" }, ` · ${poll.method_label} · ${poll.status}${poll.round ? ` · round ${poll.round}` : ""} · ${poll.anonymous ? "anonymous" : "named"}`),
+        h("strong", {}, poll.title), h("span", { class: "muted small" }, ` · ${poll.method_label} · ${poll.status}${poll.round ? ` · round ${poll.round}` : ""} · ${poll.anonymous ? "anonymous" : "named"}${poll.group_by && poll.group_by !== "sector" ? ` · ${groupLabel(poll.group_by).toLowerCase()}` : ""}`),
         poll.status === "open" ? h("p", { class: "small" }, `${(e.count || { turnout: 0 }).turnout} of ${state.presence.total} have voted`) : null,
         poll.status === "open" && e.count && e.count.tally ? tallyBars(poll, e.count.tally) : null,
         poll.status === "closed" && round && round.outcome ? outcomeView(poll, round) : null,
