@@ -7,11 +7,14 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, request, session
+from flask import Flask, abort, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
 from .db import db
 from .kits import KitLibrary
+from .limits import HTTP_LIMITS, HttpLimits
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -56,9 +59,35 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_blueprints(app)
     init_sockets(app)
+    _trusted_proxies(app)
+    app.extensions[HTTP_LIMITS] = HttpLimits(app.config)
+    app.session_interface = _SessionInterface()
     _csrf(app)
     _security_headers(app)
     return app
+
+
+def _trusted_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For and -Proto from this many proxies in front, no more.
+
+    Wrapped around the Socket.IO middleware too, so both see the client's address
+    and scheme. X-Forwarded-Host is never believed (nginx passes Host itself).
+    Without the setting the headers are ignored: a client could claim any address
+    and escape the limits on join codes and log-ins.
+    """
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Session cookies are ``Secure`` whenever the request came over TLS (directly, or
+    through a trusted proxy), not only when the configuration says so."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        if super().get_cookie_secure(app):
+            return True
+        return has_request_context() and request.is_secure
 
 
 def _security_headers(app: Flask) -> None:

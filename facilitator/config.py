@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .runtime import async_mode_from_env
 
@@ -59,6 +60,67 @@ def _smtp_port(value: str | None) -> int:
         raise SystemExit(f"FACILITATOR_SMTP_PORT must be a number, not {value!r}") from None
 
 
+def _number(name: str, default: float, *, integer: bool = False, minimum: float = 0) -> float:
+    """A number from ``FACILITATOR_<name>``, at least ``minimum``."""
+    value = os.environ.get(f"FACILITATOR_{name}")
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value) if integer else float(value)
+    except ValueError:
+        kind = "a whole number" if integer else "a number"
+        raise SystemExit(f"FACILITATOR_{name} must be {kind}, not {value!r}") from None
+    if number < minimum or number != number:  # NaN
+        raise SystemExit(f"FACILITATOR_{name} must be at least {minimum}, not {value!r}")
+    return number
+
+
+def _count(name: str, default: int, minimum: int = 1) -> int:
+    return int(_number(name, default, integer=True, minimum=minimum))
+
+
+def check_origins(value: object) -> list[str] | None:
+    """The Socket.IO allowed origins, normalised; None means "this server's own".
+
+    Each must be ``scheme://host[:port]``. A wildcard is refused: any web site could
+    then open sockets with the session cookie of whoever visits it.
+    """
+    if value is None or value == "" or value == []:
+        return None
+    items = value.replace(",", " ").split() if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise SystemExit("ALLOWED_ORIGINS must be a list of origins such as https://example.org")
+    origins = []
+    for item in items:
+        text = str(item).strip()
+        if "*" in text:
+            raise SystemExit(
+                f"FACILITATOR_ALLOWED_ORIGINS may not contain a wildcard ({text!r}): any web "
+                "site could then use a visitor's session. List the origins the screens are "
+                "served from, such as https://plans.example.org, or leave it unset for this "
+                "server's own origin."
+            )
+        parts = urlsplit(text)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+            or parts.username
+            or parts.password
+        ):
+            raise SystemExit(
+                f"FACILITATOR_ALLOWED_ORIGINS: {text!r} is not an origin; write "
+                "scheme://host or scheme://host:port, such as https://plans.example.org"
+            )
+        default_port = {"http": 80, "https": 443}[parts.scheme]
+        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        port = f":{parts.port}" if parts.port and parts.port != default_port else ""
+        origins.append(f"{parts.scheme}://{host}{port}")
+    return origins
+
+
 def from_env(instance_path: Path | None = None) -> dict[str, object]:
     """Build the Flask config mapping from the environment."""
     instance = instance_path or default_instance_path()
@@ -76,6 +138,26 @@ def from_env(instance_path: Path | None = None) -> dict[str, object]:
         "HOST": os.environ.get("FACILITATOR_HOST", "0.0.0.0"),  # noqa: S104 - phones on the LAN
         "PORT": _port(os.environ.get("FACILITATOR_PORT")),
         "PUBLIC_URL": os.environ.get("FACILITATOR_PUBLIC_URL") or None,
+        # Socket.IO origins (comma or space separated); unset: this server's own.
+        "ALLOWED_ORIGINS": check_origins(os.environ.get("FACILITATOR_ALLOWED_ORIGINS")),
+        # Proxies in front that set X-Forwarded-For and -Proto (nginx: 1). Only then are
+        # those headers believed; otherwise anyone could claim any address.
+        "TRUSTED_PROXIES": _count("TRUSTED_PROXIES", 0, minimum=0),
+        # Socket events a second, and at once, per connection and per participant (all
+        # their devices); far above what people do (a note dragged sends 20 a second).
+        "EVENT_RATE": _number("EVENT_RATE", 30, minimum=0.1),
+        "EVENT_BURST": _number("EVENT_BURST", 120, minimum=1),
+        "PARTICIPANT_EVENT_RATE": _number("PARTICIPANT_EVENT_RATE", 40, minimum=0.1),
+        "PARTICIPANT_EVENT_BURST": _number("PARTICIPANT_EVENT_BURST", 160, minimum=1),
+        # A connection refused this many times within about 10 s is disconnected.
+        "EVENT_DISCONNECT_AFTER": _number("EVENT_DISCONNECT_AFTER", 100, minimum=1),
+        # Wrong join codes per address, and failed log-ins per address and per account,
+        # within the window (seconds); then every attempt is refused until it passes.
+        "JOIN_FAILURES_PER_ADDRESS": _count("JOIN_FAILURES_PER_ADDRESS", 30),
+        "JOIN_WINDOW": _number("JOIN_WINDOW", 600, minimum=1),
+        "LOGIN_FAILURES_PER_ADDRESS": _count("LOGIN_FAILURES_PER_ADDRESS", 10),
+        "LOGIN_FAILURES_PER_ACCOUNT": _count("LOGIN_FAILURES_PER_ACCOUNT", 20),
+        "LOGIN_WINDOW": _number("LOGIN_WINDOW", 900, minimum=1),
         "KITS_PATH": str(PROJECT_ROOT / "workshop_kits"),
         # Optional e-mail of the signed plan; nothing is sent without a host.
         "SMTP_HOST": os.environ.get("FACILITATOR_SMTP_HOST") or None,

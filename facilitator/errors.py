@@ -15,6 +15,7 @@ CONFLICT = "conflict"
 STAGE = "wrong_stage"
 CLOSED = "closed"
 LOCKED = "locked"
+RATE_LIMITED = "rate_limited"
 INTERNAL = "internal"
 
 ERROR_CODES = (
@@ -28,6 +29,7 @@ ERROR_CODES = (
     STAGE,
     CLOSED,
     LOCKED,
+    RATE_LIMITED,
     INTERNAL,
 )
 

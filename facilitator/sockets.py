@@ -16,9 +16,11 @@ from flask_socketio import SocketIO, join_room
 
 from . import live, protocol, state
 from .actions import Caller, perform
+from .config import check_origins
 from .db import db
 from .errors import BAD_REQUEST, UNAUTHENTICATED, DomainError
 from .identity import caller_for_screen
+from .limits import EventLimits
 from .state import snapshot
 
 log = logging.getLogger("facilitator.sockets")
@@ -27,14 +29,26 @@ socketio = SocketIO()
 
 #: The caller of each connected socket of this process, by Socket.IO sid.
 _callers: dict[str, Caller] = {}
+#: Events per connection and per participant (docs/security.md).
+_limits: EventLimits | None = None
+#: Connections being closed for flooding, so each is closed (and logged) once.
+_closing: set[str] = set()
+
+
+def event_limits() -> EventLimits:
+    assert _limits is not None, "init_app first"
+    return _limits
 
 
 def init_app(app: Any) -> None:
+    global _limits
+    _limits = EventLimits(app.config)
+    app.extensions["facilitator.event_limits"] = _limits
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
         message_queue=app.config["MESSAGE_QUEUE"],
-        cors_allowed_origins=app.config.get("CORS_ORIGINS"),
+        cors_allowed_origins=_origin_check(app.config),
         ping_interval=20,
         ping_timeout=20,
         max_http_buffer_size=64 * 1024,
@@ -55,6 +69,41 @@ def init_app(app: Any) -> None:
     # young generation less often lets short-lived objects die by reference count
     # first (a storm then spends ~25 ms in the collector, none in full ones).
     gc.set_threshold(20_000, 20, 20)
+
+
+def _origin_check(config: Any) -> Any:
+    """Which browser pages may open a socket: the configured origins, or else this
+    server's own (its public URL, and the scheme and Host the request came to).
+
+    A page on another site could otherwise open a socket that carries the visitor's
+    session cookie. Clients that send no Origin (not browsers) are not asked.
+    """
+    configured = check_origins(config.get("ALLOWED_ORIGINS"))
+    if configured is not None:
+        return configured
+    public = check_origins(config.get("PUBLIC_URL") and _origin_of(config["PUBLIC_URL"]))
+
+    def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        if not origin:
+            return True
+        scheme, host = environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", "")
+        own = [f"{scheme}://{host}"]
+        # As a proxy passes it on. Believing these headers here lets no one in: a
+        # browser cannot set them on another site's behalf, and other clients can
+        # send any Origin anyway.
+        forwarded_scheme = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
+        forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
+        own.append(f"{forwarded_scheme}://{forwarded_host}")
+        return origin in own or origin in (public or ())
+
+    return allowed
+
+
+def _origin_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def on_connect(auth: Any = None) -> bool:
@@ -107,15 +156,35 @@ def build_snapshot(caller: Caller) -> dict[str, Any]:
 
 def on_disconnect(sid: str, *_reason: Any) -> None:
     _callers.pop(sid, None)
+    _closing.discard(sid)
+    if _limits is not None:
+        _limits.forget(sid)
 
 
 def on_any(event: Any, sid: str, *args: Any) -> dict[str, Any]:
     caller = _callers.get(sid)
     if caller is None:
         return DomainError(UNAUTHENTICATED, "Connect to a workshop first.").as_ack()
+    verdict = event_limits().check(sid, caller.role, caller.actor)
+    if verdict.error is not None:
+        if verdict.disconnect and sid not in _closing:
+            _closing.add(sid)
+            log.warning(
+                "disconnecting %s %s of workshop %s: too many events",
+                caller.role,
+                caller.actor,
+                caller.workshop_id,
+            )
+            socketio.start_background_task(_disconnect_flooder, sid)
+        return verdict.error.as_ack()
     if len(args) > 1:
         return DomainError(BAD_REQUEST, "Send one payload object per event.").as_ack()
     return perform(caller, event, args[0] if args else None)
+
+
+def _disconnect_flooder(sid: str) -> None:
+    socketio.sleep(0.1)  # the refusal's ack goes out first
+    socketio.server.disconnect(sid, namespace="/")
 
 
 def disconnect_room(room: str) -> None:

@@ -11,6 +11,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from .. import identity
 from ..accounts import User, authenticate
 from ..db import db
+from ..limits import client_address, http_limits, minutes
 
 bp = Blueprint("auth", __name__)
 
@@ -48,10 +49,25 @@ def login() -> Any:
     if request.method == "POST":
         username = request.form.get("username", "")[:80]
         password = request.form.get("password", "")[:200]
+        # Passwords cannot be guessed: a few failures per address and per account,
+        # then every attempt waits (the right password too).
+        limits = http_limits()
+        address, account = client_address(), username.strip().lower()
+        wait = max(
+            limits.login_address.retry_after(address),
+            limits.login_account.retry_after(account),
+        )
+        if wait:
+            error = f"Too many failed log-ins. Wait {minutes(wait)} and try again."
+            page = render_template("login.html", error=error)
+            return page, 429, {"Retry-After": str(wait)}
         with db.reader() as s:
             user = authenticate(s, username, password)
             user_id = user.id if user else None
-        if user_id is not None:
+        if user_id is None:
+            limits.login_address.fail(address)
+            limits.login_account.fail(account)
+        else:
             keep = {k: session[k] for k in ("participants", "visitor") if k in session}
             session.clear()
             session.update(keep)

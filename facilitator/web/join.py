@@ -11,6 +11,7 @@ from sqlalchemy import select
 from .. import identity, protocol
 from ..actions import Caller, perform
 from ..db import db
+from ..limits import client_address, http_limits, minutes
 from ..workshops import (
     CLOSED_STATUS,
     DRAFT,
@@ -32,14 +33,38 @@ def home() -> Any:
     return render_template("home.html", error=None, code="")
 
 
+def _wait_for_codes() -> int:
+    """Seconds this address must wait before trying another code (0: it may now)."""
+    return http_limits().join.retry_after(client_address())
+
+
+def _wrong_code() -> None:
+    http_limits().join.fail(client_address())
+
+
+def _too_many_codes(wait: int) -> Any:
+    """Join codes cannot be guessed: after too many wrong ones, no more tries for a while."""
+    page = render_template(
+        "message.html",
+        title="Too many wrong codes",
+        message=f"Too many wrong join codes came from this network address. Wait "
+        f"{minutes(wait)} and try again, or scan the QR code on the screen.",
+    )
+    return page, 429, {"Retry-After": str(wait)}
+
+
 @bp.route("/join", methods=["GET", "POST"])
 def enter_code() -> Any:
     raw = request.values.get("code", "")[:40]
     if not raw:
         return render_template("home.html", error=None, code="")
+    wait = _wait_for_codes()
+    if wait:
+        return _too_many_codes(wait)
     with db.reader() as s:
         workshop = find_open_by_code(s, raw)
     if workshop is None:
+        _wrong_code()
         return render_template("home.html", error=_unknown_code_message(raw), code=raw), 404
     return redirect(url_for("join.workshop", code=workshop.code))
 
@@ -73,9 +98,15 @@ def _form_context(workshop: Workshop, **extra: Any) -> dict[str, Any]:
 
 @bp.route("/j/<code>", methods=["GET", "POST"])
 def workshop(code: str) -> Any:
+    wait = _wait_for_codes()
     with db.reader() as s:
         found = find_open_by_code(s, code)
+        # While an address waits, only a phone that already joined this workshop
+        # (its cookie says so) gets past: that tells a guesser nothing.
+        if wait and (found is None or identity.participant_id(session, found.id) is None):
+            return _too_many_codes(wait)
         if found is None:
+            _wrong_code()
             return render_template(
                 "message.html", title="Workshop not found", message=_unknown_code_message(code)
             ), 404
