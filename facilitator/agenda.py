@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import protocol
+from . import protocol, quotas
 from .board import Note
 from .db import Base, utcnow
 from .errors import CONFLICT, INVALID, NOT_FOUND, STAGE, DomainError
@@ -155,6 +155,14 @@ def propose(
     minutes: int | None,
 ) -> Outcome:
     stage = _stage(workshop)
+    if participant is not None:
+        quotas.check(
+            session,
+            AgendaItem,
+            [AgendaItem.stage_id == stage.id, AgendaItem.proposed_by == participant.id],
+            quotas.AGENDA_ITEMS_PER_PARTICIPANT,
+            "agenda items proposed",
+        )
     item = AgendaItem(
         workshop_id=workshop.id,
         stage_id=stage.id,

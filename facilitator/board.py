@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Float, ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
-from . import protocol
+from . import protocol, quotas
 from .db import Base, utcnow
 from .errors import CONFLICT, FORBIDDEN, INVALID, LOCKED, NOT_FOUND, STAGE, DomainError
 from .live import Event, redacted_for
@@ -254,6 +254,14 @@ def create_note(
 ) -> Outcome:
     stage = current_board(workshop)
     _check_participant_may_change(stage, workshop, participant)
+    if participant is not None:
+        quotas.check(
+            session,
+            Note,
+            [Note.stage_id == stage.id, Note.author_id == participant.id],
+            quotas.NOTES_PER_PARTICIPANT,
+            "notes on this board",
+        )
     note = Note(
         workshop_id=workshop.id,
         stage_id=stage.id,
@@ -387,6 +395,14 @@ def create_group(
 ) -> Outcome:
     stage = current_board(workshop)
     _check_may_group(stage, workshop, participant)
+    if participant is not None:
+        quotas.check(
+            session,
+            NoteGroup,
+            [NoteGroup.stage_id == stage.id],
+            quotas.GROUPS_PER_BOARD,
+            "groups on this board",
+        )
     group = NoteGroup(
         workshop_id=workshop.id, stage_id=stage.id, title=_clean_title(title), x=x, y=y
     )

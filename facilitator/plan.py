@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import accountability, protocol
+from . import accountability, protocol, quotas
 from .agenda import AgendaItem
 from .db import Base, utcnow
 from .errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, DomainError
@@ -263,6 +263,14 @@ def create(
     count = session.scalar(select(func.count()).where(PlanAction.workshop_id == workshop.id))
     if (count or 0) >= MAX_ACTIONS:
         raise DomainError(INVALID, f"A plan holds at most {MAX_ACTIONS} actions.")
+    if participant is not None:
+        quotas.check(
+            session,
+            PlanAction,
+            [PlanAction.workshop_id == workshop.id, PlanAction.proposed_by == participant.id],
+            quotas.ACTIONS_PER_PARTICIPANT,
+            "actions proposed",
+        )
     if participant is not None and set(fields) & set(OFFER_ONLY):
         raise DomainError(
             FORBIDDEN,

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import protocol
+from . import protocol, quotas
 from .db import Base, utcnow
 from .errors import CONFLICT, INVALID, NOT_FOUND, STAGE, DomainError
 from .live import Event
@@ -223,6 +223,13 @@ def add(
     scale = map_spec(workshop)["scale_max"]
     if participant is not None:
         _map_stage(workshop)
+        quotas.check(
+            session,
+            Stakeholder,
+            [Stakeholder.workshop_id == workshop.id, Stakeholder.proposed_by == participant.id],
+            quotas.STAKEHOLDERS_PER_PARTICIPANT,
+            "stakeholders proposed",
+        )
     item = Stakeholder(
         workshop_id=workshop.id,
         name=_text(name, "name", NAME_MAX, required=True),
