@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
@@ -42,6 +42,7 @@ from .errors import (
     UNKNOWN_EVENT,
     DomainError,
 )
+from .text import strip_bidi_controls
 from .workshops import Outcome, Participant, Stage, Workshop
 
 log = logging.getLogger("facilitator.actions")
@@ -82,9 +83,15 @@ class Context:
 
 
 class Params(BaseModel):
-    """Base of every action's parameters: unknown fields are an error."""
+    """Base of every action's parameters: unknown fields are an error, and no text
+    keeps bidirectional controls (see :mod:`facilitator.text`)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_bidi_controls(cls, data: Any) -> Any:
+        return strip_bidi_controls(data)
 
 
 Handler = Callable[[Context, Any], Outcome]

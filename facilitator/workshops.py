@@ -20,6 +20,7 @@ from .db import Base, utcnow
 from .errors import CLOSED, CONFLICT, INVALID, NOT_FOUND, DomainError
 from .kits import Kit
 from .live import Event, redacted_for
+from .text import strip_bidi_controls
 
 #: Join codes avoid characters that look alike on a projector or a phone
 #: (0/O/D/Q, 1/I/L, 2/Z, 5/S, 8/B, U/V).
@@ -195,10 +196,10 @@ def create_workshop(
     place: str = "",
     status: str = LIVE,
 ) -> Workshop:
-    title = title.strip() or kit.title
+    title = strip_bidi_controls(title).strip() or kit.title
     if len(title) > TITLE_MAX:
         raise DomainError(INVALID, f"The title must have at most {TITLE_MAX} characters.")
-    place = " ".join(place.split())
+    place = " ".join(strip_bidi_controls(place).split())
     if len(place) > PLACE_MAX:
         raise DomainError(INVALID, f"The place must have at most {PLACE_MAX} characters.")
     kit_data = kit.model_dump(exclude={"stages"})

@@ -235,6 +235,9 @@ class Page:
             self.errors.append(
                 f"log {entry['source']}: {entry['text']} {entry.get('url', '')}".strip()
             )
+        elif method == "Page.javascriptDialogOpening":
+            # No screen opens a dialog unasked; one that opens blocks the page.
+            self.errors.append(f"dialog ({params.get('type')}): {params.get('message')}")
         elif method == "Inspector.targetCrashed":
             self.errors.append("the page crashed")
         elif method == "Page.loadEventFired":

@@ -12,6 +12,7 @@ from .. import identity, protocol
 from ..actions import Caller, perform
 from ..db import db
 from ..limits import client_address, http_limits, minutes
+from ..text import strip_bidi_controls
 from ..workshops import (
     CLOSED_STATUS,
     DRAFT,
@@ -133,7 +134,10 @@ def workshop(code: str) -> Any:
 
 
 def _join(workshop: Workshop) -> Any:
-    form = {k: request.form.get(k, "")[:400] for k in ("name", "organisation", "sector", "email")}
+    form = {
+        k: strip_bidi_controls(request.form.get(k, "")[:400])
+        for k in ("name", "organisation", "sector", "email")
+    }
     sector = form["sector"]
     if sector == OTHER:
         sector = request.form.get("sector_other", "")[:400]

@@ -1,0 +1,28 @@
+"""Text typed by people, made safe to show beside other people's text.
+
+Explicit bidirectional formatting characters - embeddings (U+202A, U+202B),
+overrides (U+202D, U+202E), their terminator (U+202C) and isolates (U+2066 to
+U+2069) - are removed from everything typed. Left unbalanced in a name or a note,
+an override reverses the text after it on the same line: the organisation shown
+beside a name, the rest of a table row, a line of the PDF. Right-to-left scripts
+need none of them (their letters carry their direction), and the implicit marks
+(U+200E, U+200F, U+061C) are kept: they reorder nothing around them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_bidi_controls(value: Any) -> Any:
+    """``value`` with the controls removed from every string in it (lists and dicts too)."""
+    if isinstance(value, str):
+        return BIDI_CONTROLS.sub("", value)
+    if isinstance(value, dict):
+        return {strip_bidi_controls(k): strip_bidi_controls(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [strip_bidi_controls(v) for v in value]
+    return value
