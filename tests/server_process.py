@@ -40,6 +40,13 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = instance / "server.log"
 
+    @property
+    def database_url(self) -> str:
+        """The database the server writes to (the embedded default: SQLite in the instance)."""
+        return self.env.get("FACILITATOR_DATABASE_URL") or (
+            f"sqlite:///{self.instance / 'facilitator.sqlite3'}"
+        )
+
     def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(BIN / "facilitator"), *args],
