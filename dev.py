@@ -4,6 +4,8 @@
     python3 dev.py demo     create .venv, install, prepare the database, run the demo
     python3 dev.py test     create .venv, install with test tools, run every test
     python3 dev.py bench S  run benchmark scenario S (see bench/README.md)
+    python3 dev.py audit    check the installed dependencies for known vulnerabilities
+                            (--strict: also fail when some could not be checked)
 
 Only the standard library is used here. Extra arguments go to the command run.
 """
@@ -11,6 +13,7 @@ Only the standard library is used here. Extra arguments go to the command run.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -95,6 +98,53 @@ def ensure_package(package: str, found, purpose: str) -> None:
         say(f"could not install {package}: {purpose} will be skipped")
 
 
+def audit(rest: list[str]) -> int:
+    """pip-audit of the installed environment: fails on a known vulnerability.
+
+    The vulnerability service may not know every package (a private mirror, no
+    network): those are listed as not audited, which fails only with --strict.
+    """
+    strict = "--strict" in rest
+    extra = [arg for arg in rest if arg != "--strict"]
+    command = [str(PYTHON), "-m", "pip_audit", "--local", "--skip-editable", "--format", "json",
+               "--progress-spinner", "off", "--desc", "off", *extra]
+    say("auditing the installed dependencies with pip-audit")
+    try:
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        say("NOT AUDITED: pip-audit did not finish within 15 minutes")
+        return 1 if strict else 0
+    try:
+        report = json.loads(done.stdout)
+        dependencies = report["dependencies"]
+    except (ValueError, KeyError, TypeError):
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
+        say(f"NOT AUDITED: pip-audit could not query a vulnerability service:\n{tail}")
+        return 1 if strict else 0
+    # The project itself is installed too, and is on no index.
+    dependencies = [d for d in dependencies if d.get("name") != "facilitator"]
+    vulnerable = [d for d in dependencies if d.get("vulns")]
+    skipped = [d for d in dependencies if d.get("skip_reason")]
+    audited = len(dependencies) - len(skipped)
+    for dep in vulnerable:
+        for vuln in dep["vulns"]:
+            fixed = ", ".join(vuln.get("fix_versions") or []) or "no fixed version yet"
+            say(f"VULNERABLE: {dep['name']} {dep['version']}: {vuln['id']} (fixed in {fixed})")
+    if skipped:
+        names = ", ".join(f"{d['name']}" for d in skipped)
+        say(f"NOT AUDITED: {len(skipped)} of {len(dependencies)} packages, which the "
+            f"vulnerability service could not answer for ({names}). Nothing is known about "
+            "them; run the audit where the service is reachable (or pass -s osv).")
+    if vulnerable:
+        say(f"{len(vulnerable)} of {audited} audited packages have known vulnerabilities")
+        return 1
+    if audited:
+        say(f"{audited} of {len(dependencies)} packages audited: no known vulnerabilities")
+    else:
+        say("no package could be audited here, so none is known to be vulnerable or safe")
+    return 1 if strict and skipped else 0
+
+
 def main() -> int:
     command = sys.argv[1] if len(sys.argv) > 1 else "help"
     rest = sys.argv[2:]
@@ -115,6 +165,9 @@ def main() -> int:
     if command == "bench":
         ensure_venv("test")
         return subprocess.call([str(PYTHON), "-m", "bench", *rest])
+    if command == "audit":
+        ensure_venv("test")
+        return audit(rest)
     print(__doc__)
     return 0 if command in ("help", "-h", "--help") else 2
 
