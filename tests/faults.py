@@ -399,8 +399,9 @@ def comparable(state: dict[str, Any]) -> dict[str, Any]:
     for entry in out.get("polls", []):
         entry.pop("count", None)
         entry["rounds"].sort(key=lambda r: r["number"])
-        if entry["poll"]["status"] != "open":
-            entry.pop("my_ballot", None)  # the snapshot has it only while open
+        if entry["poll"]["status"] != "open" or entry.get("my_ballot") is None:
+            # Snapshots have it for phones while open; no ballot is null there, absent here.
+            entry.pop("my_ballot", None)
     out.get("polls", []).sort(key=lambda e: e["poll"]["id"])
     out["stakeholders"]["items"].sort(key=lambda i: i["id"])
     out.get("plan", {}).pop("accountability", None)
@@ -452,14 +453,41 @@ class Screen(LiveClient):
         self.retries = 0
         self.acked = 0
         self.closed = False
+        #: Seconds a person takes before each action (least, most).
+        self.think = (0.0, 0.0)
+        #: Actions sent and not yet answered.
+        self.sending = 0
+        #: Reconnection snapshots compared with the state built before, and how they differed.
+        self.checks = 0
+        self.mismatches: list[list[str]] = []
+        self._cut: list[socket.socket] = []
         self.sio.on("disconnect", self._on_disconnect)
 
     # -- receiving
 
     def _on_snapshot(self, data: dict[str, Any]) -> None:
         with self._lock:
+            self._check_against(data)
             self._set_snapshot(data)
         super()._on_snapshot(data)
+
+    def _check_against(self, snapshot: dict[str, Any]) -> None:
+        """A reconnection's snapshot must equal the state the client had built, if no
+        event was missed meanwhile and no action of its own was unanswered: what the
+        events and acks it applied since its previous snapshot made of it."""
+        old = self.state
+        if (
+            old is None
+            or old["seq"] != snapshot["seq"]
+            or self.pending
+            or self.syncing
+            or self.sending
+        ):
+            return
+        self.checks += 1
+        found = differences(comparable(old), comparable(snapshot))
+        if found:
+            self.mismatches.append(found)
 
     def _set_snapshot(self, snapshot: dict[str, Any]) -> None:
         self.state = copy.deepcopy(snapshot)
@@ -491,6 +519,9 @@ class Screen(LiveClient):
     def _on_disconnect(self, *_reason: Any) -> None:
         with self._lock:
             self.connection += 1
+            cut, self._cut = self._cut, []
+        for sock in cut:
+            sock.close()
         self._notify()
 
     # -- catching up
@@ -526,7 +557,16 @@ class Screen(LiveClient):
 
     def send(self, name: str, payload: dict[str, Any] | None = None, timeout: float = 60) -> Any:
         """Send an action until it is answered, always with the same id (as live.js)."""
-        payload = dict(payload or {})
+        time.sleep(random.uniform(*self.think))
+        with self._lock:
+            self.sending += 1
+        try:
+            return self._send(name, dict(payload or {}), timeout)
+        finally:
+            with self._lock:
+                self.sending -= 1
+
+    def _send(self, name: str, payload: dict[str, Any], timeout: float) -> Any:
         payload.setdefault("action_id", action_id())
         deadline = time.monotonic() + timeout
         while True:
@@ -572,6 +612,7 @@ class Screen(LiveClient):
             return False
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
+        self._cut.append(sock)  # closed once the client has let go of it
         self.drops += 1
         return True
 
