@@ -4,11 +4,12 @@ server's event loop stalls while one renders.
 1. **Render.** For each size in ``--sizes`` (20, 100, 300 actions, each with
    ``--stakeholders`` 60 and ``--decisions`` 10): a realistic canonical plan and
    its signatures (``tests/plan_sample.py``), rendered exactly as the server
-   renders it: :func:`facilitator.exports.render`, which runs
-   ``python -m facilitator.render_worker`` as a child process. Each
+   renders it: by the warm render service (``python -m facilitator.render_worker``,
+   which the server starts with itself and which forks a child per PDF). Each
    measurement runs in a fresh wrapper process (``python -m bench.pdf REQUEST
-   OUT``) that times ``render()`` and reads the worker's CPU time and peak RSS
-   from ``getrusage(RUSAGE_CHILDREN)``; the bench counts the pages (pypdf).
+   OUT``) that starts a service, waits until it is warm, and times one render;
+   the rendering child reports its CPU time and peak RSS; the bench counts the
+   pages (pypdf).
    ``--repeat`` K: medians over K runs, the sizes interleaved.
 2. **Event-loop stall.** A fresh app server (``facilitator serve``, eventlet);
    the console client adds ``--stall-actions`` (300) rows with ``plan:add``
@@ -39,7 +40,6 @@ import io
 import json
 import logging
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -206,21 +206,22 @@ def render_request(actions: int, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def measure_one(request_path: Path, out_path: Path) -> dict[str, float]:
-    """In the wrapper process: render once as the server does; wall seconds, and the
-    CPU seconds and peak RSS of the worker (the only child of this process)."""
-    from facilitator.exports import render
+    """In the wrapper process: render once as the server does, with a render service
+    started and warm (the server starts it with itself); wall seconds, and the CPU
+    seconds and peak RSS of the forked child that rendered."""
+    from facilitator.exports import Renderer
 
     request = json.loads(request_path.read_text(encoding="utf-8"))
-    started = time.perf_counter()
-    pdf = render(request["plan"], request["digest"], request["signatures"])
-    seconds = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    renderer = Renderer()
+    try:
+        renderer.start(wait=True)
+        started = time.perf_counter()
+        pdf, figures = renderer.render(request["plan"], request["digest"], request["signatures"])
+        seconds = time.perf_counter() - started
+    finally:
+        renderer.close()
     out_path.write_bytes(pdf)
-    return {
-        "seconds": seconds,
-        "cpu_seconds": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mb": usage.ru_maxrss / 1024,  # KiB on Linux
-    }
+    return {"seconds": seconds, **figures}
 
 
 def render_once(request_path: Path, out_path: Path, timeout: float) -> dict[str, Any]:
@@ -517,13 +518,14 @@ def edit_row(console: TriggerClient, row: dict[str, Any], n: int) -> dict[str, A
 
 
 def _children(pid: int) -> list[int]:
-    """Child processes of ``pid`` (Linux /proc), from every thread."""
+    """Descendants of ``pid`` (Linux /proc), from every thread: the render service
+    and the child it forks for each PDF."""
     found: list[int] = []
     with contextlib.suppress(OSError):
         for task in Path(f"/proc/{pid}/task").iterdir():
             with contextlib.suppress(OSError, ValueError):
                 found.extend(int(c) for c in (task / "children").read_text().split())
-    return found
+    return found + [g for child in found for g in _children(child)]
 
 
 def _hwm_mb(pid: int) -> float | None:
@@ -535,7 +537,7 @@ def _hwm_mb(pid: int) -> float | None:
 
 
 class WorkerWatch:
-    """The peak RSS (VmHWM) of the server's render worker, sampled every 50 ms."""
+    """The peak RSS (VmHWM) of the server's render processes, sampled every 50 ms."""
 
     def __init__(self, server_pid: int) -> None:
         self.server_pid = server_pid

@@ -12,6 +12,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
+from . import exports
 from .db import db
 from .kits import KitLibrary
 from .limits import HTTP_LIMITS, HttpLimits
@@ -43,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import polls
 
     polls.configure(app.config["SECRET_KEY"])
+    exports.renderer.configure(app.config["PDF_RENDER_SECONDS"], app.config["PDF_RENDER_MEMORY_MB"])
     app.extensions["facilitator.kits"] = KitLibrary(app.config["KITS_PATH"])
 
     from . import (  # noqa: F401 - registers the actions

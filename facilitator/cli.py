@@ -179,6 +179,10 @@ def _serve(app, host: str | None, port: int | None) -> None:  # type: ignore[no-
     host = host or app.config["HOST"]
     port = port or app.config["PORT"]
     mode = app.config["ASYNC_MODE"]
+    if app.config["PDF_PREWARM"]:
+        from .exports import renderer
+
+        renderer.start()  # warms up beside the server, so the first PDF is quick too
     click.echo(f"Serving on {host}:{port} ({mode}). Stop with Ctrl+C.", err=True)
     try:
         serve(app, host, port, mode)

@@ -159,6 +159,11 @@ def from_env(instance_path: Path | None = None) -> dict[str, object]:
         "LOGIN_FAILURES_PER_ACCOUNT": _count("LOGIN_FAILURES_PER_ACCOUNT", 20),
         "LOGIN_WINDOW": _number("LOGIN_WINDOW", 900, minimum=1),
         "KITS_PATH": str(PROJECT_ROOT / "workshop_kits"),
+        # The PDF render service: started warm with the server (0: on first PDF), and
+        # the limits of one render (CPU seconds; memory beyond the warm service's).
+        "PDF_PREWARM": _count("PDF_PREWARM", 1, minimum=0) > 0,
+        "PDF_RENDER_SECONDS": _count("PDF_RENDER_SECONDS", 120),
+        "PDF_RENDER_MEMORY_MB": _count("PDF_RENDER_MEMORY_MB", 1024, minimum=64),
         # Optional e-mail of the signed plan; nothing is sent without a host.
         "SMTP_HOST": os.environ.get("FACILITATOR_SMTP_HOST") or None,
         "SMTP_PORT": _smtp_port(os.environ.get("FACILITATOR_SMTP_PORT")),

@@ -1,7 +1,8 @@
 """Exports of a plan version (PDF, CSV, JSON) and verification of PDFs in circulation.
 
-A PDF is rendered in a separate process (``python -m facilitator.render_worker``)
-so WeasyPrint never holds the server's interpreter, and it is cached: one
+A PDF is rendered by a warm service process (``python -m facilitator.render_worker``,
+one forked child per PDF) so WeasyPrint never holds the server's interpreter, and it
+is cached: one
 document per version and set of signatures. Every PDF this server hands out is
 kept with its SHA-256, so verification can tell a file it issued from one that
 was altered, even when the altered file still carries the plan's JSON.
@@ -9,6 +10,7 @@ was altered, even when the altered file still carries the plan's JSON.
 
 from __future__ import annotations
 
+import atexit
 import csv
 import hashlib
 import io
@@ -28,11 +30,15 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import canonical
 from .db import Base, db, utcnow
+from .render_worker import HEADER, read_frame, write_frame
+from .runtime import os_lock
 from .signoff import DECISIONS, PlanVersion, signatures
 from .workshops import Workshop
 
 log = logging.getLogger("facilitator.exports")
-RENDER_TIMEOUT = 300
+#: Limits of one render: CPU seconds and address space beyond the warm service's.
+RENDER_SECONDS = 120
+RENDER_MEMORY_MB = 1024
 HEX64 = "0123456789abcdef"
 
 
@@ -130,25 +136,121 @@ def version_csv(version: PlanVersion) -> str:
 # -- PDF ------------------------------------------------------------------------------------------
 
 
-def render(plan_text: str, digest: str, items: list[dict[str, Any]]) -> bytes:
-    """Render in a worker process; raises RuntimeError with the worker's message.
+class Renderer:
+    """The client of the warm render service (:mod:`facilitator.render_worker`).
 
-    The worker runs in its own session (its own scheduling group, at a lower priority
-    it sets itself), so on a busy laptop the event loop keeps its share of the CPU.
+    One service process per server process, started on first use or by
+    :meth:`start` when the server starts, so the first PDF is rendered warm too.
+    Renders are taken one at a time: on a laptop running the room, two at once
+    would only each take twice as long. A service that died is started again.
     """
-    request = json.dumps({"plan": plan_text, "digest": digest, "signatures": items})
-    done = subprocess.run(  # noqa: S603 - our interpreter, our module, no shell
-        [sys.executable, "-m", "facilitator.render_worker"],
-        input=request.encode("utf-8"),
-        capture_output=True,
-        timeout=RENDER_TIMEOUT,
-        check=False,
-        start_new_session=True,
+
+    def __init__(self, seconds: int = RENDER_SECONDS, memory_mb: int = RENDER_MEMORY_MB) -> None:
+        self.seconds = seconds
+        self.memory_mb = memory_mb
+        self._process: subprocess.Popen[bytes] | None = None
+        self._ready = False
+        self._lock = os_lock()
+
+    def configure(self, seconds: int, memory_mb: int) -> None:
+        """Set the limits; a running service with other limits is restarted on next use."""
+        with self._lock:
+            if (seconds, memory_mb) != (self.seconds, self.memory_mb) and self._process:
+                self._stop(self._process)
+            self.seconds, self.memory_mb = seconds, memory_mb
+
+    def start(self, wait: bool = False) -> None:
+        """Start the service if it is not running; it warms up on its own, and with
+        ``wait`` this returns once it is warm."""
+        with self._lock:
+            process = self._ensure()
+            if wait:
+                self._wait_ready(process)
+
+    def _wait_ready(self, process: subprocess.Popen[bytes]) -> None:
+        if not self._ready:
+            assert process.stdout is not None
+            if read_frame(process.stdout) != b"R":
+                raise EOFError
+            self._ready = True
+
+    def _ensure(self) -> subprocess.Popen[bytes]:
+        if self._process is not None and self._process.poll() is not None:
+            self._stop(self._process)  # it died: close its pipes before starting anew
+        if self._process is None:
+            # Its own session: its own scheduling group, at the lower priority it sets.
+            self._process = subprocess.Popen(  # noqa: S603 - our interpreter, our module
+                [
+                    sys.executable,
+                    "-m",
+                    "facilitator.render_worker",
+                    str(self.seconds),
+                    str(self.memory_mb),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                start_new_session=True,
+            )
+        return self._process
+
+    def render(
+        self, plan_text: str, digest: str, items: list[dict[str, Any]]
+    ) -> tuple[bytes, dict[str, float]]:
+        """The PDF and what it cost (``cpu_seconds``, ``peak_rss_mb`` of the render);
+        raises RuntimeError with the service's one-line reason."""
+        request = json.dumps({"plan": plan_text, "digest": digest, "signatures": items})
+        with self._lock:
+            process = self._ensure()
+            assert process.stdin is not None and process.stdout is not None
+            try:
+                self._wait_ready(process)
+                write_frame(process.stdin, request.encode("utf-8"))
+                answer = read_frame(process.stdout)
+            except (OSError, EOFError, ValueError):
+                answer = None
+            if answer is None:
+                self._stop(process)
+                raise RuntimeError("the PDF render service stopped; it restarts on the next try")
+        if answer[:1] != b"P":
+            raise RuntimeError(answer[1:].decode("utf-8", "replace"))
+        (size,) = HEADER.unpack_from(answer, 1)
+        start = 1 + HEADER.size
+        figures = json.loads(answer[start : start + size])
+        return answer[start + size :], figures
+
+    def close(self) -> None:
+        with self._lock:
+            if self._process is not None:
+                self._stop(self._process)
+
+    def _stop(self, process: subprocess.Popen[bytes]) -> None:
+        process.kill()
+        process.wait()
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:  # a broken pipe has nothing more to say
+                    pass
+        self._process, self._ready = None, False
+
+
+renderer = Renderer()
+atexit.register(renderer.close)
+
+
+def render(plan_text: str, digest: str, items: list[dict[str, Any]]) -> bytes:
+    """Render a plan PDF in the render service (blocking: run it off the event loop)."""
+    started = time.monotonic()
+    pdf, figures = renderer.render(plan_text, digest, items)
+    log.info(
+        "rendered a PDF of %d bytes in %.1f s (CPU %.1f s, peak memory %.0f MB)",
+        len(pdf),
+        time.monotonic() - started,
+        figures["cpu_seconds"],
+        figures["peak_rss_mb"],
     )
-    if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RuntimeError(message[-1] if message else f"worker exited {done.returncode}")
-    return done.stdout
+    return pdf
 
 
 @dataclass

@@ -121,6 +121,7 @@ def _environment() -> Environment:
     env.filters["when"] = format_time
     env.filters["day"] = format_date
     env.filters["pct"] = lambda share: f"{share:.0%}"
+    env.globals["swatch"] = mark_swatch
     return env
 
 
@@ -661,46 +662,67 @@ def accountability_view(
 MATRIX_CELL_W = 6.9
 MATRIX_ROW_H = 4.4
 MATRIX_HEAD_H = 5.6
-MARKS = {"L": ("#1f4e79", "#ffffff"), "S": ("#dde6ef", "#1a1a1a"), "!": ("#fbf1f1", "#9b1c1c")}
+#: How each mark is drawn: shapes only, which survive greyscale printing and cost a
+#: fraction of SVG text (WeasyPrint lays out SVG text letter by letter).
+MARK_SHAPES = {
+    "L": '<rect x="{x:.2f}" width="{w}" height="{h}" fill="#1f4e79"/>',
+    "S": '<rect x="{x:.2f}" width="{w}" height="{h}" fill="#dde6ef"/>'
+    '<circle cx="{cx:.2f}" cy="{cy:.2f}" r="1.1" fill="none" stroke="#1f4e79" '
+    'stroke-width="0.45"/>',
+    "!": '<rect x="{x:.2f}" width="{w}" height="{h}" fill="#fbf1f1"/>'
+    '<path d="M{a:.2f} {t:.2f}l2 2m0-2l-2 2" stroke="#9b1c1c" stroke-width="0.5"/>',
+}
+
+
+def mark_swatch(kind: str) -> Markup:
+    """One mark on its own, for the legend above the matrix."""
+    return Markup(  # noqa: S704 - fixed shapes, no text
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="swatch" width="{MATRIX_CELL_W}mm" '
+        f'height="{MATRIX_ROW_H}mm" viewBox="0 0 {MATRIX_CELL_W} {MATRIX_ROW_H}">'
+        f"{_mark(kind, 0.0)}</svg>"
+    )
+
+
+def _mark(kind: str, x: float) -> str:
+    w, h = MATRIX_CELL_W, MATRIX_ROW_H
+    return MARK_SHAPES[kind].format(
+        x=x, w=w, h=h, cx=x + w / 2, cy=h / 2, a=x + w / 2 - 1, t=h / 2 - 1
+    )
 
 
 def _strip(marks: Sequence[str], labels: Sequence[str] = ()) -> Markup:
     """One row of the matrix, or its header of refs, as an SVG strip of equal columns.
 
     The organisation names stay HTML text: WeasyPrint lays out SVG text letter by
-    letter, so names drawn in SVG would cost seconds on a 300-action plan. The strips
-    are kept small (shared attributes on groups, relative path commands) as a large plan has
-    hundreds of them and every byte is parsed twice (HTML, then SVG).
+    letter, so names drawn in SVG would cost seconds on a 300-action plan, and the
+    marks are shapes for the same reason. The strips are kept small (shared
+    attributes, relative path commands) as a large plan has hundreds of them and
+    every byte is parsed twice (HTML, then SVG).
     """
     w = MATRIX_CELL_W
     columns = len(labels) or len(marks)
     width = w * columns
     height = MATRIX_HEAD_H if labels else MATRIX_ROW_H
-    baseline = f"{height / 2 + 0.85:.2f}"
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.1f}mm" height="{height}mm" '
-        f'viewBox="0 0 {width:.1f} {height}" font-family="DejaVu Sans Condensed" '
-        'font-weight="bold" text-anchor="middle">'
+        f'viewBox="0 0 {width:.1f} {height}">'
     ]
     if labels:
+        baseline = f"{height / 2 + 0.85:.2f}"
         out.append(f'<rect width="{width:.2f}" height="{height}" fill="#e9e9e9"/>')
-        out.append('<g font-size="2.2" fill="#222">')
+        out.append(
+            '<g font-family="DejaVu Sans Condensed" font-weight="bold" text-anchor="middle" '
+            'font-size="2.2" fill="#222">'
+        )
         out.extend(
             f'<text x="{w * (i + 0.5):.2f}" y="{baseline}">{escape(label)}</text>'
             for i, label in enumerate(labels)
         )
         out.append("</g>")
-    for kind, (fill, ink) in MARKS.items():
-        xs = [w * i for i, mark in enumerate(marks) if mark == kind]
-        if xs:
-            out.append(f'<g fill="{fill}">')
-            out.extend(f'<rect x="{x:.2f}" width="{w}" height="{height}"/>' for x in xs)
-            out.append(f'</g><g font-size="2.4" fill="{ink}">')
-            out.extend(f'<text x="{x + w / 2:.2f}" y="{baseline}">{kind}</text>' for x in xs)
-            out.append("</g>")
+    out.extend(_mark(mark, w * i) for i, mark in enumerate(marks) if mark in MARK_SHAPES)
     rules = f"v{height}m{w}-{height}" * columns
     out.append(f'<path d="M0 0{rules}v{height}" stroke="#d0d0d0" stroke-width="0.15"/></svg>')
-    return Markup("".join(out))  # noqa: S704 - the only texts are escaped refs and marks
+    return Markup("".join(out))  # noqa: S704 - the only texts are escaped refs
 
 
 def _matrix_block(

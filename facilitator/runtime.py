@@ -53,6 +53,21 @@ def run_blocking(mode: str, func: Callable[..., T], *args: object) -> T:
     return func(*args)
 
 
+def os_lock() -> Any:
+    """A lock for code that runs in OS threads (see :func:`run_blocking`).
+
+    Under eventlet ``threading.Lock`` is patched into a green lock, which must not be
+    used from the thread pool; this one is the operating system's in every mode.
+    """
+    if _patched:
+        from eventlet import patcher
+
+        return patcher.original("_thread").allocate_lock()
+    import _thread
+
+    return _thread.allocate_lock()
+
+
 def _no_delay(listener: socket.socket) -> None:
     """Send small frames at once: accepted sockets inherit TCP_NODELAY on Linux.
 

@@ -190,7 +190,8 @@ def test_stakeholder_map_and_legend(rendered: Rendered) -> None:
         rendered.plan, rendered.digest, rendered.signatures, generated_at=GENERATED
     )
     stakeholders = rendered.plan["stakeholder_map"]["stakeholders"]
-    assert html.count("<circle") == len(stakeholders)
+    figure = html.split('<figure class="map">', 1)[1].split("</figure>", 1)[0]
+    assert figure.count("<circle") == len(stakeholders)
     for item in stakeholders:
         assert squash(item["name"]) in rendered.text
     for label in rendered.plan["stakeholder_map"]["quadrants"].values():

@@ -1,0 +1,78 @@
+"""The PDF render service: warm, reused, limited in time and memory, and restarted
+when it dies. Real WeasyPrint in real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from facilitator.canonical import canonical_bytes, digest
+from facilitator.exports import Renderer
+from tests.plan_sample import sample_plan, sample_signatures
+
+
+def _request(actions: int) -> tuple[str, str, list[dict]]:
+    plan = sample_plan(actions, 12, 2)
+    return canonical_bytes(plan).decode(), digest(plan), sample_signatures(plan)
+
+
+@pytest.fixture
+def renderer():
+    service = Renderer(seconds=60, memory_mb=1024)
+    yield service
+    service.close()
+
+
+def test_renders_in_a_reused_warm_service(renderer: Renderer) -> None:
+    text, sha, items = _request(3)
+    pdf, figures = renderer.render(text, sha, items)
+    pid = renderer._process.pid
+    again, _ = renderer.render(text, sha, items)
+    assert pdf.startswith(b"%PDF-") and again.startswith(b"%PDF-")
+    assert renderer._process.pid == pid  # one service, a fork per PDF
+    assert 0 < figures["cpu_seconds"] < 60
+    assert 50 < figures["peak_rss_mb"] < 1024
+
+
+def test_a_bad_request_is_refused_and_the_service_goes_on(renderer: Renderer) -> None:
+    text, sha, items = _request(2)
+    with pytest.raises(RuntimeError, match="digest is not the SHA-256"):
+        renderer.render(text, "0" * 64, items)
+    pdf, _ = renderer.render(text, sha, items)
+    assert pdf.startswith(b"%PDF-")
+
+
+def test_time_limit_stops_a_render_and_the_service_goes_on() -> None:
+    service = Renderer(seconds=1, memory_mb=1024)
+    try:
+        with pytest.raises(RuntimeError, match=r"time limit \(1 s\)"):
+            service.render(*_request(150))
+        pid = service._process.pid
+        pdf, _ = service.render(*_request(1))
+        assert pdf.startswith(b"%PDF-") and service._process.pid == pid
+    finally:
+        service.close()
+
+
+def test_memory_limit_stops_a_render_and_the_service_goes_on() -> None:
+    service = Renderer(seconds=60, memory_mb=64)
+    try:
+        with pytest.raises(RuntimeError, match=r"memory limit is 64 MB|memory limit \(64 MB\)"):
+            service.render(*_request(400))
+        service.configure(60, 1024)  # a new limit restarts the service
+        pdf, _ = service.render(*_request(1))
+        assert pdf.startswith(b"%PDF-")
+    finally:
+        service.close()
+
+
+def test_a_killed_service_is_started_again(renderer: Renderer) -> None:
+    text, sha, items = _request(1)
+    renderer.render(text, sha, items)
+    old = renderer._process.pid
+    os.kill(old, signal.SIGKILL)
+    renderer._process.wait()
+    pdf, _ = renderer.render(text, sha, items)
+    assert pdf.startswith(b"%PDF-") and renderer._process.pid != old
