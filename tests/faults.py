@@ -350,7 +350,8 @@ REDUCERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], str | None]] = {
 def apply_event(state: dict[str, Any], event: dict[str, Any]) -> str | None:
     """Apply one event to ``state`` as the screens do; :data:`STALE` asks for a snapshot."""
     reduce = REDUCERS.get(event["type"])
-    outcome = reduce(state, event["data"]) if reduce else None
+    # A copy: the state keeps (and later changes) what it is given.
+    outcome = reduce(state, copy.deepcopy(event["data"])) if reduce else None
     state["seq"] = event["seq"]
     return outcome
 
@@ -359,8 +360,21 @@ def apply_ack(
     state: dict[str, Any], name: str, payload: dict[str, Any], ack: dict[str, Any]
 ) -> None:
     """What a screen keeps from its own successful acks (only its author sees these parts)."""
+    ack = copy.deepcopy(ack)
     if name in ("note:create", "note:edit"):
-        _upsert_note(state, ack["note"])
+        # As board_ui.js: a receipt's note is as it was then; once the state has reached
+        # its event, what the events brought since is newer.
+        note = ack["note"]
+        notes = _board(state, note["stage_id"])["notes"]
+        news = state["seq"] < ack.get("seq", 0)
+        mine = next((n for n in notes if n["id"] == note["id"]), None)
+        if mine is None:
+            if news:
+                notes.append(note)
+        elif news or "text" not in mine:
+            notes[notes.index(mine)] = note
+        else:
+            mine["mine"] = True
     elif name == "participant:update":
         state["me"] = ack["participant"]
     elif name == "poll:vote":
@@ -368,9 +382,11 @@ def apply_ack(
             if entry["poll"]["id"] == ack["poll_id"]:
                 entry["my_ballot"] = {"choice": ack["choice"], "reason": ack["reason"]}
     elif name == "agenda:dot":
-        stage_id = state["current_stage_id"]
-        mine = {k: v for k, v in payload["dots"].items() if v}
-        _agenda(state, stage_id)["mine"] = mine
+        # As agenda.js: on the topics still there (a retry's answer can follow their removal).
+        for agenda in state.get("agendas", {}).values():
+            here = {str(i["id"]) for i in agenda["items"]}
+            if here & set(payload["dots"]):
+                agenda["mine"] = {k: v for k, v in payload["dots"].items() if v and k in here}
     elif name == "placement:set":
         state["stakeholders"].setdefault("mine", {})[str(ack["stakeholder_id"])] = {
             "power": ack["power"],

@@ -176,7 +176,8 @@ def test_every_client_ends_with_the_servers_state_through_cut_connections(tmp_pa
         for client in clients:
             fresh = client.call("sync:request", {}, with_id=False)["snapshot"]
             assert fresh["seq"] == seq
-            assert differences(client.view(), comparable(fresh)) == [], (client.auth, seed)
+            found = differences(client.view(), comparable(fresh))
+            assert not found, (client.auth, found, seed)
 
         # Nothing twice, whatever was resent.
         def count(sql: str) -> Counter[str]:

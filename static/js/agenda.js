@@ -145,7 +145,9 @@ export class PhoneAgenda {
       showError(this.root, null);
       this.live.send(ACTIONS.AGENDA_DOT, { dots: mine })
         .then(() => {
-          agenda.mine = Object.fromEntries(Object.entries(mine).filter(([, v]) => v));
+          // Not on topics removed meanwhile (a retry's answer can come after the event).
+          const here = new Set(agenda.items.map((i) => String(i.id)));
+          agenda.mine = Object.fromEntries(Object.entries(mine).filter(([id, v]) => v && here.has(id)));
           this.unsaved = null;
           showLeft();
         })

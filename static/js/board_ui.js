@@ -54,7 +54,7 @@ export class PhoneBoard {
       const colour = form.querySelector("input[name=colour]:checked").value;
       const spot = freeSpot(this.currentBoard());
       this.live.send(ACTIONS.NOTE_CREATE, { text: text.value, colour, ...spot })
-        .then((ack) => { text.value = ""; text.dispatchEvent(new Event("input")); this.acked(ack.note); })
+        .then((ack) => { text.value = ""; text.dispatchEvent(new Event("input")); this.acked(ack); })
         .catch((error) => showError(this.root, error));
     });
     this.notice = h("p", { class: "notice small", "data-bind": "board-notice" });
@@ -75,12 +75,17 @@ export class PhoneBoard {
 
   currentBoard() { return boardOfStage(this.live.state, { id: this.stageId, type: "board" }); }
 
-  acked(note) {
-    // The ack carries the full note, the broadcast may only carry a private stub.
+  acked(ack) {
+    // The ack carries the full note, the broadcast may only carry a private stub. A
+    // retried action is answered from its receipt, with the note as it was then: once
+    // the state has reached the ack's event, later events (a move, a delete) are newer.
+    const note = ack.note;
     const board = this.currentBoard();
     const i = board.notes.findIndex((n) => n.id === note.id);
-    if (i >= 0) board.notes[i] = note;
-    else board.notes.push(note);
+    const news = this.live.state.seq < (ack.seq || 0);
+    if (i < 0) { if (news) board.notes.push(note); }
+    else if (news || board.notes[i].text === undefined) board.notes[i] = note;
+    else board.notes[i].mine = true;
     this.update(this.live.state, board);
   }
 
@@ -115,7 +120,7 @@ export class PhoneBoard {
     save.addEventListener("click", () => {
       const colour = this.editor.querySelector("input[name=edit-colour]:checked").value;
       this.live.send(ACTIONS.NOTE_EDIT, { note_id: note.id, version: note.version, text: text.value, colour })
-        .then((ack) => { close(); this.acked(ack.note); })
+        .then((ack) => { close(); this.acked(ack); })
         .catch((error) => {
           if (error.code === "conflict" && error.details) {
             // Someone else saved first: show their text, keep ours to copy from.
