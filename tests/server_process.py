@@ -97,8 +97,11 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def create_workshop(self, username: str, password: str) -> tuple[requests.Session, int, str]:
-        """A facilitator (made with the CLI) logs in and creates a workshop over HTTP."""
+    def create_workshop(
+        self, username: str, password: str, draft: bool = False
+    ) -> tuple[requests.Session, int, str]:
+        """A facilitator (made with the CLI) logs in and creates a workshop over HTTP
+        (a draft, to be designed and started, if ``draft``)."""
         made = self.cli("users", "create", username, "--password", "-", stdin=password + "\n")
         assert made.returncode == 0, made.stderr
         http = login(self.base, username, password)
@@ -109,6 +112,7 @@ class ServerProcess:
                 "kit": "hrh-action-framework",
                 "title": "E2E",
                 "csrf_token": csrf_from(page.text),
+                **({"draft": "1"} if draft else {}),
             },
             allow_redirects=False,
             timeout=10,
