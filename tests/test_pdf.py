@@ -439,12 +439,17 @@ def test_a_plan_too_wide_for_the_page_leaves_monitoring_columns_to_section_8() -
         assert column["width"] * pdf.ACTION_TABLE_MM / 100 >= minimum - 0.05
 
 
-def test_the_sample_plan_keeps_all_its_columns() -> None:
+def test_every_column_is_shown_once_monitoring_in_section_8() -> None:
     plan = sample_plan(4, stakeholders=2, decisions=1)
     table = pdf.action_plan(plan)
     shown = {c["id"] for c in table["columns"]}
-    wanted = {c["id"] for c in plan["columns"]} - pdf.GROUPED_COLUMNS
-    assert shown == wanted and table["moved"] == []
+    kept = {c["id"] for c in plan["columns"]} - pdf.GROUPED_COLUMNS
+    monitoring = kept & set(pdf.MONITORING_COLUMNS)
+    assert monitoring  # the sample has indicator and target columns
+    assert shown == kept - monitoring
+    labels = {c["id"]: c["label"] for c in plan["columns"]}
+    assert table["moved"] == [labels[c] for c in labels if c in monitoring]
+    assert abs(sum(c["width"] for c in table["columns"]) - 100) < 0.5
 
 
 def test_cells_show_labels_not_ids() -> None:
