@@ -120,6 +120,7 @@ const SETTINGS = {
   vote: [
     ["method", "Method of new polls", choice(METHODS)],
     ["anonymous", "Anonymous votes", check(true)],
+    ["group_by", "Results broken down by", choice([["", "Sector (the default)"], ["organisation", "Organisation"], ["none", "No breakdown"]])],
   ],
 };
 
