@@ -239,7 +239,8 @@ def test_limits_come_from_the_environment_with_sane_defaults(monkeypatch, tmp_pa
     defaults = config.from_env(tmp_path)
     assert defaults["TRUSTED_PROXIES"] == 0
     # A person dragging a note sends 20 events a second; nobody types faster than that.
-    assert defaults["EVENT_RATE"] >= 25 and defaults["EVENT_BURST"] >= 100
+    # The benchmark's pinging phone (bench/pdf.py) sends one every 15 ms.
+    assert defaults["EVENT_RATE"] >= 1000 / 15 and defaults["EVENT_BURST"] >= 100
     assert defaults["PARTICIPANT_EVENT_RATE"] >= defaults["EVENT_RATE"]
     assert defaults["JOIN_FAILURES_PER_ADDRESS"] >= 20
     monkeypatch.setenv("FACILITATOR_EVENT_RATE", "2.5")
