@@ -387,9 +387,10 @@ def timer(session: Session, workshop: Workshop, command: str, seconds: int) -> O
     return Outcome(result=data, events=[Event(protocol.AGENDA_CHANGED, data)])
 
 
-def snapshot_part(
-    session: Session, workshop: Workshop, role: str, participant: Participant | None
-) -> dict[str, Any]:
+def shared_part(session: Session, workshop: Workshop) -> dict[str, Any]:
+    """Every agenda stage as every screen sees it (read-only). Who has placed dots
+    changes without an event: a derived view (``agenda:count``), sent again to a
+    screen that got an older one."""
     out: dict[str, Any] = {}
     for stage in workshop.stages:
         if stage.type != "agenda":
@@ -399,16 +400,31 @@ def snapshot_part(
             "settings": rules,
             "items": [item_dict(i) for i in _items(session, stage)],
             "voters": _voters(session, stage),
-            "server_time": time.time(),
         }
         if rules["revealed"]:
             part["totals"] = totals(session, stage)
+        out[str(stage.id)] = part
+    return out
+
+
+def personal_part(
+    shared: dict[str, Any], session: Session, participant: Participant | None
+) -> dict[str, Any]:
+    """The agendas for one screen, with the server's clock now (for countdowns), and
+    a participant's own dots."""
+    now = time.time()
+    out: dict[str, Any] = {}
+    for stage_id, part in shared.items():
+        mine: dict[str, Any] = {**part, "server_time": now}
         if participant is not None:
-            mine = session.execute(
+            dots = session.execute(
                 select(AgendaDot.item_id, AgendaDot.dots)
                 .join(AgendaItem, AgendaItem.id == AgendaDot.item_id)
-                .where(AgendaItem.stage_id == stage.id, AgendaDot.participant_id == participant.id)
+                .where(
+                    AgendaItem.stage_id == int(stage_id),
+                    AgendaDot.participant_id == participant.id,
+                )
             ).all()
-            part["mine"] = {str(i): d for i, d in mine}
-        out[str(stage.id)] = part
+            mine["mine"] = {str(i): d for i, d in dots}
+        out[stage_id] = mine
     return out

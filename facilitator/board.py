@@ -563,24 +563,32 @@ def focus(
 # -- snapshot part ------------------------------------------------------------------------
 
 
-def boards_snapshot(
-    session: Session, workshop: Workshop, role: str, participant: Participant | None
-) -> dict[str, Any]:
-    """Every board of the workshop, as ``role`` (and this participant) may see it."""
-    viewer = participant.id if participant else None
+def boards_shared(session: Session, workshop: Workshop) -> dict[str, Any]:
+    """Every board of the workshop as stored: the part of a snapshot that is the same
+    for every screen (read-only; :func:`boards_view` makes each screen's view)."""
     boards: dict[str, Any] = {}
     for stage in workshop.stages:
         if stage.type != "board":
             continue
-        notes = [note_view(n, role, viewer) for n in _all_notes(session, stage)]
         groups = session.scalars(
             select(NoteGroup).where(NoteGroup.stage_id == stage.id).order_by(NoteGroup.id)
         )
         boards[str(stage.id)] = {
             "settings": settings(stage),
-            "notes": notes,
+            "notes": _all_notes(session, stage),
             "groups": [g.as_dict() for g in groups],
             "width": BOARD_WIDTH,
             "height": BOARD_HEIGHT,
         }
     return boards
+
+
+def boards_view(
+    shared: dict[str, Any], role: str, participant: Participant | None
+) -> dict[str, Any]:
+    """Every board as ``role`` (and this participant) may see it."""
+    viewer = participant.id if participant else None
+    return {
+        stage_id: {**board, "notes": [note_view(n, role, viewer) for n in board["notes"]]}
+        for stage_id, board in shared.items()
+    }

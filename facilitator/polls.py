@@ -668,24 +668,38 @@ def _count(session: Session, poll_id: int, results: str, item: Any) -> dict[str,
     }
 
 
-def snapshot_part(
-    session: Session, workshop: Workshop, participant: Participant | None
-) -> list[dict[str, Any]]:
+def shared_part(session: Session, workshop: Workshop) -> dict[str, Any]:
+    """Every poll with its rounds, and the running count of an open one, as every
+    screen sees them (read-only); ``open`` keeps the open rounds (index -> round id,
+    anonymous) for the personal part. The count changes without an event: it is a
+    derived view (``poll:count``), sent again to a screen that got an older one."""
     rounds: dict[int, list[Any]] = defaultdict(list)
     for item in session.execute(_WORKSHOP_ROUNDS, {"wid": workshop.id}):
         rounds[item.poll_id].append(item)
-    out = []
+    entries: list[dict[str, Any]] = []
+    open_rounds: dict[int, tuple[int, bool]] = {}
     for poll in session.execute(_WORKSHOP_POLLS, {"wid": workshop.id}):
         mine = rounds[poll.id]
         entry: dict[str, Any] = {"poll": poll_dict(poll), "rounds": [round_dict(r) for r in mine]}
         if poll.status == OPEN:
             current = mine[-1]
             entry["count"] = _count(session, poll.id, poll.results, current)
-            if participant is not None:
-                key = voter_key(current.id, participant.id, current.anonymous)
-                ballot = session.execute(_MY_BALLOT, {"rid": current.id, "key": key}).first()
-                entry["my_ballot"] = (
-                    {"choice": ballot.choice, "reason": ballot.reason} if ballot else None
-                )
-        out.append(entry)
+            open_rounds[len(entries)] = (current.id, current.anonymous)
+        entries.append(entry)
+    return {"entries": entries, "open": open_rounds}
+
+
+def personal_part(
+    shared: dict[str, Any], session: Session, participant: Participant | None
+) -> list[dict[str, Any]]:
+    """The polls for one screen: a participant also gets their ballot in an open round."""
+    entries: list[dict[str, Any]] = shared["entries"]
+    if participant is None:
+        return entries
+    out = list(entries)
+    for index, (round_id, anonymous) in shared["open"].items():
+        key = voter_key(round_id, participant.id, anonymous)
+        ballot = session.execute(_MY_BALLOT, {"rid": round_id, "key": key}).first()
+        mine = {"choice": ballot.choice, "reason": ballot.reason} if ballot else None
+        out[index] = {**entries[index], "my_ballot": mine}
     return out

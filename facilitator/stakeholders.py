@@ -440,9 +440,8 @@ def coverage(workshop: Workshop, items: list[dict[str, Any]], room_sectors: set[
     }
 
 
-def snapshot_part(
-    session: Session, workshop: Workshop, participant: Participant | None
-) -> dict[str, Any]:
+def shared_part(session: Session, workshop: Workshop) -> dict[str, Any]:
+    """The map as every screen sees it (read-only)."""
     spec = map_spec(workshop)
     scale = spec["scale_max"]
     items = list(
@@ -469,11 +468,23 @@ def snapshot_part(
         "items": [as_dict(i, scale) for i in items],
         "summaries": summaries,
     }
-    if participant is not None:
-        mine = session.execute(
-            select(Placement.stakeholder_id, Placement.power, Placement.interest).where(
-                Placement.participant_id == participant.id
-            )
-        ).all()
-        part["mine"] = {str(s): {"power": p, "interest": i} for s, p, i in mine}
     return part
+
+
+def personal_part(
+    shared: dict[str, Any], session: Session, participant: Participant | None
+) -> dict[str, Any]:
+    """The map for one screen: a participant also gets their own placements, and while
+    they place, not the room's (see placement:summary)."""
+    if participant is None:
+        return shared
+    mine = session.execute(
+        select(Placement.stakeholder_id, Placement.power, Placement.interest).where(
+            Placement.participant_id == participant.id
+        )
+    ).all()
+    return {
+        **shared,
+        "summaries": {},
+        "mine": {str(s): {"power": p, "interest": i} for s, p, i in mine},
+    }

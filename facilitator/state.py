@@ -8,16 +8,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from . import live, plan, signoff
-from .agenda import snapshot_part as agenda_snapshot
-from .board import boards_snapshot
-from .polls import snapshot_part as polls_snapshot
-from .stakeholders import snapshot_part as stakeholders_snapshot
+from . import agenda, board, live, plan, polls, signoff, stakeholders
 from .workshops import Participant, Workshop, active_participants, presence, public_info
 
-#: Reuse the parts of a snapshot that are the same for every screen of a role while
-#: the workshop's sequence number stands still (off when several processes write:
-#: see :func:`configure`).
+#: Reuse what a snapshot reads for every screen of a role while the workshop's
+#: sequence number stands still (off when several processes write: see
+#: :func:`configure`).
 _share = True
 #: (workshop id, its creation time, role) -> (seq, when read, parts), newest last.
 _shared: dict[tuple[int, datetime, str], tuple[int, float, dict[str, Any]]] = {}
@@ -40,18 +36,19 @@ def snapshot(
     """The state of ``workshop`` as ``role`` may see it.
 
     Read in the same transaction as ``workshop.seq``, so a client that applies
-    events with a higher number from here on misses nothing.
+    events with a higher number from here on misses nothing. What every screen of
+    the role sees is read once per sequence number (a wave of reconnecting phones
+    reads it once); what is one participant's own is read for each.
     """
+    parts = _role_parts(session, workshop, role)
     state: dict[str, Any] = {"seq": workshop.seq, "role": role}
-    state.update(_role_parts(session, workshop, role))
+    state.update(parts["top"])
     if participant is not None:
         state["me"] = participant.as_dict()
-    state["boards"] = boards_snapshot(session, workshop, role, participant)
-    state["stakeholders"] = stakeholders_snapshot(session, workshop, participant)
-    if role == "participant":
-        state["stakeholders"]["summaries"] = {}  # not while they place (see placement:summary)
-    state["polls"] = polls_snapshot(session, workshop, participant)
-    state["agendas"] = agenda_snapshot(session, workshop, role, participant)
+    state["boards"] = board.boards_view(parts["boards"], role, participant)
+    state["stakeholders"] = stakeholders.personal_part(parts["stakeholders"], session, participant)
+    state["polls"] = polls.personal_part(parts["polls"], session, participant)
+    state["agendas"] = agenda.personal_part(parts["agendas"], session, participant)
     return state
 
 
@@ -72,16 +69,23 @@ def _role_parts(session: Session, workshop: Workshop, role: str) -> dict[str, An
             live.refresh_again(workshop.id, since=found[1] - _MARGIN)
             return found[2]
     read_at = time.monotonic()
-    parts: dict[str, Any] = {
+    top: dict[str, Any] = {
         "workshop": public_info(workshop),
         "stages": [stage.as_dict() for stage in workshop.stages],
         "current_stage_id": workshop.current_stage_id,
         "presence": presence(session, workshop.id),
     }
     if role == "facilitator":
-        parts["participants"] = [p.as_dict() for p in active_participants(session, workshop.id)]
-    parts["plan"] = plan.snapshot_part(session, workshop, role)
-    parts["signoff"] = signoff.snapshot_part(session, workshop)
+        top["participants"] = [p.as_dict() for p in active_participants(session, workshop.id)]
+    top["plan"] = plan.snapshot_part(session, workshop, role)
+    top["signoff"] = signoff.snapshot_part(session, workshop)
+    parts = {
+        "top": top,
+        "boards": board.boards_shared(session, workshop),
+        "stakeholders": stakeholders.shared_part(session, workshop),
+        "polls": polls.shared_part(session, workshop),
+        "agendas": agenda.shared_part(session, workshop),
+    }
     if _share:
         _shared.pop(key, None)
         _shared[key] = (workshop.seq, read_at, parts)

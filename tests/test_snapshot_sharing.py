@@ -82,3 +82,52 @@ def test_sharing_can_be_turned_off_for_several_processes(factory: Any) -> None:
         assert one["presence"] == two["presence"] and one["presence"] is not two["presence"]
     finally:
         state.configure(share=True)
+
+
+def test_boards_maps_polls_and_agendas_are_shared_and_what_is_mine_stays_mine(
+    factory: Any,
+) -> None:
+    """Two phones at one seq: the same board, map, polls and agenda objects, read once;
+    each its own ballot, and the room's counts kept out of nobody's view."""
+    user_id, _ = factory.user()
+    workshop = factory.workshop(user_id)
+    console = Caller("facilitator", workshop.id, user_id=user_id)
+    visitor = Caller("visitor", workshop.id, visitor_id="v" * 12)
+    ids = [
+        perform(
+            visitor,
+            "participant:join",
+            {"action_id": action_id(), "name": name, "organisation": "MoH", "sector": "Health"},
+        )["participant"]["id"]
+        for name in ("Amina", "Bilal")
+    ]
+    amina_caller, bilal_caller = (
+        Caller("participant", workshop.id, participant_id=i) for i in ids
+    )
+    stages = build_snapshot(console)["stages"]
+    vote = next(s for s in stages if s["type"] == "vote")
+
+    def act(caller: Caller, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        ack = perform(caller, event, {"action_id": action_id(), **payload})
+        assert ack["ok"], ack
+        return ack
+
+    act(console, "stage:goto", {"stage_id": vote["id"]})
+    poll = act(console, "poll:create", {"title": "T", "proposal": "P", "method": "consensus"})
+    act(console, "poll:open", {"poll_id": poll["poll"]["id"]})
+    act(amina_caller, "poll:vote", {"poll_id": poll["poll"]["id"], "choice": "agree"})
+
+    amina, bilal = build_snapshot(amina_caller), build_snapshot(bilal_caller)
+    assert amina["seq"] == bilal["seq"]
+    (mine,), (theirs,) = amina["polls"], bilal["polls"]
+    assert mine["my_ballot"]["choice"] == "agree" and theirs["my_ballot"] is None
+    assert mine["rounds"] is theirs["rounds"]  # read once, shared
+    assert amina["boards"].keys() == bilal["boards"].keys()
+    assert amina["agendas"].keys() == bilal["agendas"].keys()
+    for agenda in amina["agendas"].values():
+        assert agenda["mine"] == {} and "server_time" in agenda
+    assert amina["stakeholders"]["summaries"] == {} and amina["stakeholders"]["mine"] == {}
+    # The projector's view is the room's: no ballot, and the shared entries untouched.
+    projector = build_snapshot(Caller("projector", workshop.id))
+    assert "my_ballot" not in projector["polls"][0] and "mine" not in projector["stakeholders"]
+    assert projector["polls"][0]["count"]["turnout"] == 1
