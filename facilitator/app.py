@@ -11,8 +11,8 @@ from flask import Flask, abort, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import compression, exports
 from . import config as config_module
-from . import exports
 from .db import db
 from .kits import KitLibrary
 from .limits import HTTP_LIMITS, HttpLimits
@@ -66,6 +66,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.session_interface = _SessionInterface()
     _csrf(app)
     _security_headers(app)
+    compression.init_app(app)
     return app
 
 
