@@ -695,16 +695,34 @@ def accountability_view(
 MATRIX_CELL_W = 6.9
 MATRIX_ROW_H = 4.4
 MATRIX_HEAD_H = 5.6
-#: How each mark is drawn: shapes only, which survive greyscale printing and cost a
-#: fraction of SVG text (WeasyPrint lays out SVG text letter by letter).
-MARK_SHAPES = {
-    "L": '<rect x="{x:.2f}" width="{w}" height="{h}" fill="#1f4e79"/>',
-    "S": '<rect x="{x:.2f}" width="{w}" height="{h}" fill="#dde6ef"/>'
-    '<circle cx="{cx:.2f}" cy="{cy:.2f}" r="1.1" fill="none" stroke="#1f4e79" '
-    'stroke-width="0.45"/>',
-    "!": '<rect x="{x:.2f}" width="{w}" height="{h}" fill="#fbf1f1"/>'
-    '<path d="M{a:.2f} {t:.2f}l2 2m0-2l-2 2" stroke="#9b1c1c" stroke-width="0.5"/>',
+#: How each kind of mark is drawn: shapes only, which survive greyscale printing and
+#: cost a fraction of SVG text (WeasyPrint lays out SVG text letter by letter). Each
+#: is a cell fill and perhaps a figure, both as path data joined into one path per
+#: row: WeasyPrint's SVG drawing costs per element, not per path segment.
+MARK_STYLES = {
+    "L": ('fill="#1f4e79"', ""),
+    "S": ('fill="#dde6ef"', 'fill="none" stroke="#1f4e79" stroke-width="0.45"'),
+    "!": ('fill="#fbf1f1"', 'fill="none" stroke="#9b1c1c" stroke-width="0.5"'),
 }
+
+
+def _mark_paths(kind: str, xs: Sequence[float]) -> str:
+    """The marks of one kind at the cells starting at ``xs``, as (at most) two paths."""
+    w, h = MATRIX_CELL_W, MATRIX_ROW_H
+    fill, figure = MARK_STYLES[kind]
+    cells = "".join(f"M{x:.2f} 0h{w}v{h}h-{w}z" for x in xs)
+    out = f'<path d="{cells}" {fill}/>'
+    if kind == "S":  # a ring
+        r = 1.1
+        rings = "".join(
+            f"M{x + w / 2 - r:.2f} {h / 2}a{r} {r} 0 1 0 {2 * r} 0a{r} {r} 0 1 0 -{2 * r} 0"
+            for x in xs
+        )
+        out += f'<path d="{rings}" {figure}/>'
+    elif kind == "!":  # a cross
+        crosses = "".join(f"M{x + w / 2 - 1:.2f} {h / 2 - 1}l2 2m0-2l-2 2" for x in xs)
+        out += f'<path d="{crosses}" {figure}/>'
+    return out
 
 
 def mark_swatch(kind: str) -> Markup:
@@ -712,14 +730,7 @@ def mark_swatch(kind: str) -> Markup:
     return Markup(  # noqa: S704 - fixed shapes, no text
         f'<svg xmlns="http://www.w3.org/2000/svg" class="swatch" width="{MATRIX_CELL_W}mm" '
         f'height="{MATRIX_ROW_H}mm" viewBox="0 0 {MATRIX_CELL_W} {MATRIX_ROW_H}">'
-        f"{_mark(kind, 0.0)}</svg>"
-    )
-
-
-def _mark(kind: str, x: float) -> str:
-    w, h = MATRIX_CELL_W, MATRIX_ROW_H
-    return MARK_SHAPES[kind].format(
-        x=x, w=w, h=h, cx=x + w / 2, cy=h / 2, a=x + w / 2 - 1, t=h / 2 - 1
+        f"{_mark_paths(kind, [0.0])}</svg>"
     )
 
 
@@ -728,8 +739,8 @@ def _strip(marks: Sequence[str], labels: Sequence[str] = ()) -> Markup:
 
     The organisation names stay HTML text: WeasyPrint lays out SVG text letter by
     letter, so names drawn in SVG would cost seconds on a 300-action plan, and the
-    marks are shapes for the same reason. The strips are kept small (shared
-    attributes, relative path commands) as a large plan has hundreds of them and
+    marks are shapes for the same reason. The strips are kept small (one path per
+    kind of mark, relative path commands) as a large plan has hundreds of them and
     every byte is parsed twice (HTML, then SVG).
     """
     w = MATRIX_CELL_W
@@ -752,7 +763,10 @@ def _strip(marks: Sequence[str], labels: Sequence[str] = ()) -> Markup:
             for i, label in enumerate(labels)
         )
         out.append("</g>")
-    out.extend(_mark(mark, w * i) for i, mark in enumerate(marks) if mark in MARK_SHAPES)
+    for kind in MARK_STYLES:
+        xs = [w * i for i, mark in enumerate(marks) if mark == kind]
+        if xs:
+            out.append(_mark_paths(kind, xs))
     rules = f"v{height}m{w}-{height}" * columns
     out.append(f'<path d="M0 0{rules}v{height}" stroke="#d0d0d0" stroke-width="0.15"/></svg>')
     return Markup("".join(out))  # noqa: S704 - the only texts are escaped refs
