@@ -15,7 +15,7 @@ import logging
 import sys
 from types import ModuleType
 
-from .common import install_cleanup, raise_nofile, setup_logging
+from .common import install_cleanup, positive_list, raise_nofile, setup_logging
 
 SCENARIOS = {
     "board": "bench.board",
@@ -25,16 +25,6 @@ SCENARIOS = {
 }
 
 log = logging.getLogger("bench")
-
-
-def client_list(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.replace(" ", "").split(",") if part]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError("give positive numbers, e.g. 50,200,500")
-    return values
 
 
 def positive(text: str) -> int:
@@ -52,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("scenario", choices=sorted(SCENARIOS), help="what to measure")
     parser.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     parser.add_argument(
-        "--clients", type=client_list, help="numbers of simulated phones, e.g. 50,200,500"
+        "--clients", type=positive_list, help="numbers of simulated phones, e.g. 50,200,500"
     )
     parser.add_argument(
         "--rounds", type=positive, help="timed rounds per measurement (stage; default 20)"

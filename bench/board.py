@@ -48,12 +48,21 @@ from .common import (
     TriggerClient,
     WorkerOptions,
     action_id,
+    answer_commands,
+    ask_all,
+    connect_all,
+    connect_stats,
+    console_client,
     cookie_header,
-    join_many,
+    disconnect_all,
+    goals_met,
+    goto_stage,
+    join_phones,
+    machine_figures,
+    measuring,
     median,
     new_client,
     new_http_session,
-    next_command,
     open_client,
     percentile,
     prepare_app,
@@ -61,6 +70,7 @@ from .common import (
     projector_key,
     rounded,
     run_worker,
+    start_pools,
 )
 
 NAME = "board"
@@ -211,24 +221,13 @@ class _Screen:
         self.disconnects += 1
 
 
-async def _connect_all(screens: list[_Screen], http: Any, options: BoardOptions) -> None:
-    semaphore = asyncio.Semaphore(options.connect_concurrency)
-
-    async def connect(screen: _Screen) -> None:
-        sio = screen.sio = new_client(http, screen.spec)
-        sio.on("snapshot", screen.on_snapshot)
-        sio.on("transient", screen.on_transient)
-        sio.on("event", screen.on_event)
-        sio.on("disconnect", screen.on_disconnect)
-        async with semaphore:
-            try:
-                screen.connect_ms = await open_client(
-                    sio, screen.spec, options, screen.got_snapshot
-                )
-            except Exception as exc:
-                screen.error = f"{type(exc).__name__}: {exc}"
-
-    await asyncio.gather(*(connect(s) for s in screens))
+async def _connect(screen: _Screen, http: Any, options: BoardOptions) -> None:
+    sio = screen.sio = new_client(http, screen.spec)
+    sio.on("snapshot", screen.on_snapshot)
+    sio.on("transient", screen.on_transient)
+    sio.on("event", screen.on_event)
+    sio.on("disconnect", screen.on_disconnect)
+    screen.connect_ms = await open_client(sio, screen.spec, options, screen.got_snapshot)
 
 
 async def _create_note(screen: _Screen) -> dict[str, Any]:
@@ -320,16 +319,6 @@ async def _await_seqs(screens: list[_Screen], seqs: list[int], timeout: float) -
     return {"complete": len(screens) - incomplete, "incomplete": incomplete}
 
 
-def _connect_stats(screens: list[_Screen], connected: list[_Screen]) -> dict[str, Any]:
-    errors = [s.error for s in screens if s.error is not None]
-    return {
-        "connected": len(connected),
-        "errors": errors[:5],
-        "failed": len(errors),
-        "connect_ms": [s.connect_ms for s in connected],
-    }
-
-
 def _report(screens: list[_Screen], kind: str) -> list[dict[str, Any]]:
     return [
         {"kind": kind, "drags": s.drags, "moved": s.moved, "disconnects": s.disconnects}
@@ -352,33 +341,23 @@ async def _board_worker(
     """
     http = new_http_session()
     screens = [_Screen(spec) for spec in specs]
-    await _connect_all(screens, http, options)
-    connected = [s for s in screens if s.error is None]
-    out.send(("connected", index, _connect_stats(screens, connected)))
+    connected = await connect_all(
+        screens, lambda s: _connect(s, http, options), options.connect_concurrency
+    )
+    out.send(("connected", index, connect_stats(screens, connected)))
     draggers = connected if options.drags else []
-    while True:
-        command = await next_command(commands)
-        name, params = command if isinstance(command, tuple) else (command, None)
-        if name == "stop":
-            break
-        if name == "create":
-            reply: Any = await asyncio.gather(*(_create_note(s) for s in draggers))
-        elif name == "drag":
-            reply = await _drag_all(draggers, params)
-        elif name == "await_seqs":
-            reply = await _await_seqs(connected, *params)
-        elif name == "report":
-            reply = _report(connected, options.kind)
-        else:
-            raise RuntimeError(f"unknown command {name!r}")
-        out.send((name, index, reply))
-
-    async def disconnect(screen: _Screen) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(screen.sio.disconnect(), 5)
-
-    await asyncio.gather(*(disconnect(s) for s in connected))
-    await http.close()
+    await answer_commands(
+        index,
+        commands,
+        out,
+        {
+            "create": lambda _: asyncio.gather(*(_create_note(s) for s in draggers)),
+            "drag": lambda plan: _drag_all(draggers, plan),
+            "await_seqs": lambda params: _await_seqs(connected, *params),
+            "report": lambda _: _report(connected, options.kind),
+        },
+    )
+    await disconnect_all(connected, http)
 
 
 def board_worker_main(
@@ -408,30 +387,18 @@ class Setup:
 
 def set_up(app: AppWorkshop, clients: int, args: argparse.Namespace) -> Setup:
     """Join the phones, connect the console and go to the board stage."""
-    started = time.monotonic()
-    cookies = join_many(app.base, app.code, clients, threads=args.join_threads)
-    log.info("%d phones joined in %.1fs", clients, time.monotonic() - started)
+    cookies = join_phones(app, clients, threads=args.join_threads)
     key = projector_key(app.facilitator, app.base, app.workshop_id)
-    console = TriggerClient(
-        app.base,
-        {"workshop_id": app.workshop_id, "screen": "console"},
-        cookie_header(app.facilitator),
-    ).connect()
+    console = console_client(app)
     try:
-        assert console.snapshot is not None
-        stage = next((s for s in console.snapshot["stages"] if s["type"] == "board"), None)
-        if stage is None:
-            raise RuntimeError("the kit has no board stage")
-        ack = console.call("stage:goto", {"action_id": action_id(), "stage_id": stage["id"]})
-        if not ack.get("ok"):
-            raise RuntimeError(f"stage:goto failed: {ack}")
+        stage = goto_stage(console, "board")
     except BaseException:
         console.close()
         raise
     return Setup(app, console, stage["id"], cookies, key)
 
 
-def start_pools(setup: Setup, args: argparse.Namespace) -> tuple[dict[str, ClientPool], int]:
+def start_board_pools(setup: Setup, args: argparse.Namespace) -> tuple[dict[str, ClientPool], int]:
     """Start the projector's, the draggers' and the other phones' workers; wait for them.
 
     Returns the pools and how many clients could not connect.
@@ -452,28 +419,7 @@ def start_pools(setup: Setup, args: argparse.Namespace) -> tuple[dict[str, Clien
         "phones": (phones[draggers:-1], BoardOptions(url=app.base), args.workers),
         "lone_phone": (lone, BoardOptions(url=app.base, kind="lone_phone"), 1),
     }
-    pools: dict[str, ClientPool] = {}
-    failed = 0
-    for name, (specs, options, workers) in plans.items():
-        if not specs:
-            continue
-        options.connect_concurrency = args.connect_concurrency
-        pool = pools[name] = ClientPool(specs, options, workers=workers, target=board_worker_main)
-        started = time.monotonic()
-        pool.start()
-        stats = pool.wait_connected(timeout=60 + len(specs) * 0.2)
-        log.info(
-            "%s: %d/%d connected in %.1fs%s",
-            name,
-            stats["connected"],
-            len(specs),
-            time.monotonic() - started,
-            f" ({stats['failed']} failed: {stats['errors'][:2]})" if stats["failed"] else "",
-        )
-        if not stats["connected"]:
-            raise RuntimeError(f"{name}: no client could connect: {stats['errors']}")
-        failed += stats["failed"]
-    return pools, failed
+    return start_pools(plans, board_worker_main, args.connect_concurrency)
 
 
 # -- the drags ------------------------------------------------------------------------
@@ -481,9 +427,7 @@ def start_pools(setup: Setup, args: argparse.Namespace) -> tuple[dict[str, Clien
 
 def await_everywhere(pools: dict[str, ClientPool], seqs: list[int], timeout: float) -> int:
     """Wait until every screen had the events ``seqs``; the number of screens that did not."""
-    for pool in pools.values():
-        pool.send(("await_seqs", (seqs, timeout)))
-    answers = [a for pool in pools.values() for a in pool.replies("await_seqs", timeout + 30)]
+    answers = ask_all(pools, ("await_seqs", (seqs, timeout)), timeout + 30)
     return sum(a["incomplete"] for a in answers)
 
 
@@ -738,11 +682,12 @@ def measure_resync(setup: Setup, args: argparse.Namespace, pools: dict[str, Clie
 def measure(folder: Path, clients: int, args: argparse.Namespace) -> dict[str, Any]:
     """One fresh server: the drags, then the resync."""
     app = prepare_app(folder, title=f"Bench board N={clients}")
-    setup: Setup | None = None
-    pools: dict[str, ClientPool] = {}
-    try:
+    with measuring([app.server]) as cleanup:
         setup = set_up(app, clients, args)
-        pools, failed = start_pools(setup, args)
+        cleanup.callback(setup.console.close)
+        pools, failed = start_board_pools(setup, args)
+        for pool in pools.values():
+            cleanup.callback(pool.stop)
         raw = run_drags(setup, pools, args)
         figures = drag_figures(raw)
         for key in (
@@ -756,17 +701,6 @@ def measure(folder: Path, clients: int, args: argparse.Namespace) -> dict[str, A
         figures["drain_s"] = raw["drain_s"]
         figures["connect_failed"] = failed
         figures.update(measure_resync(setup, args, pools))
-        if not app.server.alive():
-            raise RuntimeError(f"the server died:\n{app.server.log_tail()}")
-    except Exception:
-        log.error("app server log (end):\n%s", app.server.log_tail())
-        raise
-    finally:
-        for pool in pools.values():
-            pool.stop()
-        if setup is not None:
-            setup.console.close()
-        app.server.stop()
     log.info(
         "projector p99 %s ms, phone p99 %s ms, resync %s ms",
         figures["projector_p99_ms"],
@@ -794,13 +728,6 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for key in GOALS:
         combined[f"{key}_runs"] = [r[key] for r in runs]
     return combined
-
-
-def goals_met(figures: dict[str, Any]) -> dict[str, bool | None]:
-    return {
-        key: None if figures.get(key) is None else figures[key] <= goal
-        for key, goal in GOALS.items()
-    }
 
 
 def check_args(args: argparse.Namespace, clients: Iterable[int]) -> int:
@@ -833,11 +760,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "workers": args.workers,
         **figures,
         "goals": GOALS,
-        "goals_met": goals_met(figures),
-        "duration_s": round(time.monotonic() - started, 1),
-        "cpus": os.cpu_count(),
-        "loadavg_start": round(load_start, 2),
-        "loadavg_end": round(os.getloadavg()[0], 2),
+        "goals_met": goals_met(figures, GOALS),
+        **machine_figures(started, load_start),
     }
 
 

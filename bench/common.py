@@ -15,11 +15,13 @@ processes, the wall clock is (barring an NTP step during the run).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import atexit
 import contextlib
 import ctypes
 import html
+import inspect
 import logging
 import math
 import multiprocessing
@@ -34,7 +36,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -91,6 +93,44 @@ def raise_nofile(wanted: int = 65536) -> int:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def positive_list(text: str) -> list[int]:
+    """``"250, 500,1000"`` -> ``[250, 500, 1000]``: an argparse type."""
+    try:
+        values = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError("give positive numbers, e.g. 50,200,500")
+    return values
+
+
+def add_round_options(
+    group: argparse._ArgumentGroup, warmup: int, round_timeout: float, join_threads: int
+) -> None:
+    """The options of a scenario timing stage changes in rounds (``stage``, ``scale``)."""
+    group.add_argument(
+        "--warmup", type=int, default=warmup, help=f"untimed stage changes first (default {warmup})"
+    )
+    group.add_argument(
+        "--gap-ms",
+        type=float,
+        default=250,
+        help="pause after every phone got a round, before the next (default 250)",
+    )
+    group.add_argument(
+        "--round-timeout",
+        type=float,
+        default=round_timeout,
+        help=f"seconds to wait for a round to reach every phone (default {round_timeout:g})",
+    )
+    group.add_argument(
+        "--join-threads",
+        type=int,
+        default=join_threads,
+        help=f"parallel HTTP joins (default {join_threads})",
+    )
 
 
 def percentile(values: Iterable[float], q: float) -> float | None:
@@ -212,6 +252,11 @@ class ServerProcess:
         return self.proc.pid
 
     def start(self, timeout: float = 60.0, ready: Callable[[], bool] | None = None) -> None:
+        self.launch()
+        self.wait_ready(timeout, ready)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (see :meth:`wait_ready`)."""
         with open(self.log_path, "wb") as out:
             self.proc = subprocess.Popen(
                 self.cmd,
@@ -224,6 +269,10 @@ class ServerProcess:
                 preexec_fn=_die_with_parent,
             )
         _children.append(self.proc)
+
+    def wait_ready(self, timeout: float = 60.0, ready: Callable[[], bool] | None = None) -> None:
+        """Wait until the port answers (and ``ready()`` is true); stop it and raise if not."""
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -249,6 +298,14 @@ class ServerProcess:
         except OSError:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
+
+    def errors(self) -> int:
+        """Tracebacks and errors in its log."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return 0
+        return sum(1 for line in text.splitlines() if "Traceback" in line or " ERROR " in line)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -312,25 +369,36 @@ def create_facilitator(env: dict[str, str], username: str, password: str) -> Non
         raise RuntimeError(f"facilitator users create failed:\n{result.stdout}{result.stderr}")
 
 
-def start_app_server(instance: Path, port: int) -> ServerProcess:
-    """``facilitator serve`` exactly as users run it, on a fresh instance folder."""
-    env = app_env(instance)
-    server = ServerProcess(
-        "app server",
+def app_server(
+    instance: Path, port: int, env: dict[str, str] | None = None, name: str = "app server"
+) -> ServerProcess:
+    """``facilitator serve`` exactly as users run it (not started yet); ``env`` defaults
+    to :func:`app_env` of the instance folder, where its log goes."""
+    return ServerProcess(
+        name,
         [facilitator_bin(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env,
+        env if env is not None else app_env(instance),
         port,
         instance / "server.log",
     )
-    base = f"http://127.0.0.1:{port}"
+
+
+def app_ready(port: int) -> Callable[[], bool]:
+    """Whether the app on ``port`` serves its login page (for :meth:`ServerProcess.start`)."""
 
     def ready() -> bool:
         try:
-            return requests.get(f"{base}/login", timeout=2).status_code == 200
+            return requests.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200
         except requests.RequestException:
             return False
 
-    server.start(ready=ready)
+    return ready
+
+
+def start_app_server(instance: Path, port: int) -> ServerProcess:
+    """``facilitator serve`` on a fresh instance folder, started."""
+    server = app_server(instance, port)
+    server.start(ready=app_ready(port))
     return server
 
 
@@ -432,9 +500,24 @@ def join(base: str, code: str, index: int) -> str:
     return cookie
 
 
-def join_many(base: str, code: str, count: int, threads: int = 4) -> list[str]:
+def join_many(
+    base: str | list[str], code: str, count: int, threads: int = 4, first: int = 0
+) -> list[str]:
+    """Phones ``first`` .. ``first + count - 1`` join (phone i through ``base[i % len]``
+    when given several servers); their Cookie headers."""
+    bases = [base] if isinstance(base, str) else base
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        return list(pool.map(lambda i: join(base, code, i), range(count)))
+        return list(
+            pool.map(lambda i: join(bases[i % len(bases)], code, i), range(first, first + count))
+        )
+
+
+def join_phones(app: AppWorkshop, clients: int, threads: int = 4) -> list[str]:
+    """``clients`` phones join ``app``'s workshop over HTTP; their Cookie headers."""
+    started = time.monotonic()
+    cookies = join_many(app.base, app.code, clients, threads=threads)
+    log.info("%d phones joined in %.1fs", clients, time.monotonic() - started)
+    return cookies
 
 
 @dataclass
@@ -448,21 +531,25 @@ class AppWorkshop:
     code: str
 
 
-def prepare_app(folder: Path, title: str = "Bench workshop") -> AppWorkshop:
-    instance = folder / "instance"
-    instance.mkdir(parents=True, exist_ok=True)
-    create_facilitator(app_env(instance), "bench", PASSWORD)
-    port = free_port()
-    server = start_app_server(instance, port)
+def open_workshop(server: ServerProcess, title: str) -> AppWorkshop:
+    """The facilitator ``bench`` logs in to ``server`` and creates a workshop."""
+    base = f"http://127.0.0.1:{server.port}"
     try:
-        base = f"http://127.0.0.1:{port}"
         http = login(base, "bench", PASSWORD)
         workshop_id, code = create_workshop(http, base, title)
     except BaseException:
         server.stop()
-        log.error("app server log (end):\n%s", server.log_tail())
+        log.error("%s log (end):\n%s", server.name, server.log_tail())
         raise
     return AppWorkshop(server, base, http, workshop_id, code)
+
+
+def prepare_app(folder: Path, title: str = "Bench workshop") -> AppWorkshop:
+    """A fresh app server with its own SQLite database, the facilitator and a workshop."""
+    instance = folder / "instance"
+    instance.mkdir(parents=True, exist_ok=True)
+    create_facilitator(app_env(instance), "bench", PASSWORD)
+    return open_workshop(start_app_server(instance, free_port()), title)
 
 
 # -- the facilitator's client (in the bench process) -----------------------------------
@@ -506,6 +593,33 @@ class TriggerClient:
         threading.Thread(target=self.sio.shutdown, daemon=True).start()
 
 
+def console_client(
+    app: AppWorkshop, handlers: dict[str, Callable[..., None]] | None = None
+) -> TriggerClient:
+    """The facilitator's console on ``app``'s workshop, connected (with ``handlers``
+    registered first, so they see the snapshot and everything after)."""
+    console = TriggerClient(
+        app.base,
+        {"workshop_id": app.workshop_id, "screen": "console"},
+        cookie_header(app.facilitator),
+    )
+    for event, handler in (handlers or {}).items():
+        console.sio.on(event, handler)
+    return console.connect()
+
+
+def goto_stage(console: TriggerClient, stage_type: str) -> dict[str, Any]:
+    """Move the workshop to its first stage of type ``stage_type``; returns that stage."""
+    assert console.snapshot is not None
+    stage = next((s for s in console.snapshot["stages"] if s["type"] == stage_type), None)
+    if stage is None:
+        raise RuntimeError(f"the kit has no {stage_type} stage")
+    ack = console.call("stage:goto", {"action_id": action_id(), "stage_id": stage["id"]})
+    if not ack.get("ok"):
+        raise RuntimeError(f"stage:goto failed: {ack}")
+    return stage
+
+
 # -- client workers -----------------------------------------------------------------
 
 
@@ -513,6 +627,8 @@ class TriggerClient:
 class ClientSpec:
     auth: dict[str, Any]
     cookie: str | None = None
+    #: The server it connects to; None: its worker's ``WorkerOptions.url``.
+    url: str | None = None
 
 
 @dataclass
@@ -560,7 +676,7 @@ async def open_client(
     started = time.perf_counter()
     await asyncio.wait_for(
         sio.connect(
-            options.url,
+            spec.url or options.url,
             auth=spec.auth,
             transports=["websocket"],
             wait_timeout=options.connect_timeout,
@@ -590,6 +706,71 @@ async def next_command(commands: Connection) -> Any:
         return await asyncio.get_running_loop().run_in_executor(None, commands.recv)
     except (EOFError, OSError):
         return "stop"
+
+
+async def connect_all(
+    clients: list[Any], connect: Callable[[Any], Awaitable[Any]], concurrency: int
+) -> list[Any]:
+    """``await connect(client)`` for every client, ``concurrency`` at a time.
+
+    A client is any object with an ``error`` attribute (None at first): a
+    failure is kept there. Returns the clients that connected, in order.
+    """
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(client: Any) -> None:
+        async with semaphore:
+            try:
+                await connect(client)
+            except Exception as exc:
+                client.error = f"{type(exc).__name__}: {exc} {client.error or ''}".strip()
+
+    await asyncio.gather(*(one(c) for c in clients))
+    return [c for c in clients if c.error is None]
+
+
+def connect_stats(clients: list[Any], connected: list[Any]) -> dict[str, Any]:
+    """What a worker reports once connected (see :meth:`ClientPool.wait_connected`);
+    the clients have ``error`` and ``connect_ms``."""
+    errors = [c.error for c in clients if c.error is not None]
+    return {
+        "connected": len(connected),
+        "errors": errors[:5],
+        "failed": len(errors),
+        "connect_ms": [c.connect_ms for c in connected],
+    }
+
+
+async def answer_commands(
+    index: int, commands: Connection, out: Connection, handlers: dict[str, Callable[[Any], Any]]
+) -> None:
+    """Answer the bench's commands until ``stop`` (or until the pipe closes).
+
+    A command is ``(name, params)`` or a bare name; ``handlers[name](params)``
+    (awaited when it returns an awaitable) goes back as ``(name, index, reply)``.
+    """
+    while True:
+        command = await next_command(commands)
+        name, params = command if isinstance(command, tuple) else (command, None)
+        if name == "stop":
+            return
+        if name not in handlers:
+            raise RuntimeError(f"unknown command {name!r}")
+        reply = handlers[name](params)
+        if inspect.isawaitable(reply):
+            reply = await reply
+        out.send((name, index, reply))
+
+
+async def disconnect_all(clients: list[Any], http: Any) -> None:
+    """Disconnect the clients (each has ``sio``), at most 5 s each, and close ``http``."""
+
+    async def disconnect(client: Any) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.sio.disconnect(), 5)
+
+    await asyncio.gather(*(disconnect(c) for c in clients))
+    await http.close()
 
 
 def _worker_main(
@@ -635,12 +816,14 @@ async def _worker(
     commands: Connection,
     out: Connection,
 ) -> None:
+    """Phones that time the arrival of ``options.timed_type`` events: each ``seq``
+    is reported as ``("round", index, seq)`` once all of this worker's phones have it."""
     http = new_http_session()
     phones = [_Phone(spec) for spec in specs]
     counts: dict[int, int] = {}
     connected: list[_Phone] = []
 
-    def handlers(phone: _Phone) -> tuple[Callable[..., None], ...]:
+    async def connect(phone: _Phone) -> None:
         def on_snapshot(data: Any) -> None:
             if isinstance(data, dict) and phone.snapshot_seq is None:
                 phone.snapshot_seq = data.get("seq")
@@ -661,66 +844,29 @@ async def _worker(
         def on_disconnect(*_args: Any) -> None:
             phone.disconnects += 1
 
-        return on_snapshot, on_event, on_disconnect
-
-    semaphore = asyncio.Semaphore(options.connect_concurrency)
-
-    async def connect(phone: _Phone) -> None:
         sio = phone.sio = new_client(http, phone.spec)
-        on_snapshot, on_event, on_disconnect = handlers(phone)
         sio.on("snapshot", on_snapshot)
         sio.on("event", on_event)
         sio.on("disconnect", on_disconnect)
         sio.on("connect_error", lambda data: setattr(phone, "error", f"refused: {data}"))
-        async with semaphore:
-            try:
-                phone.connect_ms = await open_client(sio, phone.spec, options, phone.got_snapshot)
-            except Exception as exc:
-                phone.error = f"{type(exc).__name__}: {exc} {phone.error or ''}".strip()
+        phone.connect_ms = await open_client(sio, phone.spec, options, phone.got_snapshot)
 
-    await asyncio.gather(*(connect(p) for p in phones))
-    connected.extend(p for p in phones if p.error is None)
-    errors = [p.error for p in phones if p.error is not None]
-    out.send(
-        (
-            "connected",
-            index,
+    connected.extend(await connect_all(phones, connect, options.connect_concurrency))
+    out.send(("connected", index, connect_stats(phones, connected)))
+
+    def report(_params: Any) -> list[dict[str, Any]]:
+        return [
             {
-                "connected": len(connected),
-                "errors": errors[:5],
-                "failed": len(errors),
-                "connect_ms": [p.connect_ms for p in connected],
-            },
-        )
-    )
+                "snapshot_seq": p.snapshot_seq,
+                "seqs": p.seqs,
+                "arrivals": p.arrivals,
+                "disconnects": p.disconnects,
+            }
+            for p in connected
+        ]
 
-    while True:
-        command = await next_command(commands)
-        if command == "report":
-            out.send(
-                (
-                    "report",
-                    index,
-                    [
-                        {
-                            "snapshot_seq": p.snapshot_seq,
-                            "seqs": p.seqs,
-                            "arrivals": p.arrivals,
-                            "disconnects": p.disconnects,
-                        }
-                        for p in connected
-                    ],
-                )
-            )
-        elif command == "stop":
-            break
-
-    async def disconnect(phone: _Phone) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(phone.sio.disconnect(), 5)
-
-    await asyncio.gather(*(disconnect(p) for p in connected))
-    await http.close()
+    await answer_commands(index, commands, out, {"report": report})
+    await disconnect_all(connected, http)
     with contextlib.suppress(Exception):
         out.send(("stopped", index, None))
 
@@ -843,6 +989,8 @@ class ClientPool:
         return self.replies(reply, timeout)
 
     def collect(self, timeout: float = 60) -> list[dict[str, Any]]:
+        """Every client's report, now (the workers' earlier reports are dropped)."""
+        self._reports.clear()
         for conn in self._commands:
             conn.send("report")
         if not self._wait(lambda: len(self._reports) == len(self._procs), timeout):
@@ -865,6 +1013,96 @@ class ClientPool:
         for conn in self._commands + self._outs:
             conn.close()
         self._procs.clear()
+
+
+def start_pools(
+    plans: dict[str, tuple[list[Any], WorkerOptions, int]],
+    target: Callable[..., None] = _worker_main,
+    connect_concurrency: int = 16,
+) -> tuple[dict[str, ClientPool], int]:
+    """Start one :class:`ClientPool` per plan ``name: (specs, options, workers)``, in
+    order, each connected before the next starts (an empty plan is skipped).
+
+    Returns the pools and how many clients could not connect; raises when a
+    pool could connect none (the pools started so far are stopped).
+    """
+    pools: dict[str, ClientPool] = {}
+    failed = 0
+    try:
+        for name, (specs, options, workers) in plans.items():
+            if not specs:
+                continue
+            options.connect_concurrency = connect_concurrency
+            pool = pools[name] = ClientPool(specs, options, workers=workers, target=target)
+            started = time.monotonic()
+            pool.start()
+            stats = pool.wait_connected(timeout=60 + len(specs) * 0.2)
+            log.info(
+                "%s: %d/%d connected in %.1fs%s",
+                name,
+                stats["connected"],
+                len(specs),
+                time.monotonic() - started,
+                f" ({stats['failed']} failed: {stats['errors'][:2]})" if stats["failed"] else "",
+            )
+            if not stats["connected"]:
+                raise RuntimeError(f"{name}: no client could connect: {stats['errors']}")
+            failed += stats["failed"]
+    except BaseException:
+        for pool in pools.values():
+            pool.stop()
+        raise
+    return pools, failed
+
+
+def ask_all(pools: dict[str, ClientPool], command: tuple[str, Any], timeout: float) -> list[Any]:
+    """Send ``command`` to every worker of every pool at once; their replies, pool by
+    pool and in worker order."""
+    for pool in pools.values():
+        pool.send(command)
+    return [reply for pool in pools.values() for reply in pool.replies(command[0], timeout)]
+
+
+@contextlib.contextmanager
+def measuring(servers: list[ServerProcess]) -> Iterator[contextlib.ExitStack]:
+    """One measurement on running ``servers``.
+
+    Whatever is pushed on the stack it yields (client pools, consoles) is closed at
+    the end, newest first, then the servers are stopped. On an error, the end of
+    each server's log is logged; at a normal end, a server that died is an error.
+    """
+    with contextlib.ExitStack() as stack:
+        for server in servers:
+            stack.callback(server.stop)
+        try:
+            yield stack
+            for server in servers:
+                if not server.alive():
+                    raise RuntimeError(f"{server.name} died:\n{server.log_tail()}")
+        except Exception:
+            for server in servers:
+                log.error("%s log (end):\n%s", server.name, server.log_tail())
+            raise
+
+
+def goals_met(figures: dict[str, Any], goals: dict[str, float]) -> dict[str, bool | None]:
+    """Per goal, whether the figure of that name is at most the goal (None: no figure)."""
+    return {
+        key: None if figures.get(key) is None else figures[key] <= goal
+        for key, goal in goals.items()
+    }
+
+
+def machine_figures(started: float, load_start: float) -> dict[str, Any]:
+    """The run's duration (from ``time.monotonic()`` ``started``), the machine's cores
+    and its 1-minute load average at the start and now: other work on the machine
+    skews the figures."""
+    return {
+        "duration_s": round(time.monotonic() - started, 1),
+        "cpus": os.cpu_count(),
+        "loadavg_start": round(load_start, 2),
+        "loadavg_end": round(os.getloadavg()[0], 2),
+    }
 
 
 class ResourceWatch:

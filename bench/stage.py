@@ -32,6 +32,7 @@ from .common import (
     TriggerClient,
     WorkerOptions,
     action_id,
+    add_round_options,
     analyse_rounds,
     cookie_header,
     free_port,
@@ -76,24 +77,7 @@ SUMMED = {"missing", "seq_gaps", "disconnects", "samples", "connect_failed"}
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("stage scenario")
-    group.add_argument(
-        "--warmup", type=int, default=3, help="untimed stage changes first (default 3)"
-    )
-    group.add_argument(
-        "--gap-ms",
-        type=float,
-        default=250,
-        help="pause after every phone got a round, before the next (default 250)",
-    )
-    group.add_argument(
-        "--round-timeout",
-        type=float,
-        default=10,
-        help="seconds to wait for a round to reach every phone (default 10)",
-    )
-    group.add_argument(
-        "--join-threads", type=int, default=4, help="parallel HTTP joins (default 4)"
-    )
+    add_round_options(group, warmup=3, round_timeout=10, join_threads=4)
 
 
 @dataclass

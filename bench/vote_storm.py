@@ -46,18 +46,27 @@ from .common import (
     TriggerClient,
     WorkerOptions,
     action_id,
-    cookie_header,
-    join_many,
+    answer_commands,
+    ask_all,
+    connect_all,
+    connect_stats,
+    console_client,
+    disconnect_all,
+    goals_met,
+    goto_stage,
+    join_phones,
+    machine_figures,
+    measuring,
     median,
     new_client,
     new_http_session,
-    next_command,
     open_client,
     percentile,
     prepare_app,
     projector_key,
     rounded,
     run_worker,
+    start_pools,
 )
 
 NAME = "vote_storm"
@@ -455,57 +464,33 @@ async def _storm_worker(
     """
     http = new_http_session()
     screens = [_Screen(spec, options.kind) for spec in specs]
-    semaphore = asyncio.Semaphore(options.connect_concurrency)
-
-    async def connect(screen: _Screen) -> None:
-        async with semaphore:
-            try:
-                await screen.connect(http, options)
-            except Exception as exc:
-                screen.error = f"{type(exc).__name__}: {exc}"
-
-    await asyncio.gather(*(connect(s) for s in screens))
-    connected = [s for s in screens if s.error is None]
-    errors = [s.error for s in screens if s.error is not None]
-    out.send(
-        (
-            "connected",
-            index,
-            {
-                "connected": len(connected),
-                "errors": errors[:5],
-                "failed": len(errors),
-                "connect_ms": [s.connect_ms for s in connected],
-            },
-        )
+    connected = await connect_all(
+        screens, lambda s: s.connect(http, options), options.connect_concurrency
     )
-    while True:
-        command = await next_command(commands)
-        name, params = command if isinstance(command, tuple) else (command, None)
-        if name == "stop":
-            break
-        if name == "await_event":
-            event_type, timeout = params
-            await _await(connected, lambda log, t=event_type: t in log.events, timeout)
-            reply: Any = [s.log.event_summary(event_type) for s in connected]
-        elif name == "storm":
-            reply = await _storm(connected, params, http, options)
-        elif name == "await_final":
-            expected, timeout = params
-            await _await(connected, lambda log, e=expected: log.final_at(e) is not None, timeout)
-            reply = [s.log.final_summary(expected) for s in connected]
-        elif name == "messages":
-            reply = [s.log.messages(*params) for s in connected]
-        else:
-            raise RuntimeError(f"unknown command {name!r}")
-        out.send((name, index, reply))
+    out.send(("connected", index, connect_stats(screens, connected)))
 
-    async def disconnect(screen: _Screen) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(screen.sio.disconnect(), 5)
+    async def await_event(params: tuple[str, float]) -> list[dict[str, Any]]:
+        event_type, timeout = params
+        await _await(connected, lambda log: event_type in log.events, timeout)
+        return [s.log.event_summary(event_type) for s in connected]
 
-    await asyncio.gather(*(disconnect(s) for s in connected))
-    await http.close()
+    async def await_final(params: tuple[dict[str, Any], float]) -> list[dict[str, Any]]:
+        expected, timeout = params
+        await _await(connected, lambda log: log.final_at(expected) is not None, timeout)
+        return [s.log.final_summary(expected) for s in connected]
+
+    await answer_commands(
+        index,
+        commands,
+        out,
+        {
+            "await_event": await_event,
+            "storm": lambda plan: _storm(connected, plan, http, options),
+            "await_final": await_final,
+            "messages": lambda window: [s.log.messages(*window) for s in connected],
+        },
+    )
+    await disconnect_all(connected, http)
 
 
 def storm_worker_main(
@@ -651,28 +636,19 @@ class Setup:
 
 def set_up(app: AppWorkshop, clients: int, args: argparse.Namespace) -> Setup:
     """Join the phones, connect the console, go to the vote stage and draft the poll."""
-    started = time.monotonic()
-    cookies = join_many(app.base, app.code, clients, threads=args.join_threads)
-    log.info("%d phones joined in %.1fs", clients, time.monotonic() - started)
+    cookies = join_phones(app, clients, threads=args.join_threads)
     key = projector_key(app.facilitator, app.base, app.workshop_id)
-    console = TriggerClient(
-        app.base,
-        {"workshop_id": app.workshop_id, "screen": "console"},
-        cookie_header(app.facilitator),
-    )
     console_log = ScreenLog("console")
-    console.sio.on("transient", console_log.on_transient)
-    console.sio.on("event", console_log.on_event)
-    console.sio.on("disconnect", console_log.on_disconnect)
-    console.connect()
+    console = console_client(
+        app,
+        {
+            "transient": console_log.on_transient,
+            "event": console_log.on_event,
+            "disconnect": console_log.on_disconnect,
+        },
+    )
     try:
-        assert console.snapshot is not None
-        stage = next((s for s in console.snapshot["stages"] if s["type"] == "vote"), None)
-        if stage is None:
-            raise RuntimeError("the kit has no vote stage")
-        ack = console.call("stage:goto", {"action_id": action_id(), "stage_id": stage["id"]})
-        if not ack.get("ok"):
-            raise RuntimeError(f"stage:goto failed: {ack}")
+        goto_stage(console, "vote")
         ack = console.call(
             "poll:create",
             {
@@ -692,7 +668,7 @@ def set_up(app: AppWorkshop, clients: int, args: argparse.Namespace) -> Setup:
     return Setup(app, console, console_log, ack["poll"]["id"], cookies, key)
 
 
-def start_pools(setup: Setup, specs: list[VoterSpec], args: argparse.Namespace) -> dict:
+def start_storm_pools(setup: Setup, specs: list[VoterSpec], args: argparse.Namespace) -> dict:
     """The projector's worker and the phones' workers, connected; returns them and failures."""
     app = setup.app
     projector = VoterSpec(
@@ -702,41 +678,18 @@ def start_pools(setup: Setup, specs: list[VoterSpec], args: argparse.Namespace) 
         "projector": ([projector], StormOptions(url=app.base, kind="projector"), 1),
         "phones": (specs, StormOptions(url=app.base, kind="phone"), args.workers),
     }
-    pools: dict[str, ClientPool] = {}
-    failed = 0
-    for name, (pool_specs, options, workers) in plans.items():
-        options.connect_concurrency = args.connect_concurrency
-        pool = ClientPool(pool_specs, options, workers=workers, target=storm_worker_main)
-        pools[name] = pool
-        started = time.monotonic()
-        pool.start()
-        stats = pool.wait_connected(timeout=60 + len(pool_specs) * 0.2)
-        log.info(
-            "%s: %d/%d connected in %.1fs%s",
-            name,
-            stats["connected"],
-            len(pool_specs),
-            time.monotonic() - started,
-            f" ({stats['failed']} failed: {stats['errors'][:2]})" if stats["failed"] else "",
-        )
-        if not stats["connected"]:
-            raise RuntimeError(f"{name}: no client could connect: {stats['errors']}")
-        failed += stats["failed"]
+    pools, failed = start_pools(plans, storm_worker_main, args.connect_concurrency)
     return {"pools": pools, "failed": failed}
 
 
-def ask_all(pools: dict[str, ClientPool], command: tuple[str, Any], timeout: float) -> list:
+def ask_screens(pools: dict[str, ClientPool], command: tuple[str, Any], timeout: float) -> list:
     """Send ``command`` to every worker; the per-screen replies, flattened."""
-    for pool in pools.values():
-        pool.send(command)
-    name = command[0]
-    replies = [r for pool in pools.values() for r in pool.replies(name, timeout)]
-    return [item for reply in replies for item in reply]
+    return [item for reply in ask_all(pools, command, timeout) for item in reply]
 
 
 def await_event(setup: Setup, pools: dict[str, ClientPool], event_type: str, timeout: float):
     """Every screen's first ``event_type`` (the console's included)."""
-    screens = ask_all(pools, ("await_event", (event_type, timeout)), timeout + 30)
+    screens = ask_screens(pools, ("await_event", (event_type, timeout)), timeout + 30)
     deadline = time.monotonic() + timeout
     while event_type not in setup.console_log.events and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -810,7 +763,7 @@ def run_storm(
     )
 
     timeout = args.final_timeout
-    finals = ask_all(pools, ("await_final", (expected, timeout)), timeout + 30)
+    finals = ask_screens(pools, ("await_final", (expected, timeout)), timeout + 30)
     deadline = time.monotonic() + timeout
     while console_log.final_at(expected) is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -818,7 +771,7 @@ def run_storm(
     time.sleep(0.3)  # a count still on its way would be counted, and checked, too
     window_end_ns = time.time_ns()
     resources = watch.stop()
-    messages = ask_all(pools, ("messages", (storm_start_ns, window_end_ns)), 60)
+    messages = ask_screens(pools, ("messages", (storm_start_ns, window_end_ns)), 60)
     messages.append(console_log.messages(storm_start_ns, window_end_ns))
     return {
         "specs": specs,
@@ -979,40 +932,21 @@ def storm_figures(raw: dict[str, Any]) -> dict[str, Any]:
     return figures
 
 
-def server_errors(app: AppWorkshop) -> int:
-    """Tracebacks and errors in the server's log."""
-    try:
-        text = app.server.log_path.read_text(errors="replace")
-    except OSError:
-        return 0
-    return sum(1 for line in text.splitlines() if "Traceback" in line or " ERROR " in line)
-
-
 def measure(folder: Path, clients: int, args: argparse.Namespace) -> dict[str, Any]:
     """One fresh server: the storm, the final count and the close."""
     app = prepare_app(folder, title=f"Bench vote storm N={clients}")
-    setup: Setup | None = None
-    pools: dict[str, ClientPool] = {}
-    try:
+    with measuring([app.server]) as cleanup:
         setup = set_up(app, clients, args)
+        cleanup.callback(setup.console.close)
         specs = plan_voters(setup.cookies, app.workshop_id, args)
-        started = start_pools(setup, specs, args)
+        started = start_storm_pools(setup, specs, args)
         pools = started["pools"]
+        for pool in pools.values():
+            cleanup.callback(pool.stop)
         raw = run_storm(setup, pools, specs, args)
         figures = storm_figures(raw)
         figures["connect_failed"] = started["failed"]
-        if not app.server.alive():
-            raise RuntimeError(f"the server died:\n{app.server.log_tail()}")
-    except Exception:
-        log.error("app server log (end):\n%s", app.server.log_tail())
-        raise
-    finally:
-        for pool in pools.values():
-            pool.stop()
-        if setup is not None:
-            setup.console.close()
-        app.server.stop()
-    figures["server_errors"] = server_errors(app)
+    figures["server_errors"] = app.server.errors()
     log.info(
         "ack p99 %s ms, final tally everywhere %s ms after the last vote, exact %s",
         figures["ack_p99_ms"],
@@ -1055,13 +989,6 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return combined
 
 
-def goals_met(figures: dict[str, Any]) -> dict[str, bool | None]:
-    return {
-        key: None if figures.get(key) is None else figures[key] <= goal
-        for key, goal in GOALS.items()
-    }
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     counts = args.clients or DEFAULT_CLIENTS
     if len(counts) != 1:
@@ -1087,11 +1014,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "workers": args.workers,
         **figures,
         "goals": GOALS,
-        "goals_met": goals_met(figures),
-        "duration_s": round(time.monotonic() - started, 1),
-        "cpus": os.cpu_count(),
-        "loadavg_start": round(load_start, 2),
-        "loadavg_end": round(os.getloadavg()[0], 2),
+        "goals_met": goals_met(figures, GOALS),
+        **machine_figures(started, load_start),
     }
 
 
