@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from . import canonical
 from .db import Base, db, utcnow
 from .render_worker import HEADER, read_frame, write_frame
-from .runtime import os_lock
+from .runtime import os_lock, os_subprocess
 from .signoff import DECISIONS, PlanVersion, signatures
 from .workshops import Workshop
 
@@ -179,7 +179,8 @@ class Renderer:
             self._stop(self._process)  # it died: close its pipes before starting anew
         if self._process is None:
             # Its own session: its own scheduling group, at the lower priority it sets.
-            self._process = subprocess.Popen(  # noqa: S603 - our interpreter, our module
+            processes = os_subprocess()
+            self._process = processes.Popen(  # noqa: S603 - our interpreter, our module
                 [
                     sys.executable,
                     "-m",
@@ -187,8 +188,8 @@ class Renderer:
                     str(self.seconds),
                     str(self.memory_mb),
                 ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
+                stdin=processes.PIPE,
+                stdout=processes.PIPE,
                 start_new_session=True,
             )
         return self._process

@@ -30,22 +30,33 @@ from typing import BinaryIO
 #: Below the server's priority: a render waits rather than slowing the live room.
 NICENESS = 10
 HEADER = struct.Struct(">I")
+#: A render may take this many times its CPU limit on the clock before it is stopped.
+WALL_FACTOR = 10
 #: A request larger than this is refused unread (a plan of thousands of actions is far less).
 MAX_REQUEST = 64 * 1024 * 1024
 
 
+def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
+    """``size`` bytes, or None at end of stream (a pipe may give fewer per read)."""
+    chunks = []
+    while size > 0:
+        chunk = stream.read(size)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
 def read_frame(stream: BinaryIO) -> bytes | None:
     """The next frame's body, or None at end of stream."""
-    header = stream.read(HEADER.size)
-    if len(header) < HEADER.size:
+    header = _read_exactly(stream, HEADER.size)
+    if header is None:
         return None
     (size,) = HEADER.unpack(header)
     if size > MAX_REQUEST:
         raise ValueError(f"a frame of {size} bytes is larger than {MAX_REQUEST}")
-    body = stream.read(size)
-    if len(body) < size:
-        return None
-    return body
+    return _read_exactly(stream, size)
 
 
 def write_frame(stream: BinaryIO, body: bytes) -> None:
@@ -147,7 +158,9 @@ def _limit_child(seconds: int, memory_mb: int) -> None:
     """In the child: stop at ``seconds`` of CPU time or ``memory_mb`` more address space."""
     if seconds > 0:
         resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 5))
-        signal.alarm(seconds * 2)  # wall clock too: a render must not wait forever
+        # Wall clock too, generously: at its low priority a render waits for a busy
+        # machine, and that is no fault of the plan.
+        signal.alarm(seconds * WALL_FACTOR)
     if memory_mb > 0:
         with open("/proc/self/statm", encoding="ascii") as statm:
             pages = int(statm.read().split()[0])

@@ -68,6 +68,21 @@ def os_lock() -> Any:
     return _thread.allocate_lock()
 
 
+def os_subprocess() -> Any:
+    """The ``subprocess`` module whose pipes block the calling OS thread.
+
+    Eventlet's patched ``Popen`` wraps pipes as green pipes bound to the hub of the
+    thread that made them; a process driven from the thread pool needs plain ones.
+    """
+    if _patched:
+        from eventlet import patcher
+
+        return patcher.original("subprocess")
+    import subprocess  # noqa: S404 - the caller runs only fixed commands
+
+    return subprocess
+
+
 def _no_delay(listener: socket.socket) -> None:
     """Send small frames at once: accepted sockets inherit TCP_NODELAY on Linux.
 

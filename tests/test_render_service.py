@@ -3,6 +3,7 @@ when it dies. Real WeasyPrint in real processes."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 
@@ -76,3 +77,29 @@ def test_a_killed_service_is_started_again(renderer: Renderer) -> None:
     renderer._process.wait()
     pdf, _ = renderer.render(text, sha, items)
     assert pdf.startswith(b"%PDF-") and renderer._process.pid != old
+
+
+def test_frames_are_read_whole_from_a_pipe_that_gives_them_in_pieces() -> None:
+    import threading
+    import time
+
+    from facilitator.render_worker import read_frame, write_frame
+
+    read_end, write_end = os.pipe()
+    body = os.urandom(300_000)  # several pipe buffers
+
+    def slow_writer() -> None:
+        with os.fdopen(write_end, "wb", buffering=0) as raw:
+            framed = io.BytesIO()
+            write_frame(framed, body)
+            data = framed.getvalue()
+            for start in range(0, len(data), 50_000):
+                raw.write(data[start : start + 50_000])
+                time.sleep(0.01)
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    with os.fdopen(read_end, "rb", buffering=0) as raw:  # unbuffered: short reads happen
+        assert read_frame(raw) == body
+        assert read_frame(raw) is None  # end of stream
+    writer.join()
