@@ -20,6 +20,7 @@ from .common import install_cleanup, positive_list, raise_nofile, setup_logging
 SCENARIOS = {
     "board": "bench.board",
     "pdf": "bench.pdf",
+    "scale": "bench.scale",
     "stage": "bench.stage",
     "vote_storm": "bench.vote_storm",
 }

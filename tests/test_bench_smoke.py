@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,11 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import require_services
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 50
+REDIS = "redis://127.0.0.1:6379/0"
 
 
-def run_bench(args: str) -> dict:
+def run_bench(args: str, timeout: float = TIMEOUT) -> dict:
     """Run ``python -m bench <args>`` and return the JSON it prints."""
     cmd = [sys.executable, "-m", "bench", *args.split()]
     with subprocess.Popen(
@@ -27,7 +31,7 @@ def run_bench(args: str) -> dict:
         start_new_session=True,
     ) as proc:
         try:
-            out, err = proc.communicate(timeout=TIMEOUT)
+            out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             # SIGTERM lets the bench stop its servers and clients; then make sure.
             proc.terminate()
@@ -36,7 +40,7 @@ def run_bench(args: str) -> dict:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 out, err = proc.communicate()
-            pytest.fail(f"bench did not finish in {TIMEOUT}s:\n{err[-3000:]}")
+            pytest.fail(f"bench did not finish in {timeout:.0f}s:\n{err[-3000:]}")
     assert proc.returncode == 0, err[-3000:]
     return json.loads(out)
 
@@ -145,3 +149,41 @@ def test_bench_pdf_prints_figures() -> None:
         "ping_p99_ms_during_render",
     }
     assert result["goals_met"]["seconds_100"] is None  # no 100-action plan here
+
+
+@pytest.mark.server
+def test_bench_scale_prints_figures() -> None:
+    # The scenario starts a redis-server of its own, or uses the one given; PostgreSQL
+    # if it answers, else SQLite.
+    redis = ""
+    if shutil.which("redis-server") is None:
+        import redis as client
+
+        try:
+            client.Redis.from_url(REDIS, socket_timeout=3).ping()
+            redis = f" --redis {REDIS}"
+        except Exception as exc:  # any failure to answer means: not here
+            reason = f"the scale scenario needs redis-server or Redis at {REDIS}: {exc}"
+            if require_services():
+                pytest.fail(f"{reason} (FACILITATOR_REQUIRE_SERVICES=1)", pytrace=False)
+            pytest.skip(reason)
+    # One and two processes, four phones each, three timed stage changes.
+    result = run_bench(
+        "scale --json --processes 1,2 --clients 4 --room 4 --rounds 3 --warmup 1 --repeat 1"
+        " --workers 1" + redis,
+        timeout=150,
+    )
+    assert result["scenario"] == "scale" and result["database"] in ("postgresql", "sqlite")
+    rows = {(r["processes"], r["clients"]): r for r in result["results"]}
+    assert set(rows) == {(1, 4), (2, 4)}, result["results"]
+    for (processes, _clients), row in rows.items():
+        assert 0 < row["p50_ms"] <= row["p99_ms"] < 10_000, row
+        assert row["missing"] == row["seq_gaps"] == row["connect_failed"] == 0, row
+        assert row["samples"] == 4 * 3 and row["server_errors"] == 0, row
+        assert len(row["servers_cpu_pct"]) == processes, row
+        assert row["redis_cpu_pct"] is not None and row["clients_cpu_pct"] is not None, row
+    assert set(result["largest_room_p99_200ms"]) == {"1", "2"}
+    assert result["speedup_1_to_2"] == pytest.approx(
+        rows[1, 4]["p99_ms"] / rows[2, 4]["p99_ms"], rel=0.02
+    )
+    assert result["cpus"] == os.cpu_count() and len(result["loadavg_after_each"]) == 2
