@@ -1,17 +1,19 @@
 """Scenario ``scale``: one room of phones spread over 1, 2 and 4 server processes.
 
-For each number of processes P (``--processes``, default 1,2,4) and each
-repeat, on fresh servers: P ``facilitator serve`` processes (eventlet) share a
-fresh PostgreSQL database (SQLite in WAL mode when PostgreSQL does not answer:
-``database`` in the figures says which) and a Redis message queue, with one
-secret key. The facilitator creates the workshop on process 0 and its console
-client (in this process) stays there; the phones join over HTTP before any
-socket connects (phone i through process i mod P). Then the room grows in steps
-(``--clients``, default 250, 500, 1000, 1500): the new phones connect from
-fresh client worker processes, phone i to process i mod P, and the console sends
-``--rounds`` stage changes, each timed from the send until the ``stage:changed``
-event reaches each phone. The steps stop after the first one past ``--room``
-(1000, always measured) whose p99 is over ``--limit-ms`` (200).
+Each repeat makes a fresh PostgreSQL database (SQLite in WAL mode when
+PostgreSQL does not answer: ``database`` in the figures says which) and a secret
+key, then measures each number of processes P (``--processes``, default 1,2,4)
+on fresh processes: P ``facilitator serve`` (eventlet) on that database and one
+Redis message queue. The first configuration's process 0 serves the facilitator
+creating the workshop, and the phones join over HTTP (phone i through process
+i mod P) before any socket connects; later configurations reuse the workshop
+and the phones' cookies. The console client (in this process) connects to
+process 0. Then the room grows in steps (``--clients``, default 250, 500, 1000,
+1500): the new phones connect from fresh client worker processes, phone i to
+process i mod P, and the console sends ``--rounds`` stage changes, each timed
+from the send until the ``stage:changed`` event reaches each phone. The steps
+stop after the first one past ``--room`` (1000, always measured) whose p99 is
+over ``--limit-ms`` (200).
 
 Clients are given to the processes directly, not through nginx: see
 bench/README.md (``ip_hash`` hashes the first three bytes of the address, and
@@ -340,9 +342,25 @@ class Services:
             self.databases.remove(name)
 
 
-def start_processes(folder: Path, count: int, database_url: str, redis_url: str) -> list:
-    """``count`` app processes on one database and message queue, one secret key."""
-    secret = secrets.token_hex(32)
+@dataclass
+class Shared:
+    """What the configurations of one repeat share: the database and the secret key,
+    the workshop made on the first one's process 0 and the phones joined there. Each
+    configuration starts fresh processes on it; cookies signed by one process are
+    good on the next, as behind one proxy."""
+
+    database: str | None  #: PostgreSQL database name; None for SQLite
+    url: str
+    secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    migrated: bool = False
+    facilitator: Any = None  #: the facilitator's logged-in requests.Session
+    workshop_id: int = 0
+    code: str = ""
+    cookies: list[str] = field(default_factory=list)
+
+
+def start_processes(folder: Path, count: int, shared: Shared, redis_url: str) -> list:
+    """``count`` app processes on the shared database, message queue and secret key."""
     envs = []
     for k in range(count):
         instance = folder / f"p{k}"
@@ -350,16 +368,18 @@ def start_processes(folder: Path, count: int, database_url: str, redis_url: str)
         env = app_env(instance)
         env.update(
             {
-                "FACILITATOR_DATABASE_URL": database_url,
+                "FACILITATOR_DATABASE_URL": shared.url,
                 "FACILITATOR_MESSAGE_QUEUE": redis_url,
-                "FACILITATOR_SECRET_KEY": secret,
+                "FACILITATOR_SECRET_KEY": shared.secret,
                 # No PDFs here: no warm render service beside each process.
                 "FACILITATOR_PDF_PREWARM": "0",
             }
         )
         envs.append((instance, env))
-    # Creating the account migrates the database, once, before any process starts.
-    create_facilitator(envs[0][1], "bench", PASSWORD)
+    if not shared.migrated:
+        # Creating the account migrates the database, once, before any process starts.
+        create_facilitator(envs[0][1], "bench", PASSWORD)
+        shared.migrated = True
     servers = [
         app_server(instance, free_port(), env, name=f"app process {k}")
         for k, (instance, env) in enumerate(envs)
@@ -374,6 +394,25 @@ def start_processes(folder: Path, count: int, database_url: str, redis_url: str)
             server.stop()
         raise
     return servers
+
+
+def workshop_on(servers: list[ServerProcess], shared: Shared, phones: int, args: Any) -> Any:
+    """The shared workshop as seen from ``servers[0]``; made, and ``phones`` joined
+    through the servers, by the first configuration of the repeat."""
+    base = f"http://127.0.0.1:{servers[0].port}"
+    if shared.facilitator is None:
+        app = open_workshop(servers[0], "Bench scale")
+        shared.facilitator, shared.workshop_id, shared.code = (
+            app.facilitator,
+            app.workshop_id,
+            app.code,
+        )
+        started = time.monotonic()
+        bases = [f"http://127.0.0.1:{s.port}" for s in servers]
+        shared.cookies = join_many(bases, app.code, phones, threads=args.join_threads)
+        log.info("%d phones joined in %.1fs", phones, time.monotonic() - started)
+        return app
+    return AppWorkshop(servers[0], base, shared.facilitator, shared.workshop_id, shared.code)
 
 
 def other_stages(console: TriggerClient) -> list[dict[str, Any]]:
@@ -467,26 +506,33 @@ class Room:
         self.console.close()
 
 
-def measure(
-    folder: Path, processes: int, steps: list[int], services: Services, args: argparse.Namespace
+def measure_repeat(
+    folder: Path, order: list[int], steps: list[int], services: Services, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    """One configuration on fresh processes and a fresh database: a row per step."""
+    """Every configuration once, in ``order``, on one fresh database: a row per step."""
     database, url = services.new_database(folder)
+    shared = Shared(database, url)
+    rows: list[dict[str, Any]] = []
     try:
-        servers = start_processes(folder, processes, url, services.redis_url)
-        rows = measure_steps(servers, steps, database, services, args)
+        for processes in order:
+            servers = start_processes(
+                folder / f"p{processes}", processes, shared, services.redis_url
+            )
+            measured = measure_steps(servers, shared, steps, services, args)
+            errors = sum(server.errors() for server in servers)
+            for row in measured:
+                row["server_errors"] = errors
+                row["loadavg"] = round(os.getloadavg()[0], 2)
+            rows += measured
     finally:
         services.drop(database)
-    errors = sum(server.errors() for server in servers)
-    for row in rows:
-        row["server_errors"] = errors
     return rows
 
 
 def measure_steps(
     servers: list[ServerProcess],
+    shared: Shared,
     steps: list[int],
-    database: str | None,
     services: Services,
     args: argparse.Namespace,
 ) -> list[dict[str, Any]]:
@@ -494,19 +540,13 @@ def measure_steps(
     processes = len(servers)
     rows: list[dict[str, Any]] = []
     with measuring(servers) as cleanup:
-        app = open_workshop(servers[0], f"Bench scale P={processes}")
-        started = time.monotonic()
-        bases = [f"http://127.0.0.1:{s.port}" for s in servers]
-        cookies = join_many(bases, app.code, max(steps), threads=args.join_threads)
-        log.info(
-            "P=%d: %d phones joined in %.1fs", processes, len(cookies), time.monotonic() - started
-        )
+        app = workshop_on(servers, shared, max(steps), args)
         console = console_client(app)
-        room = Room(servers, app, console, other_stages(console), cookies)
+        room = Room(servers, app, console, other_stages(console), shared.cookies)
         cleanup.callback(room.close)
         for clients in steps:
             room.grow(clients, args)
-            watch = CpuWatch(servers, room.pools, services.redis_url, database)
+            watch = CpuWatch(servers, room.pools, services.redis_url, shared.database)
             row = {"processes": processes, "clients": clients, **room.rounds(args, watch)}
             row["connect_failed"] = room.connect_failed
             rows.append(row)
@@ -618,18 +658,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     load_start = os.getloadavg()[0]
     runs: dict[tuple[int, int], list[dict[str, Any]]] = {}
-    loadavg: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp, contextlib.ExitStack() as stack:
         services = open_services(Path(tmp), args, stack)
         log.info("database %s, message queue %s", services.kind, services.redis_url)
         for r in range(repeat):
-            # Each repeat measures every configuration, so a passing disturbance of the
-            # machine lands on all of them rather than on one configuration's runs.
-            for processes in args.processes:
-                folder = Path(tmp) / f"r{r}-p{processes}"
-                for row in measure(folder, processes, steps, services, args):
-                    runs.setdefault((row["processes"], row["clients"]), []).append(row)
-                loadavg.setdefault(str(processes), []).append(round(os.getloadavg()[0], 2))
+            # Each repeat measures every configuration, in turn forwards and backwards,
+            # so a passing disturbance or a drift of the machine's load lands on all of
+            # them rather than on one configuration's runs.
+            order = args.processes if r % 2 == 0 else args.processes[::-1]
+            for row in measure_repeat(Path(tmp) / f"r{r}", order, steps, services, args):
+                runs.setdefault((row["processes"], row["clients"]), []).append(row)
     results = [combine(runs[key]) for key in sorted(runs)]
     room = args.room
     return {
@@ -654,7 +692,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "speedup_1_to_2_p50": speedup(results, room, 1, 2, "p50_ms"),
         "speedup_1_to_2_last": speedup(results, room, 1, 2, "last_ms"),
         "speedup_1_to_4": speedup(results, room, 1, 4, "p99_ms"),
-        "loadavg_after_each": loadavg,
         **machine_figures(started, load_start),
     }
 

@@ -186,4 +186,4 @@ def test_bench_scale_prints_figures() -> None:
     assert result["speedup_1_to_2"] == pytest.approx(
         rows[1, 4]["p99_ms"] / rows[2, 4]["p99_ms"], rel=0.02
     )
-    assert result["cpus"] == os.cpu_count() and len(result["loadavg_after_each"]) == 2
+    assert result["cpus"] == os.cpu_count() and all(r["loadavg"] >= 0 for r in rows.values())
