@@ -1,7 +1,7 @@
 // Polls on every screen: the console drafts, opens and closes them; phones vote
 // with the method's own controls; the projector shows turnout, then the outcome.
 import { ACTIONS } from "/protocol.js";
-import { h, sendAction, showError } from "./live.js";
+import { announce, h, sendAction, showError } from "./live.js";
 
 const METHODS = [
   ["consensus", "Consensus: agree / abstain / disagree / block"],
@@ -32,6 +32,28 @@ function stagePolls(state, stage) {
 function lastRound(e) { return e.rounds[e.rounds.length - 1] || null; }
 
 function optionLabel(poll, index) { return (poll.config.options || [])[index] || `Option ${Number(index) + 1}`; }
+
+function decisionText(outcome) {
+  return outcome.decided === true ? "Agreed" : outcome.decided === false ? "Not agreed" : "No decision";
+}
+
+// Says when a poll of the stage opens and, when it closes, its result.
+function pollAnnouncer() {
+  const seen = new Map();
+  return (entries) => {
+    for (const e of entries) {
+      const before = seen.get(e.poll.id);
+      const round = lastRound(e);
+      const now = `${e.poll.status}:${e.poll.round}`;
+      seen.set(e.poll.id, now);
+      if (before === undefined || before === now) continue;
+      if (e.poll.status === "open") announce(`Voting is open: ${e.poll.title}.`);
+      else if (e.poll.status === "closed" && round && round.outcome) {
+        announce(`Result of ${e.poll.title}: ${decisionText(round.outcome)}. ${round.outcome.explanation || ""}`);
+      }
+    }
+  };
+}
 
 function decisionBadge(outcome) {
   const [text, cls] = outcome.decided === true ? ["Agreed", "yes"] : outcome.decided === false ? ["Not agreed", "no"] : ["No decision", "none"];
@@ -83,11 +105,13 @@ function outcomeView(poll, round) {
 export class ProjectorPolls {
   mount(body, state, stage) {
     this.body = body;
+    this.said = pollAnnouncer();
     this.update(state, stage);
   }
 
   update(state, stage) {
     const entries = stagePolls(state, stage).filter((e) => e.poll.status !== "draft");
+    this.said(entries);
     const shown = entries.find((e) => e.poll.status === "open") || entries[entries.length - 1];
     if (!shown) {
       this.body.replaceChildren(h("p", { class: "muted" }, "The proposal will appear here."));
@@ -111,7 +135,7 @@ export class ProjectorPolls {
 // -- phone --------------------------------------------------------------------------------------
 
 export class PhonePolls {
-  constructor(root, live) { this.root = root; this.live = live; this.key = null; }
+  constructor(root, live) { this.root = root; this.live = live; this.key = null; this.said = pollAnnouncer(); }
 
   mount(body, state, stage) {
     this.body = body;
@@ -121,6 +145,7 @@ export class PhonePolls {
 
   update(state, stage) {
     const entries = stagePolls(state, stage).filter((e) => e.poll.status !== "draft");
+    this.said(entries);
     // Rebuild only when a poll opens, closes or my ballot changes; never under a thumb.
     const key = JSON.stringify(entries.map((e) => [e.poll.id, e.poll.status, e.poll.round, e.my_ballot]));
     if (key === this.key) return;
@@ -141,10 +166,12 @@ export class PhonePolls {
   ballot(e) {
     const { poll } = e;
     const round = lastRound(e);
-    const reason = h("textarea", { rows: 2, maxlength: 500, placeholder: "Reason (needed for a block, veto or objection)" });
+    const reason = h("textarea", { rows: 2, maxlength: 500, placeholder: "Reason (needed for a block, veto or objection)",
+      "aria-label": "Your reason (needed for a block, veto or objection)" });
     if (e.my_ballot) reason.value = e.my_ballot.reason || "";
     let picked = e.my_ballot ? e.my_ballot.choice : null;
     const controls = this.controls(poll, picked, (choice) => { picked = choice; });
+    controls.setAttribute("aria-label", `Your choice on ${poll.title}`);
     const send = h("button", { type: "button", "data-vote": poll.id }, e.my_ballot ? "Change my vote" : "Vote");
     const status = h("p", { class: "small muted", "data-bind": "my-vote" },
       e.my_ballot ? "Your vote is counted; you can change it until the poll closes." : "");
@@ -154,9 +181,13 @@ export class PhonePolls {
       if (choice === null || choice === undefined) { showError(this.root, { message: "Choose first." }); return; }
       this.live.send(ACTIONS.POLL_VOTE, { poll_id: poll.id, choice, reason: reason.value })
         .then((ack) => {
-          e.my_ballot = { choice: ack.choice, reason: ack.reason };
+          // A reconnect while the vote was retried replaced the state with a snapshot
+          // (taken before the vote counted): record the ballot on the poll as it is now.
+          const now = stagePolls(this.live.state, this.stage).find((x) => x.poll.id === poll.id);
+          if (now && now.poll.round === ack.round) now.my_ballot = { choice: ack.choice, reason: ack.reason };
           this.key = null;
           this.update(this.live.state, this.stage);
+          announce("Your vote is counted; you can change it until the poll closes.");
         })
         .catch((error) => showError(this.root, error));
     });
@@ -183,7 +214,7 @@ export class PhonePolls {
     if (poll.method === "dots") {
       const dots = poll.config.dots || 3;
       const counts = options.map((_, i) => (current && current[String(i)]) || 0);
-      const left = h("span", { class: "small muted" });
+      const left = h("span", { class: "small muted", role: "status" });
       const refresh = () => { left.textContent = `${dots - counts.reduce((a, b) => a + b, 0)} of ${dots} dots left`; };
       const rows = options.map((label, i) => {
         const value = h("strong", {}, String(counts[i]));
@@ -195,20 +226,20 @@ export class PhonePolls {
           refresh();
         };
         return h("div", { class: "row dot-row" }, h("span", { class: "dot-label" }, label),
-          h("button", { type: "button", class: "secondary small", onclick: () => change(-1) }, "−"), value,
-          h("button", { type: "button", class: "secondary small", onclick: () => change(1), "data-dot": i }, "+"));
+          h("button", { type: "button", class: "secondary small", "aria-label": `Take a dot off ${label}`, onclick: () => change(-1) }, "−"), value,
+          h("button", { type: "button", class: "secondary small", "aria-label": `Add a dot to ${label}`, onclick: () => change(1), "data-dot": i }, "+"));
       });
       refresh();
       onPick(() => Object.fromEntries(counts.map((c, i) => [String(i), c]).filter(([, c]) => c > 0)));
-      return h("div", { class: "stack" }, left, ...rows);
+      return h("div", { class: "stack", role: "group" }, left, ...rows);
     }
     // ranked: move options up and down, best first
     let order = current && current.length ? current.slice() : options.map((_, i) => i);
     const list = h("ol", { class: "ranking" });
     const draw = () => {
       list.replaceChildren(...order.map((opt, pos) => h("li", {}, h("span", {}, options[opt]),
-        h("button", { type: "button", class: "secondary small", disabled: pos === 0, onclick: () => { [order[pos - 1], order[pos]] = [order[pos], order[pos - 1]]; draw(); } }, "↑"),
-        h("button", { type: "button", class: "secondary small", disabled: pos === order.length - 1, onclick: () => { [order[pos + 1], order[pos]] = [order[pos], order[pos + 1]]; draw(); } }, "↓"))));
+        h("button", { type: "button", class: "secondary small", "aria-label": `Move ${options[opt]} up`, disabled: pos === 0, onclick: () => { [order[pos - 1], order[pos]] = [order[pos], order[pos - 1]]; draw(); } }, "↑"),
+        h("button", { type: "button", class: "secondary small", "aria-label": `Move ${options[opt]} down`, disabled: pos === order.length - 1, onclick: () => { [order[pos + 1], order[pos]] = [order[pos], order[pos + 1]]; draw(); } }, "↓"))));
     };
     draw();
     onPick(() => order.slice());
@@ -223,10 +254,10 @@ export class ConsolePolls {
 
   mount(body, state, stage) {
     this.stage = stage;
-    const title = h("input", { placeholder: "Proposal title", maxlength: 200, "data-control": "poll-title" });
-    const proposal = h("textarea", { rows: 2, maxlength: 2000, placeholder: "The proposal, as the room should read it" });
-    const method = h("select", { "data-control": "poll-method" }, ...METHODS.map(([v, l]) => h("option", { value: v, selected: v === (stage.config || {}).method }, l)));
-    const options = h("textarea", { rows: 3, placeholder: "Options, one per line (dot vote, ranked choice)" });
+    const title = h("input", { placeholder: "Proposal title", "aria-label": "Proposal title", maxlength: 200, "data-control": "poll-title" });
+    const proposal = h("textarea", { rows: 2, maxlength: 2000, placeholder: "The proposal, as the room should read it", "aria-label": "The proposal" });
+    const method = h("select", { "data-control": "poll-method", "aria-label": "Voting method" }, ...METHODS.map(([v, l]) => h("option", { value: v, selected: v === (stage.config || {}).method }, l)));
+    const options = h("textarea", { rows: 3, placeholder: "Options, one per line (dot vote, ranked choice)", "aria-label": "Options, one per line" });
     const anonymous = h("input", { type: "checkbox", checked: (stage.config || {}).anonymous !== false });
     const live = h("input", { type: "checkbox" });
     const groupBy = h("select", { "data-control": "poll-group-by", "aria-label": "Results by group" },
