@@ -154,9 +154,9 @@ def _org(value: Any, label: str) -> str:
     return name
 
 
-def clean_field(workshop: Workshop, name: str, value: Any) -> Any:
-    """``value`` checked and normalised for field ``name``, or a DomainError naming it."""
-    config = settings(workshop)
+def clean_field(config: dict[str, Any], name: str, value: Any) -> Any:
+    """``value`` checked and normalised for field ``name`` under the plan's ``config``
+    (:func:`settings`), or a DomainError naming it."""
     if name in TEXT_FIELDS or name in config["custom"]:
         limit = TEXT_FIELDS.get(name, CUSTOM_MAX)
         if not isinstance(value, str):
@@ -278,12 +278,13 @@ def create(
             "the facilitator confirms it.",
             field="lead",
         )
-    clean = {name: clean_field(workshop, name, value) for name, value in fields.items()}
+    config = settings(workshop)
+    clean = {name: clean_field(config, name, value) for name, value in fields.items()}
     if not clean.get("activity") and not clean.get("objective"):
         raise DomainError(INVALID, "Say what the action is: give its activity.", field="activity")
     _check_dates(clean)
     clean.setdefault("status", "planned")
-    clean.setdefault("budget_currency", settings(workshop)["currency"])
+    clean.setdefault("budget_currency", config["currency"])
     number = (
         session.scalar(
             select(func.max(PlanAction.number)).where(PlanAction.workshop_id == workshop.id)
@@ -371,7 +372,8 @@ def edit(
                 field=name,
                 current={"value": current[name], "version": row.versions.get(name, 0)},
             )
-    clean = {name: clean_field(workshop, name, value) for name, value in changes.items()}
+    config = settings(workshop)
+    clean = {name: clean_field(config, name, value) for name, value in changes.items()}
     merged = {**row.fields, **clean}
     if "partners" in merged and merged.get("lead"):
         lead = merged["lead"].casefold()
