@@ -19,6 +19,7 @@ from .common import install_cleanup, positive_list, raise_nofile, setup_logging
 
 SCENARIOS = {
     "board": "bench.board",
+    "page_weight": "bench.page_weight",
     "pdf": "bench.pdf",
     "scale": "bench.scale",
     "stage": "bench.stage",
