@@ -265,6 +265,30 @@ export function sendAction(live, root, name, data) {
   return live.send(name, data).catch((error) => showError(root, error));
 }
 
+// Says something to screen readers through the page's polite live region (a
+// stage change, a result, an action done): each message is added as a new line,
+// so one said right after another is not lost; the last three are kept.
+export function announce(text) {
+  const region = bind(document, "announce");
+  if (!region || !text) return;
+  region.append(h("span", {}, `${text} `));
+  while (region.childNodes.length > 3) region.firstChild.remove();
+}
+
+// A render hook that announces the current stage each time it changes (the
+// first render only shows it: the page itself says where it is).
+export function stageAnnouncer() {
+  let shown;
+  return (state) => {
+    const stage = currentStage(state);
+    const id = stage ? stage.id : null;
+    if (shown !== undefined && id !== shown && stage) {
+      announce(`Now stage ${state.stages.indexOf(stage) + 1} of ${state.stages.length}: ${stage.title}.`);
+    }
+    shown = id;
+  };
+}
+
 export function showError(root, error) {
   const el = bind(root, "error");
   if (!el) return;
