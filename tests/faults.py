@@ -22,7 +22,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -679,6 +679,181 @@ class Flakiness:
                 return
             client.drop()
             due[id(client)] = time.monotonic() + self.random.uniform(self.low, self.high)
+
+
+# -- a whole workshop, every write action once ----------------------------------------
+
+Step = tuple[str, str, dict[str, Any]]
+Script = Generator[Step, dict[str, Any], None]
+
+
+def whole_workshop(stages: dict[str, int], me: dict[str, dict[str, Any]]) -> Script:
+    """Every write action once, in an order that lets each one succeed: ``(client, name,
+    params)`` steps, each sent the ack of the one before. ``stages`` are stage ids by
+    key; ``me`` each phone's participant record."""
+    # A draft, designed before anyone joins.
+    programme = yield "console", "stage:add", {"type": "board", "title": "Extra"}
+    extra = next(s["id"] for s in programme["stages"] if s["title"] == "Extra")
+    yield "console", "stage:edit", {"stage_id": extra, "title": "Extra board"}
+    yield "console", "stage:move", {"stage_id": extra, "position": 1}
+    programme = yield "console", "stage:duplicate", {"stage_id": extra}
+    copy = max(s["id"] for s in programme["stages"])
+    yield "console", "stage:remove", {"stage_id": copy}
+    yield "console", "workshop:schedule", {"starts_at": "09:00"}
+    yield "console", "workshop:start", {}
+    yield "join", "", {}  # the phones join here
+
+    yield "amina", "participant:update", {"name": "Amina A."}
+    yield "console", "display:set", {"share_of_voice": True}
+    yield "console", "stage:next", {"from_stage_id": stages["welcome"]}
+
+    yield "console", "stage:goto", {"stage_id": stages["context"]}
+    note = (yield "amina", "note:create", {"text": "Vacant posts", "x": 10, "y": 10})["note"]
+    other = (yield "bilal", "note:create", {"text": "Budget", "x": 300, "y": 10})["note"]
+    edit = {"note_id": note["id"], "version": note["version"], "text": "Vacant rural posts"}
+    yield "amina", "note:edit", edit
+    yield "amina", "note:move", {"note_id": note["id"], "x": 20, "y": 40}
+    group = (yield "console", "group:create", {"title": "Money", "x": 500, "y": 300})["group"]
+    yield "console", "group:rename", {"group_id": group["id"], "title": "Finance"}
+    yield "console", "group:move", {"group_id": group["id"], "x": 520, "y": 320}
+    move = {"note_id": other["id"], "x": 530, "y": 340, "group_id": group["id"]}
+    yield "console", "note:move", move
+    yield "console", "board:focus", {"note_id": note["id"]}
+    yield "console", "board:settings", {"private": True}
+    hidden = yield "bilal", "note:create", {"text": "Private thought", "x": 700, "y": 10}
+    yield "console", "board:reveal", {}
+    yield "console", "group:delete", {"group_id": group["id"]}
+    yield "bilal", "note:delete", {"note_id": hidden["note"]["id"]}
+
+    yield "console", "stage:goto", {"stage_id": stages["stakeholders"]}
+    proposal = (yield "amina", "stakeholder:add", {"name": "Teachers union"})["stakeholder"]
+    card = (yield "console", "stakeholder:add", {"name": "Ministry of Finance"})["stakeholder"]
+    yield "console", "stakeholder:accept", {"stakeholder_id": proposal["id"]}
+    update = {"stakeholder_id": card["id"], "version": card["version"], "notes": "Holds budget"}
+    yield "console", "stakeholder:update", update
+    yield "console", "stakeholder:place", {"stakeholder_id": card["id"], "power": 9, "interest": 3}
+    yield "console", "map:mode", {"participatory": True}
+    for who, power in (("amina", 7), ("bilal", 5)):
+        place = {"stakeholder_id": card["id"], "power": power, "interest": 6}
+        yield who, "placement:set", place
+    yield "console", "stakeholder:adopt", {"stakeholder_id": card["id"]}
+    twin = (yield "console", "stakeholder:add", {"name": "MoF"})["stakeholder"]
+    yield "console", "stakeholder:merge", {"stakeholder_id": twin["id"], "into_id": card["id"]}
+    gone = (yield "console", "stakeholder:add", {"name": "Nobody"})["stakeholder"]
+    yield "console", "stakeholder:remove", {"stakeholder_id": gone["id"]}
+
+    yield "console", "stage:goto", {"stage_id": stages["priorities"]}
+    first = (yield "amina", "agenda:propose", {"title": "Rural retention"})["item"]["id"]
+    second = (yield "console", "agenda:propose", {"title": "Pay scales"})["item"]["id"]
+    third = (yield "bilal", "agenda:propose", {"title": "Salaries"})["item"]["id"]
+    promoted = (yield "amina", "agenda:promote", {"note_id": note["id"]})["item"]["id"]
+    yield "console", "agenda:configure", {"dots": 3}
+    yield "amina", "agenda:dot", {"dots": {str(first): 1, str(second): 1}}
+    yield "bilal", "agenda:dot", {"dots": {str(second): 1, str(third): 1}}
+    yield "console", "agenda:edit", {"item_id": first, "title": "Rural staff retention"}
+    yield "console", "agenda:remove", {"item_id": third, "into_id": second}
+    yield "console", "agenda:order", {"item_ids": [promoted, second, first]}
+    yield "console", "agenda:order_by_dots", {}
+    yield "console", "agenda:reveal", {}
+    yield "console", "agenda:current", {"item_id": first}
+    yield "console", "agenda:timer", {"command": "start"}
+
+    yield "console", "stage:goto", {"stage_id": stages["confirm"]}
+    made = yield "console", "poll:create", {"title": "Proceed?", "method": "consensus"}
+    poll = made["poll"]["id"]
+    yield "console", "poll:amend", {"poll_id": poll, "title": "Proceed with both?"}
+    yield "console", "poll:open", {"poll_id": poll}
+    yield "amina", "poll:vote", {"poll_id": poll, "choice": "agree"}
+    yield "bilal", "poll:vote", {"poll_id": poll, "choice": "abstain"}
+    yield "console", "poll:close", {"poll_id": poll}
+
+    yield "console", "stage:goto", {"stage_id": stages["work-plans"]}
+    fields = {"activity": "Review vacancies", "lead": me["bilal"]["organisation"]}
+    row = (yield "console", "plan:add", {"fields": fields})["action"]
+    yield "console", "plan:add_from", {"kind": "poll", "source_id": poll}
+    mine = (yield "amina", "plan:add", {"fields": {"activity": "Map rural posts"}})["action"]
+    edit = {
+        "action": mine["id"],
+        "changes": {"activity": "Map all rural posts"},
+        "versions": {"activity": mine["versions"]["activity"]},
+    }
+    yield "amina", "plan:edit", edit
+    yield "console", "plan:accept", {"action": mine["id"]}
+    yield "amina", "plan:offer", {"action": row["id"], "role": "partner"}
+    settle = {"action": row["id"], "organisation": me["amina"]["organisation"], "accept": True}
+    yield "console", "plan:settle_offer", settle
+    spare = (yield "bilal", "plan:add", {"fields": {"activity": "Spare"}})["action"]
+    yield "bilal", "plan:remove", {"action": spare["id"]}
+    version = (yield "console", "plan:freeze", {"override_reason": "Leads agreed later"})["version"]
+
+    yield "console", "stage:goto", {"stage_id": stages["signoff"]}
+    yield "console", "signoff:name", {"participant_id": me["bilal"]["id"]}
+    sign = {
+        "version_id": version["id"],
+        "decision": "endorse",
+        "full_name": "Bilal Khan",
+        "title": "Director",
+    }
+    yield "bilal", "signoff:sign", sign
+    yield "console", "stage:prev", {}
+    yield "console", "participant:remove", {"participant_id": me["chen"]["id"]}
+    yield "console", "workshop:close", {}
+    yield "console", "workshop:reopen", {}
+    yield "console", "workshop:close", {}
+
+
+PEOPLE = (("Amina", "Health"), ("Bilal", "Finance"), ("Chen", "Health"))
+
+
+class Room:
+    """A draft workshop (HRH kit) on a server with its console, taken through
+    :func:`whole_workshop`; the phones of :data:`PEOPLE` join when it starts."""
+
+    def __init__(self, server: Any, username: str) -> None:
+        self.server = server
+        self.http, self.workshop_id, self.code = server.create_workshop(
+            username, f"{username} password 1", draft=True
+        )
+        console = Screen(server.base, self.workshop_id, "console", self.http).connect()
+        self.clients: dict[str, Screen] = {"console": console}
+        self.stages = {s["key"]: s["id"] for s in console.snapshots[0]["stages"]}
+        self.me: dict[str, dict[str, Any]] = {}
+        #: (client, action, payload, ack) of every action played.
+        self.done: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
+
+    def play(
+        self,
+        act: Callable[[Screen, str, dict[str, Any]], Any] | None = None,
+        joined: Callable[[], Any] | None = None,
+    ) -> None:
+        """Send every step with ``act(client, name, payload)`` (by default: until
+        answered, which must be a success); ``joined()`` runs once the phones joined."""
+        script = whole_workshop(self.stages, self.me)
+        ack: Any = None
+        while True:
+            try:
+                who, name, params = script.send(ack)
+            except StopIteration:
+                return
+            if who == "join":
+                for person, sector in PEOPLE:
+                    session = join(self.server.base, self.code, person, f"{person} Org", sector)
+                    phone = Screen(self.server.base, self.workshop_id, "phone", session).connect()
+                    self.clients[person.lower()] = phone
+                    self.me[person.lower()] = phone.snapshots[0]["me"]
+                if joined is not None:
+                    joined()
+                ack = None
+                continue
+            payload = {**params, "action_id": action_id()}
+            client = self.clients[who]
+            ack = act(client, name, payload) if act else client.send(name, payload)
+            assert ack["ok"], (name, payload, ack)
+            self.done.append((who, name, payload, ack))
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
 
 
 # -- a crowd of phones --------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -18,129 +17,11 @@ import requests
 
 from facilitator.actions import REGISTRY
 
-from .faults import Screen, Store, comparable, differences
+from .faults import Room, Screen, Store, comparable, differences
 from .server_process import ServerProcess
-from .support import ACTION_RE, action_id, csrf_from, join
+from .support import ACTION_RE, csrf_from
 
 pytestmark = pytest.mark.server
-
-Step = tuple[str, str, dict[str, Any]]
-Script = Generator[Step, dict[str, Any], None]
-
-
-def workshop(stages: dict[str, int], me: dict[str, dict[str, Any]]) -> Script:
-    """Every write action once, in an order that lets each one succeed: ``(client, name,
-    params)`` steps, each sent the ack of the one before. ``stages`` are stage ids by
-    key; ``me`` each phone's participant record."""
-    # A draft, designed before anyone joins.
-    programme = yield "console", "stage:add", {"type": "board", "title": "Extra"}
-    extra = next(s["id"] for s in programme["stages"] if s["title"] == "Extra")
-    yield "console", "stage:edit", {"stage_id": extra, "title": "Extra board"}
-    yield "console", "stage:move", {"stage_id": extra, "position": 1}
-    programme = yield "console", "stage:duplicate", {"stage_id": extra}
-    copy = max(s["id"] for s in programme["stages"])
-    yield "console", "stage:remove", {"stage_id": copy}
-    yield "console", "workshop:schedule", {"starts_at": "09:00"}
-    yield "console", "workshop:start", {}
-    yield "join", "", {}  # the phones join here
-
-    yield "amina", "participant:update", {"name": "Amina A."}
-    yield "console", "display:set", {"share_of_voice": True}
-    yield "console", "stage:next", {"from_stage_id": stages["welcome"]}
-
-    yield "console", "stage:goto", {"stage_id": stages["context"]}
-    note = (yield "amina", "note:create", {"text": "Vacant posts", "x": 10, "y": 10})["note"]
-    other = (yield "bilal", "note:create", {"text": "Budget", "x": 300, "y": 10})["note"]
-    edit = {"note_id": note["id"], "version": note["version"], "text": "Vacant rural posts"}
-    yield "amina", "note:edit", edit
-    yield "amina", "note:move", {"note_id": note["id"], "x": 20, "y": 40}
-    group = (yield "console", "group:create", {"title": "Money", "x": 500, "y": 300})["group"]
-    yield "console", "group:rename", {"group_id": group["id"], "title": "Finance"}
-    yield "console", "group:move", {"group_id": group["id"], "x": 520, "y": 320}
-    move = {"note_id": other["id"], "x": 530, "y": 340, "group_id": group["id"]}
-    yield "console", "note:move", move
-    yield "console", "board:focus", {"note_id": note["id"]}
-    yield "console", "board:settings", {"private": True}
-    hidden = yield "bilal", "note:create", {"text": "Private thought", "x": 700, "y": 10}
-    yield "console", "board:reveal", {}
-    yield "console", "group:delete", {"group_id": group["id"]}
-    yield "bilal", "note:delete", {"note_id": hidden["note"]["id"]}
-
-    yield "console", "stage:goto", {"stage_id": stages["stakeholders"]}
-    proposal = (yield "amina", "stakeholder:add", {"name": "Teachers union"})["stakeholder"]
-    card = (yield "console", "stakeholder:add", {"name": "Ministry of Finance"})["stakeholder"]
-    yield "console", "stakeholder:accept", {"stakeholder_id": proposal["id"]}
-    update = {"stakeholder_id": card["id"], "version": card["version"], "notes": "Holds budget"}
-    yield "console", "stakeholder:update", update
-    yield "console", "stakeholder:place", {"stakeholder_id": card["id"], "power": 9, "interest": 3}
-    yield "console", "map:mode", {"participatory": True}
-    for who, power in (("amina", 7), ("bilal", 5)):
-        place = {"stakeholder_id": card["id"], "power": power, "interest": 6}
-        yield who, "placement:set", place
-    yield "console", "stakeholder:adopt", {"stakeholder_id": card["id"]}
-    twin = (yield "console", "stakeholder:add", {"name": "MoF"})["stakeholder"]
-    yield "console", "stakeholder:merge", {"stakeholder_id": twin["id"], "into_id": card["id"]}
-    gone = (yield "console", "stakeholder:add", {"name": "Nobody"})["stakeholder"]
-    yield "console", "stakeholder:remove", {"stakeholder_id": gone["id"]}
-
-    yield "console", "stage:goto", {"stage_id": stages["priorities"]}
-    first = (yield "amina", "agenda:propose", {"title": "Rural retention"})["item"]["id"]
-    second = (yield "console", "agenda:propose", {"title": "Pay scales"})["item"]["id"]
-    third = (yield "bilal", "agenda:propose", {"title": "Salaries"})["item"]["id"]
-    promoted = (yield "amina", "agenda:promote", {"note_id": note["id"]})["item"]["id"]
-    yield "console", "agenda:configure", {"dots": 3}
-    yield "amina", "agenda:dot", {"dots": {str(first): 1, str(second): 1}}
-    yield "bilal", "agenda:dot", {"dots": {str(second): 1, str(third): 1}}
-    yield "console", "agenda:edit", {"item_id": first, "title": "Rural staff retention"}
-    yield "console", "agenda:remove", {"item_id": third, "into_id": second}
-    yield "console", "agenda:order", {"item_ids": [promoted, second, first]}
-    yield "console", "agenda:order_by_dots", {}
-    yield "console", "agenda:reveal", {}
-    yield "console", "agenda:current", {"item_id": first}
-    yield "console", "agenda:timer", {"command": "start"}
-
-    yield "console", "stage:goto", {"stage_id": stages["confirm"]}
-    made = yield "console", "poll:create", {"title": "Proceed?", "method": "consensus"}
-    poll = made["poll"]["id"]
-    yield "console", "poll:amend", {"poll_id": poll, "title": "Proceed with both?"}
-    yield "console", "poll:open", {"poll_id": poll}
-    yield "amina", "poll:vote", {"poll_id": poll, "choice": "agree"}
-    yield "bilal", "poll:vote", {"poll_id": poll, "choice": "abstain"}
-    yield "console", "poll:close", {"poll_id": poll}
-
-    yield "console", "stage:goto", {"stage_id": stages["work-plans"]}
-    fields = {"activity": "Review vacancies", "lead": me["bilal"]["organisation"]}
-    row = (yield "console", "plan:add", {"fields": fields})["action"]
-    yield "console", "plan:add_from", {"kind": "poll", "source_id": poll}
-    mine = (yield "amina", "plan:add", {"fields": {"activity": "Map rural posts"}})["action"]
-    edit = {
-        "action": mine["id"],
-        "changes": {"activity": "Map all rural posts"},
-        "versions": {"activity": mine["versions"]["activity"]},
-    }
-    yield "amina", "plan:edit", edit
-    yield "console", "plan:accept", {"action": mine["id"]}
-    yield "amina", "plan:offer", {"action": row["id"], "role": "partner"}
-    settle = {"action": row["id"], "organisation": me["amina"]["organisation"], "accept": True}
-    yield "console", "plan:settle_offer", settle
-    spare = (yield "bilal", "plan:add", {"fields": {"activity": "Spare"}})["action"]
-    yield "bilal", "plan:remove", {"action": spare["id"]}
-    version = (yield "console", "plan:freeze", {"override_reason": "Leads agreed later"})["version"]
-
-    yield "console", "stage:goto", {"stage_id": stages["signoff"]}
-    yield "console", "signoff:name", {"participant_id": me["bilal"]["id"]}
-    sign = {
-        "version_id": version["id"],
-        "decision": "endorse",
-        "full_name": "Bilal Khan",
-        "title": "Director",
-    }
-    yield "bilal", "signoff:sign", sign
-    yield "console", "stage:prev", {}
-    yield "console", "participant:remove", {"participant_id": me["chen"]["id"]}
-    yield "console", "workshop:close", {}
-    yield "console", "workshop:reopen", {}
-    yield "console", "workshop:close", {}
 
 
 def twice_at_once(client: Screen, name: str, payload: dict[str, Any]) -> list[Any]:
@@ -188,47 +69,27 @@ def test_every_write_action_repeated_with_its_id_is_answered_from_its_receipt(
     clients: dict[str, Screen] = {}
     started = time.monotonic()
     try:
-        http, workshop_id, code = server.create_workshop("dup", "dup password 1", draft=True)
-        clients["console"] = Screen(server.base, workshop_id, "console", http).connect()
-        stages = {s["key"]: s["id"] for s in clients["console"].snapshots[0]["stages"]}
-        me: dict[str, dict[str, Any]] = {}
+        room = Room(server, "dup")
+        clients = room.clients
+        workshop_id = room.workshop_id
 
         def seq() -> int:
             return store.scalar("SELECT seq FROM workshops WHERE id = :w", w=workshop_id)
 
-        done: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
-        script = workshop(stages, me)
-        ack: Any = None
-        while True:
-            try:
-                who, name, params = script.send(ack)
-            except StopIteration:
-                break
-            if who == "join":
-                for person, sector in (
-                    ("Amina", "Health"),
-                    ("Bilal", "Finance"),
-                    ("Chen", "Health"),
-                ):
-                    session = join(server.base, code, person, f"{person} Org", sector)
-                    phone = Screen(server.base, workshop_id, "phone", session).connect()
-                    clients[person.lower()] = phone
-                    me[person.lower()] = phone.snapshots[0]["me"]
-                dora = join_twice(server.base, code)
-                ack = None
-                continue
-            client = clients[who]
-            payload = {**params, "action_id": action_id()}
+        def twice_then_again(client: Screen, name: str, payload: dict[str, Any]) -> Any:
             before = seq()
             acks = twice_at_once(client, name, payload)
             assert acks[0]["ok"] and acks[1] == acks[0], (name, acks)
-            ack = acks[0]
             # One action's events, numbered once; the ack names the last.
-            assert seq() == ack.get("seq", before), (name, ack, before)
+            assert seq() == acks[0].get("seq", before), (name, acks[0], before)
             saved = store.fingerprint()
-            assert client.sio.call(name, payload, timeout=15) == ack, name
+            assert client.sio.call(name, payload, timeout=15) == acks[0], name
             assert store.fingerprint() == saved, name
-            done.append((who, name, payload, ack))
+            return acks[0]
+
+        dora: list[requests.Session] = []
+        room.play(twice_then_again, joined=lambda: dora.append(join_twice(server.base, room.code)))
+        done = room.done
 
         sent = {name for _, name, _, _ in done}
         writes = {name for name, spec in REGISTRY.items() if spec.writes}
@@ -270,7 +131,7 @@ def test_every_write_action_repeated_with_its_id_is_answered_from_its_receipt(
             f" once more, and again after a reconnection: {3 * len(done)} repeats,"
             f" 0 applied twice; {time.monotonic() - started:.1f}s"
         )
-        dora.close()
+        dora[0].close()
     finally:
         for client in clients.values():
             client.close()
