@@ -16,6 +16,7 @@ each call still gets its own answer, only after the commit.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -183,6 +184,32 @@ def _validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+#: Integers a database column holds (64-bit signed): JSON numbers have no such bound.
+_STORABLE_INTS = range(-(2**63), 2**63)
+
+
+def _unstorable_number(value: Any, where: str = "") -> str | None:
+    """The path in ``value`` of a number no database column can take (an integer beyond
+    64 bits, NaN or an infinity, all of which Python's JSON reader accepts), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return None if value in _STORABLE_INTS else where
+    if isinstance(value, float):
+        return None if math.isfinite(value) else where
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _unstorable_number(item, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 def _parse(spec: ActionSpec, payload: Any) -> tuple[str | None, Params]:
     if payload is None:
         payload = {}
@@ -196,6 +223,9 @@ def _parse(spec: ActionSpec, payload: Any) -> tuple[str | None, Params]:
                 BAD_REQUEST,
                 "action_id is required: 8 to 64 letters, digits or '_.:-', new for each action.",
             )
+    where = _unstorable_number(fields)
+    if where is not None:
+        raise DomainError(INVALID, f"{where}: a number out of range")
     try:
         return action_id, spec.params.model_validate(fields)
     except ValidationError as exc:
