@@ -1,7 +1,7 @@
 // The agenda on every screen: proposals and dots on phones; order, time boxes,
 // the current item and its timer on the console; the projector shows it all large.
 import { ACTIONS } from "/protocol.js";
-import { h, sendAction, showError } from "./live.js";
+import { announce, h, sendAction, showError } from "./live.js";
 
 function agendaOf(state, stage) { return (state.agendas || {})[String(stage.id)]; }
 
@@ -42,11 +42,26 @@ function itemsList(agenda, extra) {
   const totals = agenda.totals || {};
   const current = agenda.settings.current_item_id;
   return h("ol", { class: "agenda-list" }, ...ordered(agenda).map((item) => h("li", {
-    class: item.id === current ? "current" : "", "data-agenda-item": item.id,
-  }, h("span", { class: "agenda-title" }, item.title),
+    class: item.id === current ? "current" : "", "data-agenda-item": item.id, "aria-current": item.id === current ? "true" : null,
+  }, h("span", { class: "agenda-title" }, item.title), item.id === current ? h("span", { class: "tag" }, "now") : null,
   h("span", { class: "muted small" }, ` ${item.minutes} min`),
-  totals[String(item.id)] !== undefined ? h("span", { class: "dots-total" }, ` ● ${totals[String(item.id)]}`) : null,
+  totals[String(item.id)] !== undefined ? h("span", { class: "dots-total" }, ` ● ${totals[String(item.id)]}`,
+    h("span", { class: "sr" }, ` dot${totals[String(item.id)] === 1 ? "" : "s"}`)) : null,
   extra ? extra(item) : null)));
+}
+
+// Announces the dots when they are revealed (a screen that opens after the reveal
+// shows them without saying so).
+function revealAnnouncer() {
+  let revealed;
+  return (agenda) => {
+    const now = Boolean(agenda.settings.revealed);
+    if (revealed === false && now) {
+      const top = ordered(agenda).map((i) => [i, (agenda.totals || {})[String(i.id)] || 0]).sort((a, b) => b[1] - a[1])[0];
+      announce(top ? `Dots revealed. Most dots: ${top[0].title}, ${top[1]}.` : "Dots revealed.");
+    }
+    revealed = now;
+  };
 }
 
 // Every second, redraw the timers from the shared state (no server traffic).
@@ -61,11 +76,12 @@ setInterval(() => {
 }, 1000);
 
 export class ProjectorAgenda {
-  mount(body, state, stage) { this.body = body; this.update(state, stage); }
+  mount(body, state, stage) { this.body = body; this.said = revealAnnouncer(); this.update(state, stage); }
 
   update(state, stage) {
     const agenda = agendaOf(state, stage);
     if (!agenda) return;
+    this.said(agenda);
     const current = agenda.items.find((i) => i.id === agenda.settings.current_item_id);
     const host = h("div", { class: "agenda-view", "data-agenda-host": true },
       current ? h("div", { class: "current-item" }, h("span", {}, current.title), timerView(agenda, "big")) : null,
@@ -77,7 +93,7 @@ export class ProjectorAgenda {
 }
 
 export class PhoneAgenda {
-  constructor(root, live) { this.root = root; this.live = live; this.key = null; }
+  constructor(root, live) { this.root = root; this.live = live; this.key = null; this.said = revealAnnouncer(); }
 
   mount(body, state, stage) {
     this.body = body;
@@ -108,6 +124,7 @@ export class PhoneAgenda {
   update(state, stage) {
     const agenda = agendaOf(state, stage);
     if (!agenda) return;
+    this.said(agenda);
     this.list.agenda = agenda;
     this.drawNotes(state, agenda);
     const key = JSON.stringify([agenda.items, agenda.settings, agenda.totals, agenda.mine]);
@@ -117,7 +134,7 @@ export class PhoneAgenda {
     // Dots placed but not saved survive a redraw (someone proposing a topic meanwhile).
     const mine = Object.assign({}, this.unsaved || agenda.mine || {});
     const used = () => Object.values(mine).reduce((a, b) => a + b, 0);
-    const left = h("p", { class: "small muted", "data-bind": "dots-left" });
+    const left = h("p", { class: "small muted", "data-bind": "dots-left", role: "status" });
     const placed = (dots) => JSON.stringify(Object.entries(dots).filter(([, v]) => v).sort());
     // Derived from the state, so a redraw never loses the "saved" message.
     const showLeft = () => {
@@ -136,9 +153,9 @@ export class PhoneAgenda {
         count.textContent = String(mine[String(item.id)]);
         showLeft();
       };
-      return h("span", { class: "row dot-controls" },
-        h("button", { type: "button", class: "secondary small", onclick: () => change(-1) }, "−"), count,
-        h("button", { type: "button", class: "secondary small", "data-add-dot": item.id, onclick: () => change(1) }, "+"));
+      return h("span", { class: "row dot-controls", role: "group", "aria-label": `Your dots on ${item.title}` },
+        h("button", { type: "button", class: "secondary small", "aria-label": `Take a dot off ${item.title}`, onclick: () => change(-1) }, "−"), count,
+        h("button", { type: "button", class: "secondary small", "data-add-dot": item.id, "aria-label": `Add a dot to ${item.title}`, onclick: () => change(1) }, "+"));
     };
     const save = h("button", { type: "button", "data-action": "save-dots", hidden: rules.revealed }, "Save my dots");
     save.addEventListener("click", () => {
@@ -150,6 +167,7 @@ export class PhoneAgenda {
           agenda.mine = Object.fromEntries(Object.entries(mine).filter(([id, v]) => v && here.has(id)));
           this.unsaved = null;
           showLeft();
+          announce("Your dots are saved.");
         })
         .catch((error) => showError(this.root, error));
     });
@@ -165,19 +183,19 @@ export class ConsoleAgenda {
 
   mount(body, state, stage) {
     this.stage = stage;
-    const title = h("input", { maxlength: 200, placeholder: "Add a topic", "data-control": "agenda-title" });
+    const title = h("input", { maxlength: 200, placeholder: "Add a topic", "aria-label": "New topic", "data-control": "agenda-title" });
     const add = h("button", { type: "button", class: "small" }, "Add");
     add.addEventListener("click", () => title.value.trim() && sendAction(this.live, this.root, ACTIONS.AGENDA_PROPOSE, { title: title.value }).then(() => { title.value = ""; }));
     this.host = h("div", { "data-agenda-host": true });
-    this.promote = h("select", { class: "small", "data-control": "promote-note" });
+    this.promote = h("select", { class: "small", "data-control": "promote-note", "aria-label": "Promote a board note" });
     this.promote.addEventListener("change", () => this.promote.value &&
       sendAction(this.live, this.root, ACTIONS.AGENDA_PROMOTE, { note_id: Number(this.promote.value) }));
     body.replaceChildren(
       h("div", { class: "row" }, title, add, this.promote,
         h("button", { type: "button", class: "small", "data-action": "reveal-dots", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_REVEAL, {}) }, "Reveal dots"),
-        h("button", { type: "button", class: "small secondary", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_ORDER_BY_DOTS, {}) }, "Order by dots")),
+        h("button", { type: "button", class: "small secondary", "data-action": "order-by-dots", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_ORDER_BY_DOTS, {}) }, "Order by dots")),
       h("div", { class: "row" },
-        h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_TIMER, { command: "start" }) }, "▶ Start"),
+        h("button", { type: "button", class: "small", "data-action": "timer-start", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_TIMER, { command: "start" }) }, "▶ Start"),
         h("button", { type: "button", class: "small secondary", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_TIMER, { command: "pause" }) }, "⏸ Pause"),
         h("button", { type: "button", class: "small secondary", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_TIMER, { command: "extend", seconds: 300 }) }, "+5 min")),
       this.host);
@@ -205,15 +223,15 @@ export class ConsoleAgenda {
       itemsList(agenda, (item) => {
         const minutes = h("input", { type: "number", min: 1, max: 600, value: item.minutes, class: "minutes", "aria-label": `Minutes for ${item.title}` });
         minutes.addEventListener("change", () => sendAction(this.live, this.root, ACTIONS.AGENDA_EDIT, { item_id: item.id, minutes: Number(minutes.value) }));
-        const merge = h("select", { class: "small" }, h("option", { value: "" }, "Merge into…"), ...others(item).map((o) => h("option", { value: o.id }, o.title)));
+        const merge = h("select", { class: "small", "aria-label": `Merge ${item.title} into` }, h("option", { value: "" }, "Merge into…"), ...others(item).map((o) => h("option", { value: o.id }, o.title)));
         merge.addEventListener("change", () => merge.value && sendAction(this.live, this.root, ACTIONS.AGENDA_REMOVE, { item_id: item.id, into_id: Number(merge.value) }));
         return h("span", { class: "row" },
-          h("button", { type: "button", class: "small secondary", onclick: () => move(item.id, -1) }, "↑"),
-          h("button", { type: "button", class: "small secondary", onclick: () => move(item.id, 1) }, "↓"),
+          h("button", { type: "button", class: "small secondary", "aria-label": `Move ${item.title} up`, onclick: () => move(item.id, -1) }, "↑"),
+          h("button", { type: "button", class: "small secondary", "aria-label": `Move ${item.title} down`, onclick: () => move(item.id, 1) }, "↓"),
           minutes,
-          h("button", { type: "button", class: "small", "data-current": item.id, onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_CURRENT, { item_id: item.id }) }, "Now"),
+          h("button", { type: "button", class: "small", "data-current": item.id, "aria-label": `Discuss ${item.title} now`, onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_CURRENT, { item_id: item.id }) }, "Now"),
           merge,
-          h("button", { type: "button", class: "link danger small", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_REMOVE, { item_id: item.id }) }, "remove"));
+          h("button", { type: "button", class: "link danger small", "aria-label": `Remove ${item.title}`, onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_REMOVE, { item_id: item.id }) }, "remove"));
       }));
   }
 }

@@ -1,13 +1,18 @@
 // Draws a board (notes and groups on a fixed logical canvas) and lets the
 // user drag what they may move, with pointer events (mouse, pen and touch).
 // While dragging, positions go out at most every 50 ms as note:drag; the drop
-// is one note:move, which the server numbers and stores.
+// is one note:move, which the server numbers and stores. A note the user may
+// move is also a button for the keyboard: arrow keys move it (a note:move per
+// press), Enter or Space does what a tap does.
 import { ACTIONS } from "/protocol.js";
 import { h } from "./live.js";
 
 export const NOTE_W = 220;
 export const NOTE_H = 140;
 const DRAG_EVERY_MS = 50;
+const KEY_STEP = 20; // board units per arrow key press; 5 times that with Shift
+const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+let hints = 0;
 
 function clamp(v, lo, hi) { return Math.min(Math.max(v, lo), hi); }
 
@@ -32,7 +37,11 @@ export class BoardView {
     this.board = null;
     this.dragging = null;
     this.surface = h("div", { class: "board-surface" });
-    container.replaceChildren(this.surface);
+    // How to move a note without a pointer, read with each note that can move.
+    this.hintId = `board-hint-${++hints}`;
+    const hint = h("span", { class: "sr", id: this.hintId },
+      "Arrow keys move the note, with Shift in bigger steps; Enter opens it.");
+    container.replaceChildren(hint, this.surface);
     window.addEventListener("resize", () => this.board && this.render(this.board));
   }
 
@@ -77,7 +86,14 @@ export class BoardView {
       }, title);
     });
     const notes = visible.map((n) => this.noteElement(n, s, focus.note_id === n.id));
+    // A redraw keeps the keyboard on the note it was on.
+    const active = document.activeElement;
+    const focused = active && this.surface.contains(active) ? active.dataset.noteId : null;
     this.surface.replaceChildren(...groups, ...notes);
+    if (focused) {
+      const again = this.surface.querySelector(`[data-note-id="${focused}"]`);
+      if (again) again.focus({ preventScroll: true });
+    }
   }
 
   noteElement(note, s, focused) {
@@ -89,7 +105,62 @@ export class BoardView {
       style: `left:${note.x * s}px;top:${note.y * s}px;width:${NOTE_W * s}px;min-height:${NOTE_H * s}px`,
     }, h("span", { class: "note-text" }, note.text), note.author ? h("span", { class: "note-author" }, note.author) : null);
     el.addEventListener("pointerdown", (ev) => this.pointerDown(ev, note, el));
+    // A tap opens the note on its click, not on the finger lifting: what the tap opens
+    // moves the page, and the click that follows would land on whatever came under it.
+    el.addEventListener("click", () => {
+      if (this.dragged === note.id) this.dragged = null;
+      else if (this.options.onNoteTap) this.options.onNoteTap(note);
+    });
+    if (movable || (this.options.onNoteTap && this.options.role === "facilitator")) {
+      el.tabIndex = 0;
+      el.setAttribute("role", "button");
+      if (movable) el.setAttribute("aria-describedby", this.hintId);
+      el.addEventListener("keydown", (ev) => this.keyDown(ev, note, el));
+    }
     return el;
+  }
+
+  // The keyboard's way to do what a drag or a tap does.
+  keyDown(ev, note, el) {
+    if (ev.key === "Enter" || ev.key === " ") {
+      ev.preventDefault();
+      if (this.options.onNoteTap) this.options.onNoteTap(note);
+      return;
+    }
+    const arrow = ARROWS[ev.key];
+    if (!arrow || !this.canMove(note)) return;
+    ev.preventDefault();
+    const step = ev.shiftKey ? KEY_STEP * 5 : KEY_STEP;
+    const x = clamp(note.x + arrow[0] * step, 0, this.board.width - NOTE_W);
+    const y = clamp(note.y + arrow[1] * step, 0, this.board.height - NOTE_H);
+    const s = this.scale();
+    el.style.left = `${x * s}px`;
+    el.style.top = `${y * s}px`;
+    el.scrollIntoView({ block: "nearest", inline: "nearest" });
+    // The next press goes on from here; the server's event confirms it, a refusal undoes it.
+    const origin = { x: note.x, y: note.y };
+    Object.assign(note, { x, y });
+    this.moveTo(note, x, y).catch((error) => { Object.assign(note, origin); this.failed(error); });
+  }
+
+  failed(error) {
+    if (this.options.onError) this.options.onError(error);
+    this.render(this.board);
+  }
+
+  // Stores a note's new place; where the facilitator groups, the group its centre is in.
+  moveTo(note, x, y) {
+    const payload = { note_id: note.id, x, y };
+    if (this.options.canGroup && this.options.canGroup()) {
+      const others = this.board.notes.filter((n) => n.id !== note.id && n.x !== undefined);
+      const target = this.board.groups.find((g) => {
+        const f = groupFrame(g, others);
+        const cx = x + NOTE_W / 2, cy = y + NOTE_H / 2;
+        return cx >= f.x && cx <= f.x + f.w && cy >= f.y && cy <= f.y + f.h;
+      });
+      payload.group_id = target ? target.id : null;
+    }
+    return this.options.live.send(ACTIONS.NOTE_MOVE, payload);
   }
 
   pointerDown(ev, note, el) {
@@ -129,27 +200,11 @@ export class BoardView {
       el.removeEventListener("pointercancel", onUp);
       this.dragging = null;
       el.classList.remove("dragging");
-      if (moved) this.render(this.board); // what arrived during the drag
-      if (!moved) {
-        if (this.options.onNoteTap) this.options.onNoteTap(note);
-        return;
-      }
-      const x = Number(el.dataset.x);
-      const y = Number(el.dataset.y);
-      const payload = { note_id: note.id, x, y };
-      if (this.options.canGroup && this.options.canGroup()) {
-        const others = this.board.notes.filter((n) => n.id !== note.id && n.x !== undefined);
-        const target = this.board.groups.find((g) => {
-          const f = groupFrame(g, others);
-          const cx = x + NOTE_W / 2, cy = y + NOTE_H / 2;
-          return cx >= f.x && cx <= f.x + f.w && cy >= f.y && cy <= f.y + f.h;
-        });
-        payload.group_id = target ? target.id : null;
-      }
-      this.options.live.send(ACTIONS.NOTE_MOVE, payload).catch((error) => {
-        if (this.options.onError) this.options.onError(error);
-        this.render(this.board);
-      });
+      if (!moved) return; // a tap: its click follows
+      this.dragged = note.id; // a mouse's click after a drag is not a tap
+      setTimeout(() => { if (this.dragged === note.id) this.dragged = null; }, 0);
+      this.render(this.board); // what arrived during the drag
+      this.moveTo(note, Number(el.dataset.x), Number(el.dataset.y)).catch((error) => this.failed(error));
     };
     el.addEventListener("pointermove", onMove);
     el.addEventListener("pointerup", onUp);

@@ -2,7 +2,7 @@
 // console's controls, the projector's read-only view.
 import { ACTIONS } from "/protocol.js";
 import { BoardView, NOTE_H, NOTE_W, boardOfStage } from "./board.js";
-import { h, sendAction, showError } from "./live.js";
+import { announce, h, sendAction, showError } from "./live.js";
 
 const COLOURS = ["yellow", "pink", "blue", "green", "orange", "purple"];
 const NOTE_MAX = 280;
@@ -15,7 +15,7 @@ function freeSpot(board) {
 }
 
 function colourPicker(name, selected) {
-  return h("div", { class: "colours", role: "radiogroup" },
+  return h("div", { class: "colours", role: "radiogroup", "aria-label": "Colour" },
     ...COLOURS.map((c) => h("label", { class: `swatch colour-${c}`, title: c },
       h("input", { type: "radio", name, value: c, checked: c === selected }),
       h("span", { class: "sr" }, c))));
@@ -27,6 +27,23 @@ function counter(textarea) {
   textarea.addEventListener("input", update);
   update();
   return out;
+}
+
+// A board's scrolling area: a named region the keyboard can reach and scroll.
+function boardArea(cls, label) {
+  return h("div", { class: `board-area ${cls}`, role: "region", "aria-label": label, tabindex: 0 });
+}
+
+// Where a note goes when put in an area without dragging: under the area's title,
+// below the notes already in it or placed under it.
+function spotIn(board, group, note) {
+  const under = board.notes.filter((n) => n.id !== note.id && n.x !== undefined &&
+    (n.group_id === group.id || (Math.abs(n.x - group.x) < NOTE_W / 2 && n.y >= group.y && n.y < group.y + 4 * NOTE_H)));
+  const y = under.length ? Math.max(...under.map((n) => n.y)) + 36 : group.y + 36;
+  return {
+    x: Math.min(Math.max(group.x, 0), board.width - NOTE_W),
+    y: Math.min(Math.max(y, 0), board.height - NOTE_H),
+  };
 }
 
 // -- phone ------------------------------------------------------------------------------
@@ -54,16 +71,16 @@ export class PhoneBoard {
       const colour = form.querySelector("input[name=colour]:checked").value;
       const spot = freeSpot(this.currentBoard());
       this.live.send(ACTIONS.NOTE_CREATE, { text: text.value, colour, ...spot })
-        .then((ack) => { text.value = ""; text.dispatchEvent(new Event("input")); this.acked(ack); })
+        .then((ack) => { text.value = ""; text.dispatchEvent(new Event("input")); this.acked(ack); announce("Your note is on the board."); })
         .catch((error) => showError(this.root, error));
     });
     this.notice = h("p", { class: "notice small", "data-bind": "board-notice" });
-    this.editor = h("div", { class: "note-editor", hidden: true });
-    this.area = h("div", { class: "board-area phone-board" });
+    this.editor = h("div", { class: "note-editor", hidden: true, tabindex: -1, role: "group", "aria-label": "Edit your note" });
+    this.area = boardArea("phone-board", "The board");
     const zoom = h("div", { class: "row zoom" },
-      h("button", { type: "button", class: "secondary small", onclick: () => this.view.setZoom(this.view.zoom / 1.5) }, "−"),
-      h("button", { type: "button", class: "secondary small", onclick: () => this.view.setZoom(this.view.zoom * 1.5) }, "+"),
-      h("span", { class: "small muted" }, "Drag your own notes; scroll to look around."));
+      h("button", { type: "button", class: "secondary small", "aria-label": "Zoom out", onclick: () => this.view.setZoom(this.view.zoom / 1.5) }, "−"),
+      h("button", { type: "button", class: "secondary small", "aria-label": "Zoom in", onclick: () => this.view.setZoom(this.view.zoom * 1.5) }, "+"),
+      h("span", { class: "small muted" }, "Drag your own notes, or tap one to edit or move it; scroll to look around."));
     body.replaceChildren(form, this.notice, this.editor, zoom, this.area);
     this.view = new BoardView(this.area, {
       live: this.live, role: "participant", fit: "width", zoom: 2.2,
@@ -100,17 +117,52 @@ export class PhoneBoard {
     this.view.render(board);
   }
 
+  // Moving a note without dragging: into one of the board's areas, or by steps.
+  areaChoice(note) {
+    const board = this.currentBoard();
+    if (!board || board.settings.locked) return null;
+    const step = (dx, dy, label) => h("button", { type: "button", class: "secondary small", "data-nudge": `${dx},${dy}`,
+      onclick: () => this.moveNote(note, { x: note.x + dx, y: note.y + dy }, "Moved.") }, label);
+    const areas = board.groups.length ? h("select", { id: "note-area", "data-control": "note-area" },
+      h("option", { value: "" }, "Choose an area…"), ...board.groups.map((g) => h("option", { value: g.id }, g.title))) : null;
+    if (areas) {
+      areas.addEventListener("change", () => {
+        const group = board.groups.find((g) => String(g.id) === areas.value);
+        if (group) this.moveNote(note, spotIn(board, group, note), `Moved to ${group.title}.`, group.id);
+      });
+    }
+    return h("div", { class: "stack note-move" },
+      areas ? h("label", { for: "note-area" }, "Move it to an area") : null, areas,
+      h("div", { class: "row", role: "group", "aria-label": "Move the note" },
+        step(-60, 0, "◀ Left"), step(60, 0, "Right ▶"), step(0, -60, "▲ Up"), step(0, 60, "Down ▼")));
+  }
+
+  moveNote(note, spot, said, groupId) {
+    const board = this.currentBoard();
+    const x = Math.min(Math.max(spot.x, 0), board.width - NOTE_W);
+    const y = Math.min(Math.max(spot.y, 0), board.height - NOTE_H);
+    const payload = { note_id: note.id, x, y };
+    if (groupId !== undefined && board.settings.participants_group) payload.group_id = groupId;
+    showError(this.root, null);
+    this.live.send(ACTIONS.NOTE_MOVE, payload)
+      .then(() => { Object.assign(note, { x, y }); announce(said); })
+      .catch((error) => showError(this.root, error));
+  }
+
   edit(note, conflict) {
     this.editing = note;
     const text = h("textarea", { maxlength: NOTE_MAX, rows: 3, "data-bind": "edit-text" });
     text.value = note.text;
     const message = conflict ? h("p", { class: "error", role: "alert" }, conflict) : null;
+    text.setAttribute("aria-label", "Text of your note");
     const save = h("button", { type: "button" }, "Save");
     const remove = h("button", { type: "button", class: "secondary danger" }, "Delete");
     const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
     this.editor.replaceChildren(h("div", { class: "stack" }, h("strong", {}, "Edit your note"), message,
-      text, counter(text), colourPicker("edit-colour", note.colour), h("div", { class: "row" }, save, remove, cancel)));
+      text, counter(text), colourPicker("edit-colour", note.colour), h("div", { class: "row" }, save, remove, cancel),
+      this.areaChoice(note)));
     this.editor.hidden = false;
+    this.editor.focus(); // the keyboard goes on from the editor (no soft keyboard pops up)
     const close = () => { this.editor.hidden = true; this.editing = null; };
     cancel.addEventListener("click", close);
     remove.addEventListener("click", () => {
@@ -141,7 +193,7 @@ export class ProjectorBoard {
   constructor(live) { this.live = live; }
 
   mount(body, state, stage) {
-    this.area = h("div", { class: "board-area projector-board" });
+    this.area = h("div", { class: "board-area projector-board", role: "region", "aria-label": "The board" });
     this.hidden = h("p", { class: "muted board-hidden" });
     body.replaceChildren(this.hidden, this.area);
     this.view = new BoardView(this.area, { live: this.live, role: "projector", fit: "contain" });
@@ -168,14 +220,14 @@ export class ConsoleBoard {
     this.stageId = stage.id;
     const locked = h("input", { type: "checkbox", "data-control": "locked" });
     const priv = h("input", { type: "checkbox", "data-control": "private" });
-    const authors = h("select", { "data-control": "authors" },
+    const authors = h("select", { "data-control": "authors", "aria-label": "Authors" },
       h("option", { value: "show" }, "Show authors"),
       h("option", { value: "hide_projector" }, "Hide authors on the projector"),
       h("option", { value: "anonymous" }, "Anonymous"));
     locked.addEventListener("change", () => sendAction(this.live, this.root, ACTIONS.BOARD_SETTINGS, { locked: locked.checked }));
     priv.addEventListener("change", () => sendAction(this.live, this.root, ACTIONS.BOARD_SETTINGS, { private: priv.checked }));
     authors.addEventListener("change", () => sendAction(this.live, this.root, ACTIONS.BOARD_SETTINGS, { authors: authors.value }));
-    const groupTitle = h("input", { placeholder: "New group title", maxlength: 80, "data-control": "group-title" });
+    const groupTitle = h("input", { placeholder: "New group title", "aria-label": "New group title", maxlength: 80, "data-control": "group-title" });
     const addGroup = h("button", { type: "button", class: "small", "data-action": "add-group" }, "Add group");
     addGroup.addEventListener("click", () => {
       if (!groupTitle.value.trim()) return;
@@ -184,7 +236,7 @@ export class ConsoleBoard {
     });
     this.controls = { locked, priv, authors };
     this.selection = h("div", { class: "row small", "data-bind": "selection" });
-    this.area = h("div", { class: "board-area console-board" });
+    this.area = boardArea("console-board", "The board");
     body.replaceChildren(
       h("div", { class: "row board-controls" },
         h("label", { class: "inline" }, locked, " Locked"),
@@ -218,7 +270,7 @@ export class ConsoleBoard {
     if (typing) {
       // leave the rename field alone while the facilitator types in it
     } else if (group) {
-      const title = h("input", { value: group.title, maxlength: 80, "data-control": "group-rename" });
+      const title = h("input", { value: group.title, maxlength: 80, "data-control": "group-rename", "aria-label": "Group title" });
       this.selection.replaceChildren(
         h("span", {}, "Group: "), title,
         h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.GROUP_RENAME, { group_id: group.id, title: title.value }) }, "Rename"),
@@ -231,7 +283,7 @@ export class ConsoleBoard {
         h("button", { type: "button", class: "secondary small danger", onclick: () => sendAction(this.live, this.root, ACTIONS.NOTE_DELETE, { note_id: note.id }) }, "Delete"));
     } else {
       this.selection.replaceChildren(h("span", { class: "muted" },
-        `${board.notes.length} notes, ${board.groups.length} groups. Drag notes into groups; tap a note to select it.`));
+        `${board.notes.length} notes, ${board.groups.length} groups. Drag notes into groups (or move them with the arrow keys); tap a note, or press Enter on it, to select it.`));
     }
     this.view.render(board);
   }

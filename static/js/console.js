@@ -2,7 +2,7 @@
 import { ACTIONS } from "/protocol.js";
 import { boardOfStage } from "./board.js";
 import { ConsoleBoard } from "./board_ui.js";
-import { Live, bind, currentStage, h, sendAction, showError } from "./live.js";
+import { Live, bind, currentStage, h, sendAction, showError, stageAnnouncer } from "./live.js";
 import { ConsoleAgenda } from "./agenda.js";
 import { ConsolePolls } from "./polls.js";
 import { ConsoleMap } from "./stakeholders.js";
@@ -15,6 +15,7 @@ const root = document.getElementById("console");
 const draftBanner = bind(document, "draft-banner");
 let consoleBoard = null;
 let tool = null; // the current stage's tool: {stageId, view}
+const announceStage = stageAnnouncer();
 // The console's tool for each interactive stage type (boards are found by boardOfStage).
 const TOOLS = {
   stakeholder_map: ConsoleMap,
@@ -26,9 +27,10 @@ const TOOLS = {
 
 function render(state) {
   const stage = currentStage(state);
+  announceStage(state);
   bind(root, "stages").replaceChildren(
     ...state.stages.map((s, i) =>
-      h("li", { class: s.id === state.current_stage_id ? "current" : "" },
+      h("li", { class: s.id === state.current_stage_id ? "current" : "", "aria-current": s.id === state.current_stage_id ? "step" : null },
         h("button", {
           type: "button", class: "link", "data-stage-id": s.id,
           onclick: () => act(ACTIONS.STAGE_GOTO, { stage_id: s.id }),

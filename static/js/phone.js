@@ -2,7 +2,7 @@
 import { ACTIONS } from "/protocol.js";
 import { boardOfStage } from "./board.js";
 import { PhoneBoard } from "./board_ui.js";
-import { Live, bind, currentStage, h, showError } from "./live.js";
+import { Live, announce, bind, currentStage, h, showError, stageAnnouncer } from "./live.js";
 import { PhoneAgenda } from "./agenda.js";
 import { PhonePolls } from "./polls.js";
 import { PhoneMap } from "./stakeholders.js";
@@ -13,6 +13,8 @@ const root = document.getElementById("phone");
 let shownView = null;
 let phoneBoard = null;
 let tool = null; // the current stage's view, other than a board
+const announceStage = stageAnnouncer();
+let closedSaid = false;
 // The phone's view for each interactive stage type (boards are found by boardOfStage).
 const VIEWS = {
   agenda: () => new PhoneAgenda(root, live),
@@ -33,6 +35,11 @@ function render(state) {
   }
   const stage = currentStage(state);
   const index = stage ? state.stages.indexOf(stage) : -1;
+  announceStage(state);
+  if ((state.workshop.status === "closed") !== closedSaid) {
+    closedSaid = !closedSaid;
+    if (closedSaid) announce("This workshop is closed.");
+  }
   bind(document, "me").textContent = `${state.me.name} · ${state.me.organisation}`;
   bind(root, "stage-count").textContent = stage ? `Stage ${index + 1} of ${state.stages.length}` : "";
   bind(root, "stage-title").textContent = stage ? stage.title : state.workshop.title;

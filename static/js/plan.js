@@ -4,7 +4,7 @@
 // projector shows the rows and the gaps large; phones propose actions and offer
 // their organisation as lead or partner.
 import { ACTIONS } from "/protocol.js";
-import { h, sendAction, showError } from "./live.js";
+import { announce, h, sendAction, showError } from "./live.js";
 import { orgKey } from "./plan_state.js";
 import { FreezeControl, busy } from "./signoff.js";
 
@@ -133,7 +133,7 @@ function accountabilityView(acc, large) {
     h("td", {}, o.organisation), h("td", {}, o.lead.join(", ") || "—"),
     h("td", {}, o.support.join(", ") || "—"), h("td", { class: "num" }, pct(o.lead_share))));
   return h("div", { class: `accountability${large ? " large" : ""}`, "data-accountability": true },
-    h("h3", {}, `Accountability · ${acc.actions} action${acc.actions === 1 ? "" : "s"}`),
+    h(large ? "h2" : "h3", {}, `Accountability · ${acc.actions} action${acc.actions === 1 ? "" : "s"}`),
     h("ul", { class: "gaps" }, ...gaps),
     owners.length ? h("table", { class: "ownership" },
       h("thead", {}, h("tr", {}, ...["Organisation", "Leads", "Supports", "Share of leads"].map((t) => h("th", {}, t)))),
@@ -187,7 +187,7 @@ export class ConsolePlan {
       h("div", { class: "plan-table-wrap" }, h("table", { class: "plan-table" },
         h("thead", {}, h("tr", {}, h("th", { class: "col-ref" }, "Ref"),
           ...this.cells.map((cell) => h("th", {}, ...cell.map((f) => h("span", { class: "th-line" }, this.labels[f])))),
-          h("th", { class: "col-tools" }, ""))),
+          h("th", { class: "col-tools" }, h("span", { class: "sr" }, "Tools")))),
         this.tbody)),
       this.accountability);
     body.replaceChildren(this.el);
@@ -333,7 +333,7 @@ export class ProjectorPlan {
     const cell = (row, name) => h("td", { class: `col-${name}${row.fields[name] ? "" : " missing"}` }, shown(settings, name, row.fields[name]) || "—");
     this.body.replaceChildren(h("div", { class: "plan-projector" },
       h("div", { class: "plan-rows" }, rows.length ? h("table", { class: "plan-compact" },
-        h("thead", {}, h("tr", {}, ...["", "Activity", "Lead", "Due", "Indicator"].map((t) => h("th", {}, t)))),
+        h("thead", {}, h("tr", {}, h("th", {}, h("span", { class: "sr" }, "Ref")), ...["Activity", "Lead", "Due", "Indicator"].map((t) => h("th", {}, t)))),
         h("tbody", {}, ...rows.map((row) => h("tr", { class: row.accepted ? "" : "proposal", "data-plan-row": row.id },
           h("td", { class: "ref" }, row.ref),
           h("td", { "data-activity": row.id }, row.fields.activity || row.fields.objective, row.accepted ? null : h("span", { class: "tag" }, "proposed")),
@@ -359,7 +359,7 @@ export class PhonePlan {
       ev.preventDefault();
       showError(this.root, null);
       busy(submit, this.live.send(ACTIONS.PLAN_ADD, { fields: { activity: activity.value, objective: objective.value } }))
-        .then(() => { activity.value = ""; objective.value = ""; })
+        .then(() => { activity.value = ""; objective.value = ""; announce("Your proposal is sent to the facilitator."); })
         .catch((error) => showError(this.root, error));
     });
     this.list = h("div", { class: "plan-cards" });
@@ -405,10 +405,13 @@ export class PhonePlan {
     const pending = row.offers.find((o) => orgKey(o.organisation) === me);
     const others = row.offers.filter((o) => o !== pending);
     const offer = (role, label) => {
-      const b = h("button", { type: "button", class: "secondary small", "data-offer": row.id, "data-role": role }, label);
+      const b = h("button", { type: "button", class: "secondary small", "data-offer": row.id, "data-role": role,
+        "aria-label": `Offer ${state.me.organisation} as ${label.toLowerCase()} of ${row.ref}` }, label);
       b.addEventListener("click", () => {
         showError(this.root, null);
-        busy(b, this.live.send(ACTIONS.PLAN_OFFER, { action: row.id, role })).catch((error) => showError(this.root, error));
+        busy(b, this.live.send(ACTIONS.PLAN_OFFER, { action: row.id, role }))
+          .then(() => announce(`Your offer for ${row.ref} is waiting for the facilitator.`))
+          .catch((error) => showError(this.root, error));
       });
       return b;
     };

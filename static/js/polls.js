@@ -128,7 +128,8 @@ export class ProjectorPolls {
     } else if (round && round.outcome) {
       parts.push(outcomeView(poll, round));
     }
-    this.body.replaceChildren(h("div", { class: "poll-view" }, ...parts));
+    // Scrolls when a long result does not fit: a region the keyboard can reach.
+    this.body.replaceChildren(h("div", { class: "poll-view", tabindex: 0, role: "region", "aria-label": poll.title }, ...parts));
   }
 }
 

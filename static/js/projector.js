@@ -1,7 +1,7 @@
 // The projector: join code and QR, the current stage, who is in the room.
 import { boardOfStage } from "./board.js";
 import { ProjectorBoard } from "./board_ui.js";
-import { Live, bind, currentStage, h } from "./live.js";
+import { Live, bind, currentStage, h, stageAnnouncer } from "./live.js";
 import { ProjectorAgenda } from "./agenda.js";
 import { ProjectorPolls } from "./polls.js";
 import { ProjectorMap } from "./stakeholders.js";
@@ -12,6 +12,7 @@ import { voiceTable, watchVoice } from "./voice.js";
 const root = document.getElementById("projector");
 let projectorBoard = null;
 let tool = null; // the current stage's view: {stageId, view}
+const announceStage = stageAnnouncer();
 // The projector's view for each interactive stage type (boards are found by boardOfStage).
 const VIEWS = {
   stakeholder_map: () => new ProjectorMap(live),
@@ -24,6 +25,7 @@ const VIEWS = {
 function render(state) {
   const stage = currentStage(state);
   const index = stage ? state.stages.indexOf(stage) : -1;
+  announceStage(state);
   bind(root, "stage-count").textContent = stage ? `Stage ${index + 1} of ${state.stages.length}` : "";
   bind(root, "stage-title").textContent = stage ? stage.title : state.workshop.title;
   bind(root, "stage-prompt").textContent = stage ? stage.prompt : "";

@@ -3,7 +3,7 @@
 // signs on their phone; the projector shows who has signed and, once someone
 // has, a QR code to download the signed plan.
 import { ACTIONS, TYPES } from "/protocol.js";
-import { h, sendAction, showError } from "./live.js";
+import { announce, h, sendAction, showError } from "./live.js";
 import { orgKey, planReducers } from "./plan_state.js";
 
 // Disables a button (or select) while its action is on the way.
@@ -193,16 +193,28 @@ export class ConsoleSignoff {
 // -- projector -----------------------------------------------------------------------------------
 
 export class ProjectorSignoff {
+  // Says each new signature of the version shown (not those there when it opened).
+  announceSignatures(state, version) {
+    const ids = version ? version.signatures.map((s) => `${version.id}:${s.organisation}`) : [];
+    if (this.signed) {
+      for (const s of version ? version.signatures : []) {
+        if (!this.signed.has(`${version.id}:${s.organisation}`)) announce(`${s.organisation}: ${decisionLabel(state, s)}.`);
+      }
+    }
+    this.signed = new Set(ids);
+  }
+
   // roomOrigin: the address phones reach this server at, as the QR code has it.
   constructor(roomOrigin) { this.roomOrigin = roomOrigin; }
 
-  mount(body, state) { this.body = body; this.key = null; this.update(state); }
+  mount(body, state) { this.body = body; this.key = null; this.signed = null; this.update(state); }
 
   update(state) {
     const key = JSON.stringify(state.signoff);
     if (key === this.key) return;
     this.key = key;
     const { version, stale } = state.signoff;
+    this.announceSignatures(state, version);
     if (!version) {
       this.body.replaceChildren(h("p", { class: "muted" }, "The plan appears here once the facilitator freezes it."));
       return;
@@ -325,6 +337,7 @@ export class PhoneSignoff {
       busy(submit, sign).then((ack) => {
         planReducers[TYPES.SIGNOFF_SIGNED](this.live.state, ack);
         this.update(this.live.state);
+        announce(`Your signature for ${state.me.organisation} is recorded.`);
       }).catch((error) => showError(this.root, error));
     });
     return form;

@@ -1,7 +1,7 @@
 // The stakeholder map on every screen: the power/interest grid, proposals,
 // participatory placement (phones) and the room's medians and spreads.
 import { ACTIONS } from "/protocol.js";
-import { h, sendAction, showError } from "./live.js";
+import { announce, h, sendAction, showError } from "./live.js";
 
 // Mirrors stakeholders.coverage() on the server.
 export function coverage(state) {
@@ -37,12 +37,36 @@ function contested(state) {
 
 // -- the grid ---------------------------------------------------------------------------------
 
+// A card's stance in words and a sign, not by its border colour alone.
+const STANCE = { for: ["+", "supports the plan"], against: ["−", "opposes the plan"], neutral: ["", ""] };
+const KEY_STEP = 0.5; // scale points per arrow key press; 4 times that with Shift
+const ARROWS = { ArrowLeft: ["interest", -1], ArrowRight: ["interest", 1], ArrowUp: ["power", 1], ArrowDown: ["power", -1] };
+let hints = 0;
+
+// A card at its place, anchored from its left edge (no interest) to its right edge
+// (most interest) and top to bottom likewise, so a long name never reaches out of
+// the grid (nor makes a phone scroll sideways).
+function placeCard(el, power, interest, max) {
+  el.style.left = `${(interest / max) * 100}%`;
+  el.style.top = `${(1 - power / max) * 100}%`;
+  el.style.transform = `translate(${-(interest / max) * 100}%, ${-(1 - power / max) * 100}%)`;
+}
+
+// The four quadrants as a place on the grid: their centres (power, interest).
+export function quadrantSpots(max) {
+  const hi = max * 0.75, lo = max * 0.25;
+  return { manage_closely: [hi, hi], keep_satisfied: [hi, lo], keep_informed: [lo, hi], monitor: [lo, lo] };
+}
+
 class Grid {
   // options: live, draggable (bool), showSummaries (bool)
   constructor(container, options) {
     this.options = options;
     this.surface = h("div", { class: "grid-surface" });
-    container.replaceChildren(this.surface);
+    this.hintId = `grid-hint-${++hints}`;
+    container.replaceChildren(h("span", { class: "sr", id: this.hintId },
+      "Arrow keys move the stakeholder: up and down for power, left and right for interest; with Shift in bigger steps."),
+    this.surface);
     this.dragging = null;
   }
 
@@ -69,15 +93,51 @@ class Grid {
       }
     }
     const cards = items.filter((i) => i.status === "accepted").map((item) => {
-      const el = h("div", { class: `card position-${item.position > 0 ? "for" : item.position < 0 ? "against" : "neutral"}` +
-          (this.options.draggable ? " movable" : ""),
-        "data-stakeholder-id": item.id, style: pos(item.power, item.interest) }, item.name);
-      if (this.options.draggable) el.addEventListener("pointerdown", (ev) => this.drag(ev, item, el));
+      const stance = item.position > 0 ? "for" : item.position < 0 ? "against" : "neutral";
+      const [sign, words] = STANCE[stance];
+      const el = h("div", { class: `card position-${stance}` + (this.options.draggable ? " movable" : ""),
+        "data-stakeholder-id": item.id },
+      sign ? h("span", { class: "stance", "aria-hidden": "true" }, `${sign} `) : null, item.name,
+      words ? h("span", { class: "sr" }, ` (${words})`) : null);
+      placeCard(el, item.power, item.interest, max);
+      if (this.options.draggable) {
+        el.addEventListener("pointerdown", (ev) => this.drag(ev, item, el));
+        el.tabIndex = 0;
+        el.setAttribute("role", "button");
+        el.setAttribute("aria-describedby", this.hintId);
+        el.addEventListener("keydown", (ev) => this.key(ev, item, el));
+      }
       return el;
     });
+    // A redraw keeps the keyboard on the card it was on.
+    const active = document.activeElement;
+    const focused = active && this.surface.contains(active) ? active.dataset.stakeholderId : null;
     this.surface.replaceChildren(...quadrants,
       h("span", { class: "axis axis-x" }, "Interest →"), h("span", { class: "axis axis-y" }, "Power →"),
       ...marks, ...cards);
+    if (focused) {
+      const again = this.surface.querySelector(`[data-stakeholder-id="${focused}"]`);
+      if (again) again.focus({ preventScroll: true });
+    }
+  }
+
+  // The keyboard's way to place a card: each arrow press moves it and stores the place.
+  key(ev, item, el) {
+    const arrow = ARROWS[ev.key];
+    if (!arrow) return;
+    ev.preventDefault();
+    const max = this.state.stakeholders.spec.scale_max;
+    const [axis, sign] = arrow;
+    const origin = { power: item.power, interest: item.interest };
+    const value = Math.min(Math.max(item[axis] + sign * (ev.shiftKey ? KEY_STEP * 4 : KEY_STEP), 0), max);
+    item[axis] = Math.round(value * 10) / 10;
+    placeCard(el, item.power, item.interest, max);
+    this.options.live.send(ACTIONS.STAKEHOLDER_PLACE, { stakeholder_id: item.id, power: item.power, interest: item.interest })
+      .catch((error) => {
+        Object.assign(item, origin);
+        if (this.options.onError) this.options.onError(error);
+        this.render(this.state);
+      });
   }
 
   drag(ev, item, el) {
@@ -93,8 +153,7 @@ class Grid {
     let last = null;
     const move = (e) => {
       last = at(e);
-      el.style.left = `${(last.interest / max) * 100}%`;
-      el.style.top = `${(1 - last.power / max) * 100}%`;
+      placeCard(el, last.power, last.interest, max);
     };
     const up = () => {
       el.removeEventListener("pointermove", move);
@@ -142,10 +201,10 @@ export class ConsoleMap {
   constructor(root, live) { this.root = root; this.live = live; }
 
   mount(body, state) {
-    const name = h("input", { placeholder: "Stakeholder name", maxlength: 80, "data-control": "stakeholder-name" });
-    const category = h("select", {}, h("option", { value: "" }, "Category…"),
+    const name = h("input", { placeholder: "Stakeholder name", "aria-label": "Stakeholder name", maxlength: 80, "data-control": "stakeholder-name" });
+    const category = h("select", { "aria-label": "Category" }, h("option", { value: "" }, "Category…"),
       ...state.workshop.stakeholder_categories.map((c) => h("option", { value: c }, c)));
-    const sector = h("select", {}, h("option", { value: "" }, "Sector…"),
+    const sector = h("select", { "aria-label": "Sector" }, h("option", { value: "" }, "Sector…"),
       ...state.workshop.sectors.map((s) => h("option", { value: s }, s)));
     const add = h("button", { type: "button", class: "small", "data-action": "add-stakeholder" }, "Add");
     add.addEventListener("click", () => {
@@ -177,7 +236,7 @@ export class ConsoleMap {
     this.list.replaceChildren(h("strong", {}, `${map.items.length} stakeholders`),
       h("ul", {}, ...map.items.map((item) => {
         const summary = map.summaries[String(item.id)];
-        const merge = h("select", { class: "small" }, h("option", { value: "" }, "Merge into…"),
+        const merge = h("select", { class: "small", "aria-label": `Merge ${item.name} into` }, h("option", { value: "" }, "Merge into…"),
           ...accepted.filter((o) => o.id !== item.id).map((o) => h("option", { value: o.id }, o.name)));
         merge.addEventListener("change", () => merge.value &&
           sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_MERGE, { stakeholder_id: item.id, into_id: Number(merge.value) }));
@@ -188,10 +247,10 @@ export class ConsoleMap {
           h("span", {}, edit, item.status === "proposed" ? h("em", {}, " (proposed)") : null,
             summary && summary.count ? h("span", { class: "muted small" }, ` · ${summary.count} placed, spread ${Math.round(summary.spread * 100)}%`) : null),
           h("span", { class: "row" },
-            item.status === "proposed" ? h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_ACCEPT, { stakeholder_id: item.id }) }, "Accept") : null,
+            item.status === "proposed" ? h("button", { type: "button", class: "small", "data-accept": item.id, onclick: () => sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_ACCEPT, { stakeholder_id: item.id }) }, "Accept") : null,
             summary && summary.count ? h("button", { type: "button", class: "small secondary", onclick: () => sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_ADOPT, { stakeholder_id: item.id }) }, "Adopt median") : null,
             merge,
-            h("button", { type: "button", class: "link danger small", onclick: () => sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_REMOVE, { stakeholder_id: item.id }) }, "remove")));
+            h("button", { type: "button", class: "link danger small", "aria-label": `Remove ${item.name}`, onclick: () => sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_REMOVE, { stakeholder_id: item.id }) }, "remove")));
       })));
   }
 
@@ -242,7 +301,7 @@ export class PhoneMap {
       ev.preventDefault();
       showError(this.root, null);
       this.live.send(ACTIONS.STAKEHOLDER_ADD, { name: name.value })
-        .then(() => { name.value = ""; this.say("Sent to the facilitator."); })
+        .then(() => { name.value = ""; this.say("Sent to the facilitator."); announce("Your proposal is sent to the facilitator."); })
         .catch((error) => showError(this.root, error));
     });
     this.message = h("p", { class: "small muted", "aria-live": "polite" });
@@ -279,15 +338,29 @@ export class PhoneMap {
         const power = h("input", { type: "range", min: 0, max, step: 0.5, value: saved ? saved.power : max / 2, "aria-label": `Power of ${item.name}` });
         const interest = h("input", { type: "range", min: 0, max, step: 0.5, value: saved ? saved.interest : max / 2, "aria-label": `Interest of ${item.name}` });
         const status = h("span", { class: "small muted" }, saved ? "saved" : "not placed yet");
-        const save = h("button", { type: "button", class: "small", "data-place": item.id }, "Save");
+        const save = h("button", { type: "button", class: "small", "data-place": item.id, "aria-label": `Save the place of ${item.name}` }, "Save");
         save.addEventListener("click", () => {
           this.live.send(ACTIONS.PLACEMENT_SET, { stakeholder_id: item.id, power: Number(power.value), interest: Number(interest.value) })
-            .then((ack) => { (map.mine = map.mine || {})[String(item.id)] = { power: ack.power, interest: ack.interest }; status.textContent = "saved"; })
+            .then((ack) => {
+              (map.mine = map.mine || {})[String(item.id)] = { power: ack.power, interest: ack.interest };
+              status.textContent = "saved";
+              announce(`${item.name} placed: power ${ack.power}, interest ${ack.interest}.`);
+            })
             .catch((error) => showError(this.root, error));
+        });
+        // Or in one step: the centre of a quadrant (the sliders follow, then Save).
+        const spots = quadrantSpots(max);
+        const quadrant = h("select", { "aria-label": `Quadrant of ${item.name}`, "data-quadrant": item.id },
+          h("option", { value: "" }, "Or choose a quadrant…"),
+          ...Object.keys(spots).map((key) => h("option", { value: key }, map.spec.quadrants[key])));
+        quadrant.addEventListener("change", () => {
+          if (!spots[quadrant.value]) return;
+          [power.value, interest.value] = spots[quadrant.value].map(String);
+          status.textContent = "not saved yet";
         });
         return h("div", { class: "place-card", "data-place-card": item.id }, h("strong", {}, item.name),
           h("label", { class: "small" }, "Power ", power), h("label", { class: "small" }, "Interest ", interest),
-          h("div", { class: "row" }, save, status));
+          quadrant, h("div", { class: "row" }, save, status));
       }));
   }
 }
