@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, lazyload
 
 from . import live
@@ -40,6 +40,7 @@ from .errors import (
     INVALID,
     NOT_FOUND,
     STAGE,
+    UNAVAILABLE,
     UNKNOWN_EVENT,
     DomainError,
 )
@@ -383,7 +384,39 @@ def _write(
             # The same action id committed concurrently: answer with its receipt.
             if attempt:
                 raise
+        except OperationalError as exc:
+            refusal = _storage_refusal(spec.name, exc)
+            if refusal is None:
+                raise
+            raise refusal from exc
     raise AssertionError("unreachable")
+
+
+#: SQLite's errors for a database another program holds, and for a full disk.
+_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
+_FULL = ("SQLITE_FULL",)
+
+
+def _storage_refusal(name: str, exc: OperationalError) -> DomainError | None:
+    """A clear refusal when the database cannot take a write now (held by another
+    program beyond the busy timeout, or the disk is full), or None for anything else.
+    The transaction was rolled back: nothing was written, and the same action id may
+    be sent again once the condition clears."""
+    error = getattr(exc.orig, "sqlite_errorname", "")
+    if error.startswith(_BUSY):
+        message = (
+            "The database is busy (another program is writing to it); nothing was saved."
+            " Try again in a moment."
+        )
+    elif error.startswith(_FULL):
+        message = (
+            "The server's disk is full; nothing was saved."
+            " Try again once the facilitator has made room on it."
+        )
+    else:
+        return None
+    log.warning("%s refused: %s (%s)", name, message, exc.orig)
+    return DomainError(UNAVAILABLE, message)
 
 
 def _answer_from_receipt(stored: tuple[str, dict[str, Any]], fingerprint: str) -> dict[str, Any]:
@@ -570,6 +603,11 @@ def _write_batch(spec: ActionSpec, calls: list[_Call]) -> None:
                 receipts.append((call.caller.actor, call.action_id, call.fingerprint, ack))
             live.store_receipts(session, workshop_id, spec.name, receipts)
     except Exception as exc:
+        refusal = _storage_refusal(spec.name, exc) if isinstance(exc, OperationalError) else None
+        if refusal is not None:  # one by one, each would wait for the same lock or disk
+            for call in calls:
+                call.ack = refusal.as_ack()
+            return
         if not isinstance(exc, DomainError | IntegrityError):
             log.exception(
                 "batch of %d %s failed; performing them one by one", len(calls), spec.name

@@ -16,6 +16,8 @@ STAGE = "wrong_stage"
 CLOSED = "closed"
 LOCKED = "locked"
 RATE_LIMITED = "rate_limited"
+#: The database cannot take writes now (held by another program, or a full disk).
+UNAVAILABLE = "unavailable"
 INTERNAL = "internal"
 
 ERROR_CODES = (
@@ -30,6 +32,7 @@ ERROR_CODES = (
     CLOSED,
     LOCKED,
     RATE_LIMITED,
+    UNAVAILABLE,
     INTERNAL,
 )
 
