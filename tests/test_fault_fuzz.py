@@ -24,6 +24,8 @@ import pkgutil
 import types
 import typing
 from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 import pytest
@@ -36,7 +38,7 @@ from facilitator.errors import ERROR_CODES
 
 from .faults import Room, Screen, Store, join_many
 from .server_process import ServerProcess
-from .support import LiveClient, action_id, error_code
+from .support import LiveClient, action_id, cookie_header, error_code
 
 # The actions register themselves when their modules are imported (create_app does it).
 for module in pkgutil.iter_modules(facilitator.__path__):
@@ -320,3 +322,85 @@ def test_numbers_no_database_column_holds_are_refused_not_crashed_on(room: dict[
         assert console.call("stage:goto", {"stage_id": 2**63 - 1})["error"]["code"] == "not_found"
     finally:
         console.close()
+
+
+def test_frames_that_are_not_socketio_packets_leave_the_socket_and_the_server_working(
+    room: dict[str, Any],
+) -> None:
+    """Below the events: frames python-socketio cannot read are dropped unanswered (the
+    server logs them); the same socket then still answers (docs/protocol.md, section 8)."""
+    import websocket
+
+    base, workshop = room["base"], room["workshop"]
+    frames = [
+        '421["stage:goto",' + "[" * 20_000 + "]" * 20_000 + "]",  # too deep for json
+        '421["stage:goto",{"stage_id":',
+        "42",
+        "4X",
+        '421{"a":1}',
+        "421[]",
+        '42/nowhere,1["stage:goto",{}]',
+    ]
+    for frame in frames:
+        ws = websocket.create_connection(
+            base.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket",
+            header=[f"Cookie: {cookie_header(room['facilitator'])}"],
+            timeout=10,
+        )
+        try:
+            assert ws.recv().startswith("0")
+            ws.send("40" + json.dumps({"workshop_id": workshop.id, "screen": "console"}))
+            assert ws.recv().startswith("40")
+            ws.send(frame)
+            ws.send('427["sync:request",{}]')
+            reply = ws.recv()
+            while not reply.startswith("43"):  # the snapshot and any event first
+                reply = ws.recv()
+            assert reply.startswith('437[{"ok":true'), (frame[:40], reply[:80])
+        finally:
+            ws.close()
+
+
+def test_the_invariant_checks_find_what_they_look_for(tmp_path: Path) -> None:
+    """Store.problems, which every fault test ends with, on a database broken on purpose."""
+    from facilitator.models import metadata
+
+    store = Store(f"sqlite:///{tmp_path / 'broken.sqlite3'}")
+    metadata.create_all(store.engine)
+    serial = iter(range(1, 10_000))
+
+    def row(table: str, **values: Any) -> None:
+        """A row with ``values`` and something of the right type in every other required column."""
+        columns = metadata.tables[table].columns
+        for column in columns:
+            if column.name in values or column.nullable or column.primary_key:
+                continue
+            if column.default is not None or column.server_default is not None:
+                continue
+            try:
+                kind = column.type.python_type
+            except NotImplementedError:
+                kind = dict
+            values[column.name] = {int: next(serial), str: f"x{next(serial)}", float: 0.0,
+                                   bool: False, datetime: datetime(2026, 1, 1), dict: {},
+                                   list: []}.get(kind, f"x{next(serial)}")  # fmt: skip
+        with store.engine.begin() as conn:
+            conn.execute(metadata.tables[table].insert().values(**values))
+
+    assert store.problems() == []
+    row("users", id=1)
+    row("workshops", id=1, owner_id=1, seq=3)
+    row("workshops", id=2, owner_id=1, seq=0)
+    for seq in (1, 3):  # 2 is missing
+        row("events", workshop_id=1, seq=seq)
+    row("stages", id=1, workshop_id=2)
+    row("notes", workshop_id=1, stage_id=1)  # a note of workshop 1 on a stage of workshop 2
+    row("polls", id=1, workshop_id=1)
+    row("poll_rounds", id=1, poll_id=1, number=1)
+    row("ballots", round_id=1, voter_key="a")
+    row("ballots", round_id=1, voter_key="b")  # two ballots, one voter
+    row("participants", id=1, workshop_id=1)
+    row("poll_turnout", round_id=1, participant_id=1)
+    found = store.problems()
+    store.close()
+    assert [p.split(":")[0] for p in found] == ["workshop 1", "round 1", "notes"], found
