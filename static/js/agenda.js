@@ -172,9 +172,9 @@ export class PhoneAgenda {
         .catch((error) => showError(this.root, error));
     });
     const current = agenda.items.find((i) => i.id === rules.current_item_id);
-    this.list.replaceChildren(
+    this.list.replaceChildren(...[ // replaceChildren would write a null out as "null"
       current ? h("p", { class: "notice" }, "Now: ", h("strong", {}, current.title), " ", timerView(agenda, "small")) : null,
-      rules.revealed ? null : left, itemsList(agenda, extra), save);
+      rules.revealed ? null : left, itemsList(agenda, extra), save].filter(Boolean));
   }
 }
 

@@ -37,16 +37,20 @@ function decisionText(outcome) {
   return outcome.decided === true ? "Agreed" : outcome.decided === false ? "Not agreed" : "No decision";
 }
 
-// Says when a poll of the stage opens and, when it closes, its result.
+// Says when a poll of the stage opens and, when it closes, its result (what the
+// screen shows when it first draws the stage is not news).
 function pollAnnouncer() {
   const seen = new Map();
+  let drawn = false;
   return (entries) => {
+    const first = !drawn;
+    drawn = true;
     for (const e of entries) {
       const before = seen.get(e.poll.id);
       const round = lastRound(e);
       const now = `${e.poll.status}:${e.poll.round}`;
       seen.set(e.poll.id, now);
-      if (before === undefined || before === now) continue;
+      if (first || before === now) continue;
       if (e.poll.status === "open") announce(`Voting is open: ${e.poll.title}.`);
       else if (e.poll.status === "closed" && round && round.outcome) {
         announce(`Result of ${e.poll.title}: ${decisionText(round.outcome)}. ${round.outcome.explanation || ""}`);

@@ -189,11 +189,11 @@ export class ProjectorMap {
   update(state) {
     this.grid.render(state);
     const top = contested(state).slice(0, 5);
-    this.side.replaceChildren(
+    this.side.replaceChildren(...[ // replaceChildren would write a null out as "null"
       top.length ? h("div", { class: "contested" }, h("strong", {}, "Most contested"),
         h("ol", {}, ...top.map(({ item, summary }) => h("li", { "data-contested": item.id },
           `${item.name} · ${summary.count} placed · spread ${Math.round(summary.spread * 100)}%`)))) : null,
-      coveragePanel(state));
+      coveragePanel(state)].filter(Boolean));
   }
 }
 
