@@ -112,9 +112,10 @@ def check(page: Page, what: str, *, rules: dict[str, bool] | None = None) -> lis
 
 
 def write_results(name: str) -> Path:
-    """What axe reported in this session, as JSON in the artifacts folder."""
+    """What axe reported since the last call, as JSON in the artifacts folder."""
     path = artifacts() / f"axe-{name}.json"
     path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    results.clear()
     return path
 
 
