@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -49,7 +50,7 @@ import requests
 
 from facilitator.web.urls import room_base_url
 
-from .support import join
+from .support import LiveClient, join
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -294,6 +295,16 @@ def visitor() -> Iterator[requests.Session]:
         yield http
 
 
+def frozen_plan(room: dict[str, Any]) -> str:
+    """A plan with one action frozen into a version; its share path."""
+    console = LiveClient(room["base"], room["workshop"].id, "console", room["facilitator"])
+    with closing(console.connect()):
+        stage = next(s for s in console.snapshots[0]["stages"] if s["type"] == "action_plan")
+        assert console.call("stage:goto", {"stage_id": stage["id"]})["ok"]
+        assert console.call("plan:add", {"fields": {"activity": "Review", "lead": "WHO"}})["ok"]
+        return console.call("plan:freeze", {})["version"]["share_path"]
+
+
 def test_no_page_or_asset_references_another_host(
     room: dict[str, Any], own_hosts: set[str], visitor: requests.Session
 ) -> None:
@@ -314,6 +325,8 @@ def test_no_page_or_asset_references_another_host(
     phone = join(base, workshop.code, "Amina", "Ministry of Health", workshop.sectors[0])
     with phone:
         crawl.page(f"{base}/j/{workshop.code}", phone, 200, 'id="phone"')
+    # The page saying a plan's PDF is being prepared (the first request starts it).
+    crawl.page(f"{base}{frozen_plan(room)}.pdf", visitor, 202, "Preparing the PDF")
     crawl.asset(f"{base}/protocol.js", visitor, found_in="the app")
     crawl.asset(
         f"{base}/w/{workshop.id}/qr.svg?key={workshop.projector_key}", visitor, found_in="the app"
