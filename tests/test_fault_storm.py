@@ -40,24 +40,28 @@ def kill_during(
     store: Store,
     workshop_id: int,
 ) -> dict[str, Any]:
-    """Run the phones' scripts; SIGKILL the server once it has written a random share
-    of them; restart it and wait for every phone to be back. The phones are paused
-    (nothing is sent again) until the caller resumes them.
+    """Run the phones' scripts; SIGKILL the server at a random moment of the storm;
+    restart it and wait for every phone to be back. The phones are paused (nothing is
+    sent again) until the caller resumes them.
 
-    The share is read from the server's receipts, not from the acks the phones have
-    read: with 300 screens to tell of every note, the phones read their acks well
-    after the server sent them, and the kill would come too late.
+    The moment: once the phones have read at least ten acks, when they have read a
+    random share of them (10-50 %) or the server has written a random share (30-90 %),
+    whichever comes first. Both are needed: with 300 screens to tell of every note, the
+    phones read their acks well after the server sent them, and waiting for the acks
+    alone would kill a server that has finished writing.
     """
     name = scripts[0][0][0]
     total = sum(len(s) for s in scripts)
-    kill_at = int(total * rng.uniform(0.1, 0.9))
+    read_at = max(10, int(total * rng.uniform(0.1, 0.5)))
+    written_at = int(total * rng.uniform(0.3, 0.9))
     running = crowd.run(scripts)
     deadline = time.monotonic() + 120
-    written = 0
-    while written < kill_at:
+    written = read = 0
+    while read < 10 or (read < read_at and written < written_at):
         assert not running.done(), running.exception()
         assert time.monotonic() < deadline, "the storm stalled before the kill"
         time.sleep(0.005)
+        read = sum(len(p.acked) for p in crowd.phones)
         written = store.scalar(
             "SELECT COUNT(*) FROM action_receipts WHERE workshop_id = :w AND event = :e",
             w=workshop_id,
