@@ -394,10 +394,10 @@ def apply_ack(
         }
 
 
-#: Parts a screen gets as passing updates (no seq), so they may lag behind the snapshot.
 def comparable(state: dict[str, Any]) -> dict[str, Any]:
-    """The state a screen shows, in a canonical order, without its passing counts
-    (``poll:count``, ``agenda:count``, ``plan:accountability``) and clocks."""
+    """The state a screen shows, in a canonical order, without what comes as passing
+    updates with no seq (``poll:count``, ``agenda:count``, ``plan:accountability``, so
+    it may lag behind a snapshot) and clocks."""
     out = copy.deepcopy(state)
     out.pop("removed", None)
     for key in ("boards", "agendas"):
@@ -427,7 +427,7 @@ def comparable(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def differences(left: Any, right: Any, path: str = "") -> list[str]:
-    """Where two JSON values differ, as readable paths (the first few are enough)."""
+    """Where two JSON values differ, as readable paths."""
     if isinstance(left, dict) and isinstance(right, dict):
         out = []
         for key in sorted(set(left) | set(right), key=str):
@@ -915,7 +915,7 @@ class CrowdPhone:
             try:
                 await self._connect()
                 break
-            except (socketio.exceptions.SocketIOError, OSError):
+            except Exception:  # refused, unreachable, timed out: again, later
                 delay = min(2 * delay, 2.0)
         self._reconnecting = None
 
