@@ -580,3 +580,69 @@ def test_projector_text_has_contrast_of_7_to_1_at_every_stage(
     measured["share of voice"] = contrast_at_least_7(projector, "09-share-of-voice")
     print("\nprojector texts measured at 7:1 or more:", measured)
     pages.assert_clean()
+
+
+def test_the_facilitator_groups_notes_and_places_cards_without_dragging(
+    pages: Pages, live_room: Room, room: dict[str, Any]
+) -> None:
+    """Every drag of the console has a keyboard way: notes into groups, groups and
+    map cards moved with the arrow keys."""
+    console = pages.open("console", "/login")
+    console.fill("#username", username_of(room["user_id"]))
+    console.fill("#password", PASSWORD)
+    console.click('form button[type="submit"]')
+    console.wait_for("location.pathname === '/console'", "the workshops list")
+    console.goto(f"{pages.base}/w/{live_room.workshop.id}/console")
+    console.wait_text('[data-bind="connection"]', "live")
+
+    stage = live_room.go("board")
+    live_room.fill_board()
+    group = next(g for g in live_room.snapshot()["boards"][str(stage["id"])]["groups"])
+    console.wait_for("document.querySelectorAll('.console-board .note').length === 2", "notes")
+    # A group title: Enter selects it, the arrow keys move it.
+    a11y.tab_to(console, f'[data-group-title="{group["id"]}"]')
+    a11y.press(console, "ArrowRight", shift=True)
+    a11y.press(console, "ArrowDown")
+
+    def board() -> dict[str, Any]:
+        return live_room.snapshot()["boards"][str(stage["id"])]
+
+    live_room.api.wait_for(
+        lambda: [(g["x"], g["y"]) for g in board()["groups"]] == [(140, 60)],
+        "the group moved by a big step right and a step down",
+    )
+    # A note: Enter selects it, and the selection offers the groups.
+    note = next(n for n in board()["notes"] if n["text"] == "Too few tutors")
+    a11y.tab_to(console, f'.console-board [data-note-id="{note["id"]}"]')
+    a11y.press(console, "Enter")
+    console.wait_for(
+        "!!document.querySelector('[data-control=\"note-group\"]')", "the group choice"
+    )
+    a11y.tab_to(console, '[data-control="note-group"]')
+    a11y.press(console, "ArrowDown")
+    live_room.api.wait_for(
+        lambda: (
+            next(n for n in board()["notes"] if n["id"] == note["id"])["group_id"] == group["id"]
+        ),
+        "the note in the group",
+    )
+
+    # A map card: the arrow keys place it, each press stored.
+    live_room.go("stakeholder_map")
+    card = live_room.call(
+        live_room.api, "stakeholder:add", {"name": "Ministry of Finance", "power": 5, "interest": 5}
+    )["stakeholder"]
+    a11y.tab_to(console, f'.grid-surface [data-stakeholder-id="{card["id"]}"]')
+    for key in ("ArrowUp", "ArrowUp", "ArrowLeft"):
+        a11y.press(console, key)
+
+    def placed() -> tuple[float, float]:
+        item = next(
+            i for i in live_room.snapshot()["stakeholders"]["items"] if i["id"] == card["id"]
+        )
+        return item["power"], item["interest"]
+
+    live_room.api.wait_for(lambda: placed() == (6, 4.5), "the card one point up, half left")
+    assert a11y.focused(console, f'[data-stakeholder-id="{card["id"]}"]'), "the focus stays"
+    a11y.check(console, "console, map card moved by keyboard")
+    pages.assert_clean()

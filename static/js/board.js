@@ -36,6 +36,7 @@ export class BoardView {
     this.zoom = options.zoom || 1;
     this.board = null;
     this.dragging = null;
+    this.keyed = new Map(); // moves made with the keys, until the server has them
     this.surface = h("div", { class: "board-surface" });
     // How to move a note without a pointer, read with each note that can move.
     this.hintId = `board-hint-${++hints}`;
@@ -73,12 +74,19 @@ export class BoardView {
     this.surface.style.fontSize = `${26 * s}px`;
     const focus = board.settings.focus || {};
     this.surface.classList.toggle("has-focus", Boolean(focus.note_id || focus.group_id));
-    const visible = board.notes.filter((n) => n.x !== undefined);
-    const groups = board.groups.map((g) => {
+    const visible = board.notes.filter((n) => n.x !== undefined).map((n) => this.keyedAt("note", n));
+    const groups = board.groups.map((g0) => {
+      const g = this.keyedAt("group", g0);
       const f = groupFrame(g, visible);
       const title = h("span", { class: `group-title${this.options.role === "facilitator" ? " movable" : ""}` }, g.title);
       if (this.options.role === "facilitator") {
         title.addEventListener("pointerdown", (ev) => this.groupDown(ev, g, title));
+        // The keyboard's way: Enter selects the group, arrow keys move it.
+        title.tabIndex = 0;
+        title.setAttribute("role", "button");
+        title.setAttribute("aria-describedby", this.hintId);
+        title.dataset.groupTitle = g.id;
+        title.addEventListener("keydown", (ev) => this.groupKey(ev, g));
       }
       return h("div", {
         class: `group${focus.group_id === g.id ? " focused" : ""}`, "data-group-id": g.id,
@@ -86,12 +94,14 @@ export class BoardView {
       }, title);
     });
     const notes = visible.map((n) => this.noteElement(n, s, focus.note_id === n.id));
-    // A redraw keeps the keyboard on the note it was on.
+    // A redraw keeps the keyboard on the note or group title it was on.
     const active = document.activeElement;
-    const focused = active && this.surface.contains(active) ? active.dataset.noteId : null;
+    const inside = active && this.surface.contains(active);
+    const focused = inside && active.dataset.noteId ? `[data-note-id="${active.dataset.noteId}"]`
+      : inside && active.dataset.groupTitle ? `[data-group-title="${active.dataset.groupTitle}"]` : null;
     this.surface.replaceChildren(...groups, ...notes);
     if (focused) {
-      const again = this.surface.querySelector(`[data-note-id="${focused}"]`);
+      const again = this.surface.querySelector(focused);
       if (again) again.focus({ preventScroll: true });
     }
   }
@@ -133,14 +143,40 @@ export class BoardView {
     const step = ev.shiftKey ? KEY_STEP * 5 : KEY_STEP;
     const x = clamp(note.x + arrow[0] * step, 0, this.board.width - NOTE_W);
     const y = clamp(note.y + arrow[1] * step, 0, this.board.height - NOTE_H);
-    const s = this.scale();
-    el.style.left = `${x * s}px`;
-    el.style.top = `${y * s}px`;
-    el.scrollIntoView({ block: "nearest", inline: "nearest" });
-    // The next press goes on from here; the server's event confirms it, a refusal undoes it.
-    const origin = { x: note.x, y: note.y };
-    Object.assign(note, { x, y });
-    this.moveTo(note, x, y).catch((error) => { Object.assign(note, origin); this.failed(error); });
+    this.keyMove("note", note.id, x, y, () => this.moveTo(note, x, y));
+  }
+
+  // An item where the keys have put it, while the server has not caught up.
+  keyedAt(kind, item) {
+    const key = `${kind}:${item.id}`;
+    const moved = this.keyed.get(key);
+    if (!moved) return item;
+    if (!moved.sending && moved.x === item.x && moved.y === item.y) {
+      this.keyed.delete(key); // the server has it now
+      return item;
+    }
+    return { ...item, x: moved.x, y: moved.y };
+  }
+
+  // Draws a key press's move at once and sends it. The next press goes on from there,
+  // not from an earlier press's echo arriving meanwhile; a refusal undoes the moves.
+  keyMove(kind, id, x, y, send) {
+    const key = `${kind}:${id}`;
+    const moved = this.keyed.get(key) || { sending: 0 };
+    Object.assign(moved, { x, y, sending: moved.sending + 1 });
+    this.keyed.set(key, moved);
+    this.render(this.board);
+    if (document.activeElement) document.activeElement.scrollIntoView({ block: "nearest", inline: "nearest" });
+    send().then(() => {
+      moved.sending -= 1;
+      // Normally the event with the last move clears it (keyedAt); this is in case not.
+      setTimeout(() => {
+        if (this.keyed.get(key) === moved && !moved.sending) { this.keyed.delete(key); this.render(this.board); }
+      }, 3000);
+    }, (error) => {
+      this.keyed.delete(key);
+      this.failed(error);
+    });
   }
 
   failed(error) {
@@ -209,6 +245,21 @@ export class BoardView {
     el.addEventListener("pointermove", onMove);
     el.addEventListener("pointerup", onUp);
     el.addEventListener("pointercancel", onUp);
+  }
+
+  groupKey(ev, group) {
+    if (ev.key === "Enter" || ev.key === " ") {
+      ev.preventDefault();
+      if (this.options.onGroupTap) this.options.onGroupTap(group);
+      return;
+    }
+    const arrow = ARROWS[ev.key];
+    if (!arrow) return;
+    ev.preventDefault();
+    const step = ev.shiftKey ? KEY_STEP * 5 : KEY_STEP;
+    const x = clamp(group.x + arrow[0] * step, 0, this.board.width);
+    const y = clamp(group.y + arrow[1] * step, 0, this.board.height);
+    this.keyMove("group", group.id, x, y, () => this.options.live.send(ACTIONS.GROUP_MOVE, { group_id: group.id, x, y }));
   }
 
   // The facilitator drags a group by its title; its notes follow on the drop.

@@ -266,7 +266,7 @@ export class ConsoleBoard {
     this.controls.authors.value = s.authors;
     const note = board.notes.find((n) => n.id === this.selected);
     const group = board.groups.find((g) => g.id === this.selectedGroup);
-    const typing = this.selection.contains(document.activeElement) && document.activeElement.tagName === "INPUT";
+    const typing = this.selection.contains(document.activeElement) && ["INPUT", "SELECT"].includes(document.activeElement.tagName);
     if (typing) {
       // leave the rename field alone while the facilitator types in it
     } else if (group) {
@@ -277,8 +277,18 @@ export class ConsoleBoard {
         h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.BOARD_FOCUS, { group_id: group.id }) }, "Focus on projector"),
         h("button", { type: "button", class: "secondary small danger", onclick: () => sendAction(this.live, this.root, ACTIONS.GROUP_DELETE, { group_id: group.id }) }, "Remove group"));
     } else if (note) {
+      // Grouping without a drag: the note goes under the group's title, below its notes.
+      const into = h("select", { class: "small", "data-control": "note-group", "aria-label": "Put the note in a group" },
+        h("option", { value: "" }, "Put in a group…"),
+        ...board.groups.map((g) => h("option", { value: g.id, selected: g.id === note.group_id }, g.title)));
+      into.addEventListener("change", () => {
+        const target = board.groups.find((g) => String(g.id) === into.value);
+        if (!target) return;
+        const spot = spotIn(board, target, note);
+        sendAction(this.live, this.root, ACTIONS.NOTE_MOVE, { note_id: note.id, group_id: target.id, ...spot });
+      });
       this.selection.replaceChildren(
-        h("span", {}, `Selected: “${note.text.slice(0, 40)}”`),
+        h("span", {}, `Selected: “${note.text.slice(0, 40)}”`), board.groups.length ? into : null,
         h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.BOARD_FOCUS, { note_id: note.id }) }, "Focus on projector"),
         h("button", { type: "button", class: "secondary small danger", onclick: () => sendAction(this.live, this.root, ACTIONS.NOTE_DELETE, { note_id: note.id }) }, "Delete"));
     } else {

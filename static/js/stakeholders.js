@@ -64,6 +64,7 @@ class Grid {
     this.options = options;
     this.surface = h("div", { class: "grid-surface" });
     this.hintId = `grid-hint-${++hints}`;
+    this.keyed = new Map(); // places given with the keys, until the server has them
     container.replaceChildren(h("span", { class: "sr", id: this.hintId },
       "Arrow keys move the stakeholder: up and down for power, left and right for interest; with Shift in bigger steps."),
     this.surface);
@@ -92,7 +93,8 @@ class Grid {
         marks.push(h("div", { class: "median", "data-median-for": item.id, style: pos(s.power, s.interest) }, "◆"));
       }
     }
-    const cards = items.filter((i) => i.status === "accepted").map((item) => {
+    const cards = items.filter((i) => i.status === "accepted").map((stored) => {
+      const item = this.keyedAt(stored);
       const stance = item.position > 0 ? "for" : item.position < 0 ? "against" : "neutral";
       const [sign, words] = STANCE[stance];
       const el = h("div", { class: `card position-${stance}` + (this.options.draggable ? " movable" : ""),
@@ -128,16 +130,37 @@ class Grid {
     ev.preventDefault();
     const max = this.state.stakeholders.spec.scale_max;
     const [axis, sign] = arrow;
-    const origin = { power: item.power, interest: item.interest };
-    const value = Math.min(Math.max(item[axis] + sign * (ev.shiftKey ? KEY_STEP * 4 : KEY_STEP), 0), max);
-    item[axis] = Math.round(value * 10) / 10;
-    placeCard(el, item.power, item.interest, max);
-    this.options.live.send(ACTIONS.STAKEHOLDER_PLACE, { stakeholder_id: item.id, power: item.power, interest: item.interest })
-      .catch((error) => {
-        Object.assign(item, origin);
+    const from = this.keyed.get(item.id) || item; // where the last press put it
+    const value = Math.min(Math.max(from[axis] + sign * (ev.shiftKey ? KEY_STEP * 4 : KEY_STEP), 0), max);
+    const place = { power: from.power, interest: from.interest, [axis]: Math.round(value * 10) / 10 };
+    placeCard(el, place.power, place.interest, max);
+    // The next press goes on from this place, not from an earlier press's echo
+    // arriving meanwhile; a refusal undoes the moves.
+    const moved = this.keyed.get(item.id) || { sending: 0 };
+    Object.assign(moved, place, { sending: moved.sending + 1 });
+    this.keyed.set(item.id, moved);
+    this.options.live.send(ACTIONS.STAKEHOLDER_PLACE, { stakeholder_id: item.id, ...place })
+      .then(() => {
+        moved.sending -= 1;
+        setTimeout(() => {
+          if (this.keyed.get(item.id) === moved && !moved.sending) { this.keyed.delete(item.id); this.render(this.state); }
+        }, 3000);
+      }, (error) => {
+        this.keyed.delete(item.id);
         if (this.options.onError) this.options.onError(error);
         this.render(this.state);
       });
+  }
+
+  // A card where the keys have put it, while the server has not caught up.
+  keyedAt(item) {
+    const moved = this.keyed.get(item.id);
+    if (!moved) return item;
+    if (!moved.sending && moved.power === item.power && moved.interest === item.interest) {
+      this.keyed.delete(item.id); // the server has it now
+      return item;
+    }
+    return { ...item, power: moved.power, interest: moved.interest };
   }
 
   drag(ev, item, el) {
