@@ -135,6 +135,8 @@ def from_env(instance_path: Path | None = None) -> dict[str, object]:
         "SECRET_KEY": secret,
         "ASYNC_MODE": async_mode_from_env(),
         "MESSAGE_QUEUE": os.environ.get("FACILITATOR_MESSAGE_QUEUE") or None,
+        # Its channel; unset: one named after the database (one per installation).
+        "MESSAGE_CHANNEL": os.environ.get("FACILITATOR_MESSAGE_CHANNEL") or None,
         "HOST": os.environ.get("FACILITATOR_HOST", "0.0.0.0"),  # noqa: S104 - phones on the LAN
         "PORT": _port(os.environ.get("FACILITATOR_PORT")),
         "PUBLIC_URL": os.environ.get("FACILITATOR_PUBLIC_URL") or None,

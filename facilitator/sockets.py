@@ -8,6 +8,7 @@ sends later. Every event then goes through :func:`facilitator.actions.perform`.
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 from typing import Any
 
@@ -48,6 +49,7 @@ def init_app(app: Any) -> None:
         app,
         async_mode=app.config["ASYNC_MODE"],
         message_queue=app.config["MESSAGE_QUEUE"],
+        channel=message_channel(app.config),
         cors_allowed_origins=_origin_check(app.config),
         ping_interval=20,
         ping_timeout=20,
@@ -69,6 +71,18 @@ def init_app(app: Any) -> None:
     # young generation less often lets short-lived objects die by reference count
     # first (a storm then spends ~25 ms in the collector, none in full ones).
     gc.set_threshold(20_000, 20, 20)
+
+
+def message_channel(config: Any) -> str:
+    """The message queue channel: one per installation, so two installations sharing a
+    Redis never receive each other's events (rooms are named by workshop id, and every
+    fresh database's first workshop is 1). Processes of one installation share its
+    database, so the default is named after it."""
+    named = config.get("MESSAGE_CHANNEL")
+    if named:
+        return str(named)
+    digest = hashlib.sha256(str(config["DATABASE_URL"]).encode()).hexdigest()[:16]
+    return f"facilitator-{digest}"
 
 
 def _origin_check(config: Any) -> Any:

@@ -208,3 +208,14 @@ def test_coalesced_transients_cross_processes(pg_url, redis_url, tmp_path):  # n
             client.close()
         a.stop()
         b.stop()
+
+
+def test_each_installation_has_its_own_message_channel() -> None:
+    """Rooms are named by workshop id and every fresh database starts at 1: two
+    installations on one Redis must not share a channel; processes of one must."""
+    from facilitator.sockets import message_channel
+
+    one = {"DATABASE_URL": "postgresql://db/one"}
+    assert message_channel(one) == message_channel(dict(one))
+    assert message_channel(one) != message_channel({"DATABASE_URL": "postgresql://db/two"})
+    assert message_channel({**one, "MESSAGE_CHANNEL": "room-a"}) == "room-a"
