@@ -275,7 +275,16 @@ def test_a_participant_does_everything_with_the_keyboard(pages: Pages, live_room
         now = next(n for n in notes() if n["id"] == note["id"])
         return (now["x"], now["y"]) == (360, 300)
 
-    live_room.api.wait_for(moved, "the note moved by three steps right and a big step down")
+    try:
+        live_room.api.wait_for(moved, "the note moved by three steps right and a big step down")
+    except AssertionError:
+        now = next(n for n in notes() if n["id"] == note["id"])
+        raise AssertionError(
+            f"the note is at {now['x']}, {now['y']}, not 360, 300; the phone shows "
+            + phone.evaluate("document.querySelector('.note.mine').style.cssText")
+            + f"; problems: {pages.problems()}; focus: "
+            + str(phone.evaluate("document.activeElement?.outerHTML.slice(0, 80)"))
+        ) from None
     assert a11y.focused(phone, ".note.mine"), "the focus stays on the note while it moves"
     a11y.press(phone, "Enter")  # opens it, as a tap does
     phone.wait_for("!document.querySelector('.note-editor').hidden", "the note's editor")

@@ -114,12 +114,10 @@ class Room:
         for page in [self.projector, *self.phones]:
             page.wait_text('[data-bind="stage-title"]', title, timeout=WAIT)
             page.wait_text('[data-bind="stage-count"]', f"Stage {self.index + 1} of {total}")
-        # Screen readers hear it: the live region of each phone says the new stage.
-        for page in self.phones:
-            page.wait_for(
-                announced(title),
-                "the stage change announced in the live region",
-            )
+        # Screen readers hear it: the live region of every screen says the new stage.
+        said = f"Now stage {self.index + 1} of {total}: {title}."
+        for _, page in self.screens():
+            page.wait_for(announced(said), "the stage change announced in the live region")
         stage = self.stage()
         assert stage["title"] == title and stage["key"] == self.kit.stages[self.index].id
         if stage["type"] not in ("welcome", "close"):  # the console's tools for the stage

@@ -151,27 +151,39 @@ export class BoardView {
     const key = `${kind}:${item.id}`;
     const moved = this.keyed.get(key);
     if (!moved) return item;
-    if (!moved.sending && moved.x === item.x && moved.y === item.y) {
+    if (!moved.busy && !moved.next && moved.x === item.x && moved.y === item.y) {
       this.keyed.delete(key); // the server has it now
       return item;
     }
     return { ...item, x: moved.x, y: moved.y };
   }
 
-  // Draws a key press's move at once and sends it. The next press goes on from there,
-  // not from an earlier press's echo arriving meanwhile; a refusal undoes the moves.
+  // Draws a key press's move at once and stores it. The next press goes on from
+  // there, not from an earlier press's echo arriving meanwhile. One move at a time
+  // is on its way (the server may run two of a client's actions at once, in either
+  // order): presses made meanwhile are sent as one, the last, when it is answered.
+  // A refusal undoes the moves.
   keyMove(kind, id, x, y, send) {
     const key = `${kind}:${id}`;
-    const moved = this.keyed.get(key) || { sending: 0 };
-    Object.assign(moved, { x, y, sending: moved.sending + 1 });
+    const moved = this.keyed.get(key) || { busy: false };
+    Object.assign(moved, { x, y, next: send });
     this.keyed.set(key, moved);
     this.render(this.board);
     if (document.activeElement) document.activeElement.scrollIntoView({ block: "nearest", inline: "nearest" });
+    this.sendKeyed(key, moved);
+  }
+
+  sendKeyed(key, moved) {
+    if (moved.busy || !moved.next) return;
+    const send = moved.next;
+    moved.next = null;
+    moved.busy = true;
     send().then(() => {
-      moved.sending -= 1;
+      moved.busy = false;
+      if (moved.next) { this.sendKeyed(key, moved); return; }
       // Normally the event with the last move clears it (keyedAt); this is in case not.
       setTimeout(() => {
-        if (this.keyed.get(key) === moved && !moved.sending) { this.keyed.delete(key); this.render(this.board); }
+        if (this.keyed.get(key) === moved && !moved.busy && !moved.next) { this.keyed.delete(key); this.render(this.board); }
       }, 3000);
     }, (error) => {
       this.keyed.delete(key);

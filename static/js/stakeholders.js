@@ -135,18 +135,28 @@ class Grid {
     const place = { power: from.power, interest: from.interest, [axis]: Math.round(value * 10) / 10 };
     placeCard(el, place.power, place.interest, max);
     // The next press goes on from this place, not from an earlier press's echo
-    // arriving meanwhile; a refusal undoes the moves.
-    const moved = this.keyed.get(item.id) || { sending: 0 };
-    Object.assign(moved, place, { sending: moved.sending + 1 });
+    // arriving meanwhile; one place at a time is on its way (presses made meanwhile
+    // go as one, the last); a refusal undoes the moves.
+    const moved = this.keyed.get(item.id) || { busy: false };
+    Object.assign(moved, place, { next: place });
     this.keyed.set(item.id, moved);
-    this.options.live.send(ACTIONS.STAKEHOLDER_PLACE, { stakeholder_id: item.id, ...place })
+    this.sendKeyed(item.id, moved);
+  }
+
+  sendKeyed(id, moved) {
+    if (moved.busy || !moved.next) return;
+    const place = moved.next;
+    moved.next = null;
+    moved.busy = true;
+    this.options.live.send(ACTIONS.STAKEHOLDER_PLACE, { stakeholder_id: id, ...place })
       .then(() => {
-        moved.sending -= 1;
+        moved.busy = false;
+        if (moved.next) { this.sendKeyed(id, moved); return; }
         setTimeout(() => {
-          if (this.keyed.get(item.id) === moved && !moved.sending) { this.keyed.delete(item.id); this.render(this.state); }
+          if (this.keyed.get(id) === moved && !moved.busy && !moved.next) { this.keyed.delete(id); this.render(this.state); }
         }, 3000);
       }, (error) => {
-        this.keyed.delete(item.id);
+        this.keyed.delete(id);
         if (this.options.onError) this.options.onError(error);
         this.render(this.state);
       });
@@ -156,7 +166,7 @@ class Grid {
   keyedAt(item) {
     const moved = this.keyed.get(item.id);
     if (!moved) return item;
-    if (!moved.sending && moved.power === item.power && moved.interest === item.interest) {
+    if (!moved.busy && !moved.next && moved.power === item.power && moved.interest === item.interest) {
       this.keyed.delete(item.id); // the server has it now
       return item;
     }
