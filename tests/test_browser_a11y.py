@@ -49,7 +49,8 @@ class Room:
         self.base = room["base"]
         self.workshop = room["workshop"]
         self.api = LiveClient(self.base, self.workshop.id, "console", room["facilitator"]).connect()
-        self.stages = {s["type"]: s for s in self.api.snapshots[0]["stages"]}
+        self.stages_list = self.api.snapshots[0]["stages"]
+        self.stages = {s["type"]: s for s in self.stages_list}
         self.phones: list[LiveClient] = []
         for name, organisation, sector in OTHERS:
             http = join(self.base, self.workshop.code, name, organisation, sector)
@@ -243,6 +244,8 @@ def test_a_participant_does_everything_with_the_keyboard(pages: Pages, live_room
     phone = pages.open("keyboard", None, width=1024, height=768)  # a laptop, no touch
     join_on_keyboard(pages, phone, workshop.code)
     phone.wait_text('[data-bind="connection"]', "live")
+    # Drawn from its snapshot (only the script writes it): stage changes are news from here.
+    phone.wait_text('[data-bind="stage-count"]', f"Stage 1 of {len(live_room.stages_list)}")
 
     # A note: typed, added, then moved with the arrow keys and into an area.
     stage = live_room.go("board")
