@@ -10,7 +10,6 @@ every page. Rendering never fetches anything: the URL fetcher refuses every URL 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 import textwrap
@@ -33,6 +32,7 @@ from weasyprint import CSS, HTML, Attachment
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from . import accountability
+from .canonical import canonical_bytes
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 ATTACHMENT_NAME = "plan.json"
@@ -73,13 +73,6 @@ DECISIONS = {
     "endorse_with_reservations": "Endorsed with reservations",
     "decline": "Declined",
 }
-
-
-def canonical_bytes(plan: Mapping[str, Any]) -> bytes:
-    """The plan's canonical JSON bytes, whose SHA-256 is the version hash."""
-    return json.dumps(plan, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode(
-        "utf-8"
-    )
 
 
 # -- no fetching -----------------------------------------------------------------------------

@@ -144,7 +144,7 @@ def warm_up() -> None:
 
     A failure here is reported and otherwise ignored: the real renders say what is wrong.
     """
-    from .pdf import canonical_bytes
+    from .canonical import canonical_bytes
 
     text = canonical_bytes(WARM_UP_PLAN)
     request = {"plan": text.decode(), "digest": hashlib.sha256(text).hexdigest(), "signatures": []}
@@ -154,8 +154,9 @@ def warm_up() -> None:
         print(f"render service warm-up failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
-def _limit_child(seconds: int, memory_mb: int) -> None:
-    """In the child: stop at ``seconds`` of CPU time or ``memory_mb`` more address space."""
+def _limit_child(seconds: int, memory_mb: int) -> int | None:
+    """In the child: stop at ``seconds`` of CPU time or ``memory_mb`` more address space;
+    the address-space ceiling in bytes, if any."""
     if seconds > 0:
         resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 5))
         # Wall clock too, generously: at its low priority a render waits for a busy
@@ -167,6 +168,21 @@ def _limit_child(seconds: int, memory_mb: int) -> None:
         ceiling = pages * resource.getpagesize() + memory_mb * 1024 * 1024
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+        return ceiling
+    return None
+
+
+def _near_ceiling(ceiling: int | None) -> bool:
+    """Whether the address space came within 5 % of ``ceiling``: out of memory, C code
+    fails in its own ways (SystemError, a None where an object was due) rather than
+    with MemoryError."""
+    if ceiling is None:
+        return False
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmPeak:"):
+                return int(line.split()[1]) * 1024 >= ceiling * 0.95
+    return False
 
 
 def _lift_memory_limit() -> None:
@@ -188,15 +204,16 @@ def _describe_exit(status: int, seconds: int, memory_mb: int) -> str:
 def _child(body: bytes, out: int, seconds: int, memory_mb: int) -> int:
     """The forked child's work: render, write the answer to ``out``, return the exit code."""
     over_memory = f"Erendering stopped at the memory limit ({memory_mb} MB)".encode()
-    _limit_child(seconds, memory_mb)
+    ceiling = _limit_child(seconds, memory_mb)
     try:
         pdf = render_request(body)
-    except MemoryError:
-        _lift_memory_limit()
-        answer, code = over_memory, 1
     except Exception as exc:  # reported to the server as one line
         _lift_memory_limit()
-        answer, code = f"E{type(exc).__name__}: {exc}".encode("utf-8", "replace"), 1
+        if isinstance(exc, MemoryError) or _near_ceiling(ceiling):
+            answer = over_memory
+        else:
+            answer = f"E{type(exc).__name__}: {exc}".encode("utf-8", "replace")
+        code = 1
     else:
         _lift_memory_limit()
         usage = resource.getrusage(resource.RUSAGE_SELF)
