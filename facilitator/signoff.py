@@ -24,7 +24,7 @@ from . import canonical, protocol
 from .db import Base, utcnow
 from .errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, DomainError
 from .live import Event, EventRecord
-from .workshops import Outcome, Participant, Workshop, active_participants, get_participant
+from .workshops import Outcome, Participant, Workshop, get_participant
 
 DECISIONS = {
     "endorse": "Endorsed",
@@ -378,17 +378,9 @@ def sign(
 
 def snapshot_part(session: Session, workshop: Workshop) -> dict[str, Any]:
     newest = latest(session, workshop.id)
-    organisations = sorted(
-        {
-            p.organisation.casefold(): p.organisation
-            for p in active_participants(session, workshop.id)
-        }.values(),
-        key=str.casefold,
-    )
     return {
         "version": version_dict(session, newest) if newest else None,
         "stale": bool(newest and is_stale(session, newest)),
         "representatives": representatives(session, workshop.id),
-        "organisations": organisations,
         "decisions": [{"id": k, "label": v} for k, v in DECISIONS.items()],
     }

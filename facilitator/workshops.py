@@ -267,21 +267,26 @@ def _sector(workshop: Workshop, raw: str) -> str:
 
 
 def presence(session: Session, workshop_id: int) -> dict[str, Any]:
-    """Who is in the room, counted: total, by sector, and number of organisations."""
+    """Who is in the room: total, by sector, and the organisations (their number and names,
+    which every screen may show: they are who signs the plan)."""
     active = (Participant.workshop_id == workshop_id, Participant.removed_at.is_(None))
     rows = session.execute(
         select(Participant.sector, func.count()).where(*active).group_by(Participant.sector)
     ).all()
-    organisations = session.scalar(
-        select(func.count(func.distinct(func.lower(Participant.organisation)))).where(*active)
-    )
+    # One spelling per organisation, whatever the case people typed it in.
+    names: dict[str, str] = {}
+    for name in session.scalars(
+        select(Participant.organisation).where(*active).order_by(Participant.id)
+    ):
+        names.setdefault(name.casefold(), name)
     by_sector = sorted(
         ({"sector": s, "count": n} for s, n in rows), key=lambda r: (-r["count"], r["sector"])
     )
     return {
         "total": sum(r["count"] for r in by_sector),
         "by_sector": by_sector,
-        "organisations": organisations or 0,
+        "organisations": len(names),
+        "organisation_names": sorted(names.values(), key=str.casefold),
     }
 
 

@@ -325,7 +325,7 @@ def test_a_forbidden_role_is_told_so_before_its_payload_is_checked(screens):
     assert error_code(screens["phone"].call("stage:goto", {"nonsense": 1})) == "forbidden"
 
 
-def test_only_the_facilitator_sees_who_joined(screens, live_server):
+def test_only_the_facilitator_sees_who_joined_and_every_screen_which_organisations(screens, live_server):
     join(live_server, screens["workshop"].code, "Bilal", "UNICEF", "Development partners")
 
     def second_join(client):
@@ -347,6 +347,8 @@ def test_only_the_facilitator_sees_who_joined(screens, live_server):
         seen = second_join(screens[name])
         assert seen["participant"] == {"id": full["id"], "sector": "Development partners"}
         assert seen["presence"]["total"] == 2
+        # Organisations are who signs: every screen's sign-off list follows them live.
+        assert seen["presence"]["organisation_names"] == ["Ministry of Health", "UNICEF"]
     start = screens["phone"].snapshots[0]["seq"]
     replay = screens["projector"].call("sync:request", {"since": start}, with_id=False)
     assert "Bilal" not in str(replay["events"])

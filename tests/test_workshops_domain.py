@@ -58,6 +58,7 @@ def test_join_counts_presence_by_sector_and_organisation(factory):
     presence = outcome.events[0].data["presence"]
     assert presence["total"] == 3
     assert presence["organisations"] == 2
+    assert presence["organisation_names"] == ["Ministry of Health", "UNICEF"]
     assert presence["by_sector"][0] == {"sector": "Health", "count": 2}
 
 

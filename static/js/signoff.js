@@ -39,12 +39,12 @@ function stateBadge(state, signature) {
     decisionLabel(state, signature));
 }
 
-// Everyone who can sign: organisations in the room (the console knows them
-// live), those the version was frozen with, and any already named or signed.
+// Everyone who can sign: organisations in the room (presence, kept live by the
+// participant events), those the version was frozen with, and any already named or signed.
 function organisations(state) {
   const names = new Map();
   const add = (name) => { if (name && !names.has(orgKey(name))) names.set(orgKey(name), name); };
-  (state.participants ? state.participants.map((p) => p.organisation) : state.signoff.organisations).forEach(add);
+  state.presence.organisation_names.forEach(add);
   const version = state.signoff.version;
   if (version) {
     version.organisations.forEach(add);
