@@ -46,10 +46,11 @@ def test_a_bad_request_is_refused_and_the_service_goes_on(renderer: Renderer) ->
 
 
 def test_time_limit_stops_a_render_and_the_service_goes_on() -> None:
-    service = Renderer(seconds=1, memory_mb=1024)
+    # A one-action plan costs about 1.5 s of CPU, a 300-action one over 10 s.
+    service = Renderer(seconds=4, memory_mb=1024)
     try:
-        with pytest.raises(RuntimeError, match=r"time limit \(1 s\)"):
-            service.render(*_request(150))
+        with pytest.raises(RuntimeError, match=r"time limit \(4 s\)"):
+            service.render(*_request(300))
         pid = service._process.pid
         pdf, _ = service.render(*_request(1))
         assert pdf.startswith(b"%PDF-") and service._process.pid == pid
