@@ -4,6 +4,8 @@
     python3 dev.py demo     create .venv, install, prepare the database, run the demo
     python3 dev.py test     create .venv, install with test tools, run every test
     python3 dev.py bench S  run benchmark scenario S (see bench/README.md)
+    python3 dev.py i18n     extract the texts to translate and merge them into each
+                            language's catalogue (facilitator/translations)
     python3 dev.py audit    check the installed dependencies for known vulnerabilities
                             (--strict: also fail when some could not be checked)
 
@@ -145,6 +147,27 @@ def audit(rest: list[str]) -> int:
     return 1 if strict and skipped else 0
 
 
+def i18n() -> int:
+    """Extract every marked text into messages.pot, then merge it into each catalogue."""
+    folder = ROOT / "facilitator" / "translations"
+    template = folder / "messages.pot"
+    babel = [str(PYTHON), "-m", "babel.messages.frontend"]
+    extract = [*babel, "extract", "-F", "babel.cfg", "-k", "_", "-k", "t", "-k", "tn:1,2",
+               "-k", "N_", "--no-location", "--sort-output",
+               "-o", str(template), "."]
+    if subprocess.call(extract, cwd=ROOT):
+        return 1
+    for lang in ("fr", "ur"):
+        po = folder / lang / "LC_MESSAGES" / "messages.po"
+        step = "update" if po.exists() else "init"
+        merge = [*babel, step, "-i", str(template), "-d", str(folder), "-l", lang]
+        if step == "update":
+            merge += ["--no-fuzzy-matching", "--ignore-obsolete"]
+        if subprocess.call(merge, cwd=ROOT):
+            return 1
+    return 0
+
+
 def main() -> int:
     command = sys.argv[1] if len(sys.argv) > 1 else "help"
     rest = sys.argv[2:]
@@ -168,6 +191,9 @@ def main() -> int:
     if command == "audit":
         ensure_venv("test")
         return audit(rest)
+    if command == "i18n":
+        ensure_venv("test")
+        return i18n()
     print(__doc__)
     return 0 if command in ("help", "-h", "--help") else 2
 

@@ -11,7 +11,7 @@ from flask import Flask, abort, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import compression, exports
+from . import compression, exports, i18n
 from . import config as config_module
 from .db import db
 from .kits import KitLibrary
@@ -65,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions[HTTP_LIMITS] = HttpLimits(app.config)
     app.session_interface = _SessionInterface()
     _csrf(app)
+    i18n.init_app(app)
     _security_headers(app)
     compression.init_app(app)
     return app

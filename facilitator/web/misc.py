@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, abort, current_app, redirect, request
 from sqlalchemy import text
 
-from .. import protocol
+from .. import i18n, protocol
 from ..db import db
 
 bp = Blueprint("misc", __name__)
@@ -17,6 +17,38 @@ bp = Blueprint("misc", __name__)
 def protocol_js() -> Response:
     response = Response(protocol.javascript(), mimetype="text/javascript")
     response.cache_control.max_age = 300
+    return response
+
+
+@bp.route("/i18n/<lang>.js")
+def messages_js(lang: str) -> Response:
+    """A language's catalogue for the screens (see static/js/i18n.js)."""
+    if not i18n.supported(lang):
+        abort(404)
+    response = Response(i18n.javascript(lang), mimetype="text/javascript")
+    response.cache_control.max_age = 300
+    return response
+
+
+@bp.route("/language", methods=["POST"])
+def choose_language() -> Any:
+    """Remember a person's language (a year, this browser only) and go back."""
+    lang = i18n.supported(request.form.get("lang"))
+    if lang is None:
+        abort(400, "Unknown language.")
+    back = request.form.get("next") or "/"
+    # Only a path on this server: never a redirect elsewhere.
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        back = "/"
+    response = redirect(back, code=303)
+    response.set_cookie(
+        i18n.COOKIE,
+        lang,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+    )
     return response
 
 
