@@ -140,12 +140,14 @@ def current() -> str:
     return str(lang)
 
 
+def _(text: str, **values: Any) -> str:
+    """``text`` in the page's language (in a request), values put in by name."""
+    return gettext(current(), text, **values)
+
+
 def init_app(app: Flask) -> None:
     """Templates get ``_``, ``_n`` and ``tk`` in the page's language, and ``lang`` and
     ``lang_dir`` for ``<html>``."""
-
-    def _(text: str, **values: Any) -> str:
-        return gettext(current(), text, **values)
 
     def _n(singular: str, plural: str, n: int, **values: Any) -> str:
         return ngettext(current(), singular, plural, n, **values)

@@ -65,6 +65,7 @@ AGENDA_CURRENT = "agenda:current"
 AGENDA_TIMER = "agenda:timer"
 VOICE_GET = "voice:get"
 DISPLAY_SET = "display:set"
+WORKSHOP_SET_LANGUAGE = "workshop:set_language"
 PLAN_ADD = "plan:add"
 PLAN_ADD_FROM = "plan:add_from"
 PLAN_EDIT = "plan:edit"
@@ -118,6 +119,7 @@ AGENDA_DOTS = "agenda:dots"
 AGENDA_CHANGED = "agenda:changed"
 AGENDA_COUNT = "agenda:count"  #: transient, coalesced
 WORKSHOP_DISPLAY = "workshop:display"
+WORKSHOP_LANGUAGE = "workshop:language"
 PLAN_CREATED = "plan:created"
 PLAN_UPDATED = "plan:updated"
 PLAN_REMOVED = "plan:removed"
@@ -177,6 +179,7 @@ ACTIONS = (
     AGENDA_TIMER,
     VOICE_GET,
     DISPLAY_SET,
+    WORKSHOP_SET_LANGUAGE,
     PLAN_ADD,
     PLAN_ADD_FROM,
     PLAN_EDIT,
@@ -230,6 +233,7 @@ EVENT_TYPES = (
     AGENDA_CHANGED,
     AGENDA_COUNT,
     WORKSHOP_DISPLAY,
+    WORKSHOP_LANGUAGE,
     PLAN_CREATED,
     PLAN_UPDATED,
     PLAN_REMOVED,

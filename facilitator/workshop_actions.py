@@ -136,3 +136,13 @@ class DisplayParams(Params):
 def display_set(ctx: Context, params: DisplayParams) -> ws.Outcome:
     """Put the share of voice on the projector, or take it off."""
     return ws.set_display(ctx.session, ctx.workshop, params.model_dump())
+
+
+class LanguageParams(Params):
+    language: str
+
+
+@action(protocol.WORKSHOP_SET_LANGUAGE, roles=FACILITATOR, params=LanguageParams)
+def set_language(ctx: Context, params: LanguageParams) -> ws.Outcome:
+    """The workshop's language: the projector's, the PDF's, and the phones' default."""
+    return ws.set_language(ctx.session, ctx.workshop, params.language)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
-from . import protocol
+from . import i18n, protocol
 from .db import Base, utcnow
 from .errors import CLOSED, CONFLICT, INVALID, NOT_FOUND, DomainError
 from .kits import Kit
@@ -75,6 +75,8 @@ class Workshop(Base):
     closed_at: Mapped[datetime | None]
     #: Put away by the facilitator (closed workshops only): off the console's list.
     archived_at: Mapped[datetime | None]
+    #: Language of the projector and the plan PDF, and of phones whose owner chose none.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
     stages: Mapped[list[Stage]] = relationship(
         order_by="Stage.position", cascade="all, delete-orphan", lazy="selectin"
@@ -195,6 +197,7 @@ def create_workshop(
     title: str,
     place: str = "",
     status: str = LIVE,
+    language: str = "en",
 ) -> Workshop:
     title = strip_bidi_controls(title).strip() or kit.title
     if len(title) > TITLE_MAX:
@@ -212,6 +215,7 @@ def create_workshop(
         kit_data=kit_data,
         code=_unused_code(session),
         projector_key=secrets.token_urlsafe(16),
+        language=_language(language),
     )
     session.add(workshop)
     for position, spec in enumerate(kit.stages):
@@ -428,6 +432,7 @@ def duplicate_workshop(session: Session, source: Workshop, owner_id: int) -> Wor
         code=_unused_code(session),
         projector_key=secrets.token_urlsafe(16),
         display={k: v for k, v in (source.display or {}).items() if k == "starts_at"},
+        language=source.language,
     )
     session.add(copy)
     for stage in source.stages:
@@ -507,6 +512,22 @@ def set_display(session: Session, workshop: Workshop, display: dict[str, Any]) -
     return Outcome(result=data, events=[Event(protocol.WORKSHOP_DISPLAY, data)])
 
 
+def _language(code: str) -> str:
+    if not i18n.supported(code):
+        shipped = ", ".join(i18n.LANGUAGES)
+        message = f"Unknown language {code!r}: one of {shipped}."
+        raise DomainError(INVALID, message, field="language")
+    return code
+
+
+def set_language(session: Session, workshop: Workshop, language: str) -> Outcome:
+    """The workshop's language: the projector's and the PDF's, and the phones' default."""
+    workshop.language = _language(language)
+    session.flush()
+    data = {"language": workshop.language}
+    return Outcome(result=data, events=[Event(protocol.WORKSHOP_LANGUAGE, data)])
+
+
 def public_info(workshop: Workshop) -> dict[str, Any]:
     return {
         "id": workshop.id,
@@ -519,4 +540,5 @@ def public_info(workshop: Workshop) -> dict[str, Any]:
         "stakeholder_categories": list(workshop.kit_data.get("stakeholder_categories", [])),
         "levels": list(workshop.kit_data.get("levels", [])),
         "display": dict(workshop.display or {}),
+        "language": workshop.language,
     }

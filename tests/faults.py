@@ -307,6 +307,7 @@ REDUCERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], str | None]] = {
     "participant:removed": _participant_removed,
     "workshop:closed": _set(("workshop",), "status"),
     "workshop:display": _set(("workshop",), "display"),
+    "workshop:language": _set(("workshop",), "language"),
     "workshop:reopened": _workshop_reopened,
     "workshop:started": _set(("workshop",), "status"),
     "stages:changed": _stages_changed,
@@ -705,6 +706,7 @@ def whole_workshop(stages: dict[str, int], me: dict[str, dict[str, Any]]) -> Scr
 
     yield "amina", "participant:update", {"name": "Amina A."}
     yield "console", "display:set", {"share_of_voice": True}
+    yield "console", "workshop:set_language", {"language": "fr"}
     yield "console", "stage:next", {"from_stage_id": stages["welcome"]}
 
     yield "console", "stage:goto", {"stage_id": stages["context"]}

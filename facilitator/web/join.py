@@ -8,9 +8,10 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from .. import identity, protocol
+from .. import i18n, identity, protocol
 from ..actions import Caller, perform
 from ..db import db
+from ..i18n import _
 from ..limits import client_address, http_limits, minutes
 from ..text import strip_bidi_controls
 from ..workshops import (
@@ -77,10 +78,13 @@ def _unknown_code_message(raw: str) -> str:
             select(Workshop.id).where(Workshop.code == code, Workshop.status == CLOSED_STATUS)
         )
     if ended is not None:
-        return f"The workshop with code {code} has ended; it no longer takes participants."
-    return (
-        f"No open workshop has the code {code or raw.strip()}. Check the code on the screen: "
-        "it has 6 letters and digits."
+        return _(
+            "The workshop with code {code} has ended; it no longer takes participants.", code=code
+        )
+    return _(
+        "No open workshop has the code {code}. Check the code on the screen: "
+        "it has 6 letters and digits.",
+        code=code or raw.strip(),
     )
 
 
@@ -102,6 +106,7 @@ def workshop(code: str) -> Any:
     wait = _wait_for_codes()
     with db.reader() as s:
         found = find_open_by_code(s, code)
+        i18n.page_language(found.language if found else None)
         # While an address waits, only a phone that already joined this workshop
         # (its cookie says so) gets past: that tells a guesser nothing.
         if wait and (found is None or identity.participant_id(session, found.id) is None):
@@ -109,14 +114,16 @@ def workshop(code: str) -> Any:
         if found is None:
             _wrong_code()
             return render_template(
-                "message.html", title="Workshop not found", message=_unknown_code_message(code)
+                "message.html", title=_("Workshop not found"), message=_unknown_code_message(code)
             ), 404
         if found.status == DRAFT:
             return render_template(
                 "message.html",
-                title="Not started yet",
-                message=f"“{found.title}” has not started yet. Try again when the facilitator "
-                "opens it.",
+                title=_("Not started yet"),
+                message=_(
+                    "“{title}” has not started yet. Try again when the facilitator opens it.",
+                    title=found.title,
+                ),
             ), 409
         pid = identity.participant_id(session, found.id)
         participant = s.get(Participant, pid) if pid is not None else None
@@ -124,8 +131,8 @@ def workshop(code: str) -> Any:
         if participant.removed_at is not None:
             return render_template(
                 "message.html",
-                title="Removed",
-                message="The facilitator removed you from this workshop.",
+                title=_("Removed"),
+                message=_("The facilitator removed you from this workshop."),
             ), 403
         return render_template("phone.html", workshop=found, participant=participant)
     if request.method == "GET":

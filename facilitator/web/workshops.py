@@ -19,7 +19,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from .. import identity
+from .. import i18n, identity
 from ..db import db
 from ..errors import DomainError
 from ..kits import KitError
@@ -168,12 +168,15 @@ def console(workshop_id: int) -> Any:
 @bp.route("/w/<int:workshop_id>/projector")
 def projector(workshop_id: int) -> Any:
     workshop = _viewable(workshop_id)
+    # The room reads one screen: the workshop's language, whoever opened it.
+    i18n.page_language(workshop.language, fixed=True)
     return render_template(
         "projector.html",
         workshop=workshop,
         join_url=join_url(workshop),
         key=request.args.get("key", ""),
         qr_svg=qr_svg(join_url(workshop)),
+        hide_language=True,
     )
 
 

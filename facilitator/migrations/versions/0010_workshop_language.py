@@ -1,0 +1,28 @@
+"""workshop language
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-03 08:40:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("workshops", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("language", sa.String(length=8), server_default="en", nullable=False)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("workshops", schema=None) as batch_op:
+        batch_op.drop_column("language")
