@@ -70,6 +70,7 @@ def build(
             "kit_title": workshop.kit_data.get("title", workshop.kit),
             "date": workshop.created_at.date().isoformat(),
             "place": workshop.place,
+            "language": workshop.language,
         },
         "sectors": list(workshop.sectors),
         "action_fields": config["action_fields"],

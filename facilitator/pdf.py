@@ -9,6 +9,7 @@ every page. Rendering never fetches anything: the URL fetcher refuses every URL 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 import re
@@ -16,7 +17,7 @@ import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, partial
 from html import escape
 from io import BytesIO
 from pathlib import Path
@@ -29,9 +30,10 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 from pypdf import PdfReader
 from weasyprint import CSS, HTML, Attachment
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-from . import accountability
+from . import accountability, i18n
 from .canonical import canonical_bytes
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -119,6 +121,46 @@ def _environment() -> Environment:
     return env
 
 
+#: Faces bundled with the app for scripts the system fonts may lack (Urdu): weight, file.
+BUNDLED_FACES = {
+    "Noto Naskh Arabic": (
+        (400, "NotoNaskhArabic-Regular.ttf"),
+        (700, "NotoNaskhArabic-Bold.ttf"),
+    )
+}
+FONTS = TEMPLATES.parent / "static" / "fonts"
+ARABIC_SCRIPT = re.compile(
+    "[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]"
+)
+
+
+@cache
+def _bundled_faces() -> CSS:
+    """The bundled faces as ``@font-face`` rules with the files inline (``data:``), so
+    the PDF fetches nothing; parsed once per process."""
+    rules = []
+    for family, faces in BUNDLED_FACES.items():
+        for weight, name in faces:
+            data = base64.b64encode((FONTS / name).read_bytes()).decode("ascii")
+            rules.append(
+                f'@font-face {{ font-family: "{family}"; font-weight: {weight}; '
+                f"src: url(data:font/ttf;base64,{data}) format(\"truetype\"); }}"
+            )
+    return CSS(
+        string="\n".join(rules), url_fetcher=LocalOnlyURLFetcher(), font_config=_font_config()
+    )
+
+
+@cache
+def _font_config() -> FontConfiguration:
+    """One font configuration per process, holding the bundled faces once loaded."""
+    return FontConfiguration()
+
+
+def _needs_bundled_faces(lang: str, html: str) -> bool:
+    return lang == "ur" or bool(ARABIC_SCRIPT.search(html))
+
+
 @cache
 def _stylesheet() -> CSS:
     """The print stylesheet, parsed once per process (the render service's children
@@ -168,7 +210,11 @@ def render_plan_pdf(
         url_fetcher=fetcher,
     )
     try:
-        document = _parsed(html, fetcher).render(stylesheets=[stylesheet])
+        lang = (plan.get("workshop") or {}).get("language") or i18n.DEFAULT
+        sheets = [stylesheet]
+        if _needs_bundled_faces(lang, html):
+            sheets.insert(0, _bundled_faces())
+        document = _parsed(html, fetcher).render(stylesheets=sheets, font_config=_font_config())
         pdf = document.write_pdf(attachments=[attachment], pdf_identifier=digest[:32].encode())
     except FatalURLFetchingError as error:
         raise ExternalResourceError(str(error.__cause__ or error)) from error
@@ -285,7 +331,9 @@ def plan_context(
     *,
     generated_at: datetime,
 ) -> dict[str, Any]:
-    """Everything the template shows, derived from the plan in plain data."""
+    """Everything the template shows, derived from the plan in plain data, and the
+    texts of the plan's language (``_``, ``_n``, ``tk`` as in the other templates)."""
+    lang = i18n.supported((plan.get("workshop") or {}).get("language")) or i18n.DEFAULT
     actions = list(plan.get("actions") or [])
     organisations = list(plan.get("organisations") or [])
     org_names = [_text(o.get("name")) for o in organisations]
@@ -306,6 +354,11 @@ def plan_context(
         "monitoring": [monitoring_row(a) for a in actions],
         "signoff": signoff(org_names, organisations, signatures),
         "gaps": accountability.gaps(actions, org_names, sectors),
+        "lang": lang,
+        "lang_dir": i18n.direction(lang),
+        "_": partial(i18n.gettext, lang),
+        "_n": partial(i18n.ngettext, lang),
+        "tk": partial(i18n.kit_text, lang),
     }
 
 
