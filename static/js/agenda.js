@@ -1,7 +1,8 @@
 // The agenda on every screen: proposals and dots on phones; order, time boxes,
 // the current item and its timer on the console; the projector shows it all large.
 import { ACTIONS } from "/protocol.js";
-import { announce, h, sendAction, showError } from "./live.js";
+import { announce, h, sendAction, showError, withNodes } from "./live.js";
+import { t, tn } from "./i18n.js";
 
 function agendaOf(state, stage) { return (state.agendas || {})[String(stage.id)]; }
 
@@ -17,12 +18,12 @@ function ordered(agenda) { return agenda.items.slice().sort((a, b) => a.position
 // Seconds left on the current item's timer, from the shared timer state; the
 // offset corrects this device's clock by the server's.
 export function remaining(agenda) {
-  const t = agenda.settings.timer;
-  if (!t) return null;
+  const timer = agenda.settings.timer;
+  if (!timer) return null;
   const offset = agenda.server_time && agenda.received_at ? agenda.server_time - agenda.received_at : 0;
   const now = Date.now() / 1000 + offset;
-  const running = t.started_at ? now - t.started_at : 0;
-  return Math.round(t.duration - t.elapsed - running);
+  const running = timer.started_at ? now - timer.started_at : 0;
+  return Math.round(timer.duration - timer.elapsed - running);
 }
 
 function clock(seconds) {
@@ -43,10 +44,11 @@ function itemsList(agenda, extra) {
   const current = agenda.settings.current_item_id;
   return h("ol", { class: "agenda-list" }, ...ordered(agenda).map((item) => h("li", {
     class: item.id === current ? "current" : "", "data-agenda-item": item.id, "aria-current": item.id === current ? "true" : null,
-  }, h("span", { class: "agenda-title" }, item.title), item.id === current ? h("span", { class: "tag" }, "now") : null,
-  h("span", { class: "muted small" }, ` ${item.minutes} min`),
+  }, h("span", { class: "agenda-title", dir: "auto" }, item.title), item.id === current ? h("span", { class: "tag" }, t("now")) : null,
+  h("span", { class: "muted small" }, " ", t("{minutes} min", { minutes: item.minutes })),
+  // The number shows (and is read) before the word: "● 3", then "dots" for screen readers.
   totals[String(item.id)] !== undefined ? h("span", { class: "dots-total" }, ` ● ${totals[String(item.id)]}`,
-    h("span", { class: "sr" }, ` dot${totals[String(item.id)] === 1 ? "" : "s"}`)) : null,
+    h("span", { class: "sr" }, " ", tn("dot", "dots", totals[String(item.id)]))) : null,
   extra ? extra(item) : null)));
 }
 
@@ -58,7 +60,7 @@ function revealAnnouncer() {
     const now = Boolean(agenda.settings.revealed);
     if (revealed === false && now) {
       const top = ordered(agenda).map((i) => [i, (agenda.totals || {})[String(i.id)] || 0]).sort((a, b) => b[1] - a[1])[0];
-      announce(top ? `Dots revealed. Most dots: ${top[0].title}, ${top[1]}.` : "Dots revealed.");
+      announce(top ? t("Dots revealed. Most dots: {title}, {n}.", { title: top[0].title, n: top[1] }) : t("Dots revealed."));
     }
     revealed = now;
   };
@@ -84,8 +86,8 @@ export class ProjectorAgenda {
     this.said(agenda);
     const current = agenda.items.find((i) => i.id === agenda.settings.current_item_id);
     const host = h("div", { class: "agenda-view", "data-agenda-host": true },
-      current ? h("div", { class: "current-item" }, h("span", {}, current.title), timerView(agenda, "big")) : null,
-      agenda.settings.revealed ? null : h("p", { class: "muted" }, `${agenda.voters} have placed their dots`),
+      current ? h("div", { class: "current-item" }, h("span", { dir: "auto" }, current.title), timerView(agenda, "big")) : null,
+      agenda.settings.revealed ? null : h("p", { class: "muted" }, t("{voters} have placed their dots", { voters: agenda.voters })),
       itemsList(agenda));
     host.agenda = agenda;
     this.body.replaceChildren(host);
@@ -98,9 +100,9 @@ export class PhoneAgenda {
   mount(body, state, stage) {
     this.body = body;
     this.stage = stage;
-    const title = h("input", { id: "agenda-title", maxlength: 200, placeholder: "A topic for the agenda" });
-    const form = h("form", { class: "stack", "data-form": "agenda" }, h("label", { for: "agenda-title" }, "Propose a topic"), title,
-      h("button", { type: "submit", class: "secondary" }, "Propose"));
+    const title = h("input", { id: "agenda-title", maxlength: 200, placeholder: t("A topic for the agenda"), dir: "auto" });
+    const form = h("form", { class: "stack", "data-form": "agenda" }, h("label", { for: "agenda-title" }, t("Propose a topic")), title,
+      h("button", { type: "submit", class: "secondary" }, t("Propose")));
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       showError(this.root, null);
@@ -115,8 +117,8 @@ export class PhoneAgenda {
 
   drawNotes(state, agenda) {
     const notes = promotable(state, agenda, true);
-    this.fromNotes.replaceChildren(...(notes.length ? [h("p", { class: "small muted" }, "Or propose one of your notes:"),
-      ...notes.map((n) => h("button", { type: "button", class: "secondary small", "data-promote": n.id,
+    this.fromNotes.replaceChildren(...(notes.length ? [h("p", { class: "small muted" }, t("Or propose one of your notes:")),
+      ...notes.map((n) => h("button", { type: "button", class: "secondary small", "data-promote": n.id, dir: "auto",
         onclick: () => this.live.send(ACTIONS.AGENDA_PROMOTE, { note_id: n.id }).catch((error) => showError(this.root, error)) },
       n.text.slice(0, 60)))] : []));
   }
@@ -138,9 +140,10 @@ export class PhoneAgenda {
     const placed = (dots) => JSON.stringify(Object.entries(dots).filter(([, v]) => v).sort());
     // Derived from the state, so a redraw never loses the "saved" message.
     const showLeft = () => {
+      const counts = { n: rules.dots - used(), total: rules.dots };
       left.textContent = used() && placed(mine) === placed(agenda.mine || {})
-        ? "Saved. You can change them until the dots are revealed."
-        : `${rules.dots - used()} of ${rules.dots} dots left${rules.stacking ? "" : " (one per topic)"}`;
+        ? t("Saved. You can change them until the dots are revealed.")
+        : rules.stacking ? t("{n} of {total} dots left", counts) : t("{n} of {total} dots left (one per topic)", counts);
     };
     showLeft();
     const extra = rules.revealed ? null : (item) => {
@@ -153,11 +156,13 @@ export class PhoneAgenda {
         count.textContent = String(mine[String(item.id)]);
         showLeft();
       };
-      return h("span", { class: "row dot-controls", role: "group", "aria-label": `Your dots on ${item.title}` },
-        h("button", { type: "button", class: "secondary small", "aria-label": `Take a dot off ${item.title}`, onclick: () => change(-1) }, "−"), count,
-        h("button", { type: "button", class: "secondary small", "data-add-dot": item.id, "aria-label": `Add a dot to ${item.title}`, onclick: () => change(1) }, "+"));
+      return h("span", { class: "row dot-controls", role: "group", "aria-label": t("Your dots on {title}", { title: item.title }) },
+        h("button", { type: "button", class: "secondary small", "aria-label": t("Take a dot off {title}", { title: item.title }),
+          onclick: () => change(-1) }, "−"), count,
+        h("button", { type: "button", class: "secondary small", "data-add-dot": item.id,
+          "aria-label": t("Add a dot to {title}", { title: item.title }), onclick: () => change(1) }, "+"));
     };
-    const save = h("button", { type: "button", "data-action": "save-dots", hidden: rules.revealed }, "Save my dots");
+    const save = h("button", { type: "button", "data-action": "save-dots", hidden: rules.revealed }, t("Save my dots"));
     save.addEventListener("click", () => {
       showError(this.root, null);
       this.live.send(ACTIONS.AGENDA_DOT, { dots: mine })
@@ -167,13 +172,14 @@ export class PhoneAgenda {
           agenda.mine = Object.fromEntries(Object.entries(mine).filter(([id, v]) => v && here.has(id)));
           this.unsaved = null;
           showLeft();
-          announce("Your dots are saved.");
+          announce(t("Your dots are saved."));
         })
         .catch((error) => showError(this.root, error));
     });
     const current = agenda.items.find((i) => i.id === rules.current_item_id);
     this.list.replaceChildren(...[ // replaceChildren would write a null out as "null"
-      current ? h("p", { class: "notice" }, "Now: ", h("strong", {}, current.title), " ", timerView(agenda, "small")) : null,
+      current ? h("p", { class: "notice" }, withNodes(t("Now: {title}"), { title: h("strong", { dir: "auto" }, current.title) }),
+        " ", timerView(agenda, "small")) : null,
       rules.revealed ? null : left, itemsList(agenda, extra), save].filter(Boolean));
   }
 }
@@ -183,21 +189,22 @@ export class ConsoleAgenda {
 
   mount(body, state, stage) {
     this.stage = stage;
-    const title = h("input", { maxlength: 200, placeholder: "Add a topic", "aria-label": "New topic", "data-control": "agenda-title" });
-    const add = h("button", { type: "button", class: "small" }, "Add");
+    const title = h("input", { maxlength: 200, placeholder: t("Add a topic"), "aria-label": t("New topic"),
+      "data-control": "agenda-title", dir: "auto" });
+    const add = h("button", { type: "button", class: "small" }, t("Add"));
     add.addEventListener("click", () => title.value.trim() && sendAction(this.live, this.root, ACTIONS.AGENDA_PROPOSE, { title: title.value }).then(() => { title.value = ""; }));
     this.host = h("div", { "data-agenda-host": true });
-    this.promote = h("select", { class: "small", "data-control": "promote-note", "aria-label": "Promote a board note" });
+    this.promote = h("select", { class: "small", "data-control": "promote-note", "aria-label": t("Promote a board note") });
     this.promote.addEventListener("change", () => this.promote.value &&
       sendAction(this.live, this.root, ACTIONS.AGENDA_PROMOTE, { note_id: Number(this.promote.value) }));
     body.replaceChildren(
       h("div", { class: "row" }, title, add, this.promote,
-        h("button", { type: "button", class: "small", "data-action": "reveal-dots", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_REVEAL, {}) }, "Reveal dots"),
-        h("button", { type: "button", class: "small secondary", "data-action": "order-by-dots", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_ORDER_BY_DOTS, {}) }, "Order by dots")),
+        h("button", { type: "button", class: "small", "data-action": "reveal-dots", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_REVEAL, {}) }, t("Reveal dots")),
+        h("button", { type: "button", class: "small secondary", "data-action": "order-by-dots", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_ORDER_BY_DOTS, {}) }, t("Order by dots"))),
       h("div", { class: "row" },
-        h("button", { type: "button", class: "small", "data-action": "timer-start", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_TIMER, { command: "start" }) }, "▶ Start"),
-        h("button", { type: "button", class: "small secondary", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_TIMER, { command: "pause" }) }, "⏸ Pause"),
-        h("button", { type: "button", class: "small secondary", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_TIMER, { command: "extend", seconds: 300 }) }, "+5 min")),
+        h("button", { type: "button", class: "small", "data-action": "timer-start", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_TIMER, { command: "start" }) }, t("▶ Start")),
+        h("button", { type: "button", class: "small secondary", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_TIMER, { command: "pause" }) }, t("⏸ Pause")),
+        h("button", { type: "button", class: "small secondary", onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_TIMER, { command: "extend", seconds: 300 }) }, t("+5 min"))),
       this.host);
     this.update(state, stage);
   }
@@ -206,8 +213,8 @@ export class ConsoleAgenda {
     const agenda = agendaOf(state, stage);
     if (!agenda) return;
     this.host.agenda = agenda;
-    this.promote.replaceChildren(h("option", { value: "" }, "Promote a board note…"),
-      ...promotable(state, agenda, false).map((n) => h("option", { value: n.id }, n.text.slice(0, 80))));
+    this.promote.replaceChildren(h("option", { value: "" }, t("Promote a board note…")),
+      ...promotable(state, agenda, false).map((n) => h("option", { value: n.id, dir: "auto" }, n.text.slice(0, 80))));
     const order = ordered(agenda).map((i) => i.id);
     const move = (id, d) => {
       const i = order.indexOf(id);
@@ -217,21 +224,30 @@ export class ConsoleAgenda {
       sendAction(this.live, this.root, ACTIONS.AGENDA_ORDER, { item_ids: order });
     };
     const others = (item) => ordered(agenda).filter((o) => o.id !== item.id);
+    const counts = { voters: agenda.voters, dots: agenda.settings.dots };
     this.host.replaceChildren(
-      h("p", { class: "small muted" }, `${agenda.voters} have placed dots · ${agenda.settings.dots} each${agenda.settings.revealed ? " · revealed" : " · hidden until revealed"}`),
+      h("p", { class: "small muted" }, agenda.settings.revealed
+        ? t("{voters} have placed dots · {dots} each · revealed", counts)
+        : t("{voters} have placed dots · {dots} each · hidden until revealed", counts)),
       timerView(agenda, "small"),
       itemsList(agenda, (item) => {
-        const minutes = h("input", { type: "number", min: 1, max: 600, value: item.minutes, class: "minutes", "aria-label": `Minutes for ${item.title}` });
+        const minutes = h("input", { type: "number", min: 1, max: 600, value: item.minutes, class: "minutes",
+          "aria-label": t("Minutes for {title}", { title: item.title }) });
         minutes.addEventListener("change", () => sendAction(this.live, this.root, ACTIONS.AGENDA_EDIT, { item_id: item.id, minutes: Number(minutes.value) }));
-        const merge = h("select", { class: "small", "aria-label": `Merge ${item.title} into` }, h("option", { value: "" }, "Merge into…"), ...others(item).map((o) => h("option", { value: o.id }, o.title)));
+        const merge = h("select", { class: "small", "aria-label": t("Merge {title} into", { title: item.title }) },
+          h("option", { value: "" }, t("Merge into…")), ...others(item).map((o) => h("option", { value: o.id, dir: "auto" }, o.title)));
         merge.addEventListener("change", () => merge.value && sendAction(this.live, this.root, ACTIONS.AGENDA_REMOVE, { item_id: item.id, into_id: Number(merge.value) }));
         return h("span", { class: "row" },
-          h("button", { type: "button", class: "small secondary", "aria-label": `Move ${item.title} up`, onclick: () => move(item.id, -1) }, "↑"),
-          h("button", { type: "button", class: "small secondary", "aria-label": `Move ${item.title} down`, onclick: () => move(item.id, 1) }, "↓"),
+          h("button", { type: "button", class: "small secondary", "aria-label": t("Move {title} up", { title: item.title }),
+            onclick: () => move(item.id, -1) }, "↑"),
+          h("button", { type: "button", class: "small secondary", "aria-label": t("Move {title} down", { title: item.title }),
+            onclick: () => move(item.id, 1) }, "↓"),
           minutes,
-          h("button", { type: "button", class: "small", "data-current": item.id, "aria-label": `Discuss ${item.title} now`, onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_CURRENT, { item_id: item.id }) }, "Now"),
+          h("button", { type: "button", class: "small", "data-current": item.id, "aria-label": t("Discuss {title} now", { title: item.title }),
+            onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_CURRENT, { item_id: item.id }) }, t("Now")),
           merge,
-          h("button", { type: "button", class: "link danger small", "aria-label": `Remove ${item.title}`, onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_REMOVE, { item_id: item.id }) }, "remove"));
+          h("button", { type: "button", class: "link danger small", "aria-label": t("Remove {title}", { title: item.title }),
+            onclick: () => sendAction(this.live, this.root, ACTIONS.AGENDA_REMOVE, { item_id: item.id }) }, t("remove")));
       }));
   }
 }

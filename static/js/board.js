@@ -6,6 +6,7 @@
 // press), Enter or Space does what a tap does.
 import { ACTIONS } from "/protocol.js";
 import { h } from "./live.js";
+import { t, tk } from "./i18n.js";
 
 export const NOTE_W = 220;
 export const NOTE_H = 140;
@@ -41,7 +42,7 @@ export class BoardView {
     // How to move a note without a pointer, read with each note that can move.
     this.hintId = `board-hint-${++hints}`;
     const hint = h("span", { class: "sr", id: this.hintId },
-      "Arrow keys move the note, with Shift in bigger steps; Enter opens it.");
+      t("Arrow keys move the note, with Shift in bigger steps; Enter opens it."));
     container.replaceChildren(hint, this.surface);
     window.addEventListener("resize", () => this.board && this.render(this.board));
   }
@@ -78,7 +79,9 @@ export class BoardView {
     const groups = board.groups.map((g0) => {
       const g = this.keyedAt("group", g0);
       const f = groupFrame(g, visible);
-      const title = h("span", { class: `group-title${this.options.role === "facilitator" ? " movable" : ""}` }, g.title);
+      // An area's title from the kit is translated; one the facilitator typed is shown as typed.
+      const title = h("span", { class: `group-title${this.options.role === "facilitator" ? " movable" : ""}`, dir: "auto" },
+        tk(g.title));
       if (this.options.role === "facilitator") {
         title.addEventListener("pointerdown", (ev) => this.groupDown(ev, g, title));
         // The keyboard's way: Enter selects the group, arrow keys move it.
@@ -113,7 +116,8 @@ export class BoardView {
         `${focused ? " focused" : ""}${note.private ? " private" : ""}`,
       "data-note-id": note.id,
       style: `left:${note.x * s}px;top:${note.y * s}px;width:${NOTE_W * s}px;min-height:${NOTE_H * s}px`,
-    }, h("span", { class: "note-text" }, note.text), note.author ? h("span", { class: "note-author" }, note.author) : null);
+    }, h("span", { class: "note-text", dir: "auto" }, note.text),
+    note.author ? h("span", { class: "note-author", dir: "auto" }, note.author) : null);
     el.addEventListener("pointerdown", (ev) => this.pointerDown(ev, note, el));
     // A tap opens the note on its click, not on the finger lifting: what the tap opens
     // moves the page, and the click that follows would land on whatever came under it.

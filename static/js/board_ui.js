@@ -2,7 +2,8 @@
 // console's controls, the projector's read-only view.
 import { ACTIONS } from "/protocol.js";
 import { BoardView, NOTE_H, NOTE_W, boardOfStage } from "./board.js";
-import { announce, h, sendAction, showError } from "./live.js";
+import { announce, h, sendAction, showError, withNodes } from "./live.js";
+import { t, tk, tn } from "./i18n.js";
 
 const COLOURS = ["yellow", "pink", "blue", "green", "orange", "purple"];
 const NOTE_MAX = 280;
@@ -14,11 +15,18 @@ function freeSpot(board) {
   };
 }
 
+// The colours' names as people read them (the values sent stay the English ones).
+function colourName(c) {
+  const names = { yellow: t("yellow"), pink: t("pink"), blue: t("blue"), green: t("green"),
+    orange: t("orange"), purple: t("purple") };
+  return names[c] || c;
+}
+
 function colourPicker(name, selected) {
-  return h("div", { class: "colours", role: "radiogroup", "aria-label": "Colour" },
-    ...COLOURS.map((c) => h("label", { class: `swatch colour-${c}`, title: c },
+  return h("div", { class: "colours", role: "radiogroup", "aria-label": t("Colour") },
+    ...COLOURS.map((c) => h("label", { class: `swatch colour-${c}`, title: colourName(c) },
       h("input", { type: "radio", name, value: c, checked: c === selected }),
-      h("span", { class: "sr" }, c))));
+      h("span", { class: "sr" }, colourName(c)))));
 }
 
 function counter(textarea) {
@@ -58,12 +66,12 @@ export class PhoneBoard {
   mount(body, state, stage) {
     const board = boardOfStage(state, stage);
     this.stageId = stage.id;
-    const text = h("textarea", { name: "text", maxlength: NOTE_MAX, rows: 3, required: true,
-      placeholder: "One idea per note" });
+    const text = h("textarea", { name: "text", maxlength: NOTE_MAX, rows: 3, required: true, dir: "auto",
+      placeholder: t("One idea per note") });
     const form = h("form", { class: "stack note-form", "data-form": "note" },
-      h("label", { for: "note-text" }, "Your note"), text, counter(text),
+      h("label", { for: "note-text" }, t("Your note")), text, counter(text),
       colourPicker("colour", "yellow"),
-      h("button", { type: "submit" }, "Add note"));
+      h("button", { type: "submit" }, t("Add note")));
     text.id = "note-text";
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -71,16 +79,16 @@ export class PhoneBoard {
       const colour = form.querySelector("input[name=colour]:checked").value;
       const spot = freeSpot(this.currentBoard());
       this.live.send(ACTIONS.NOTE_CREATE, { text: text.value, colour, ...spot })
-        .then((ack) => { text.value = ""; text.dispatchEvent(new Event("input")); this.acked(ack); announce("Your note is on the board."); })
+        .then((ack) => { text.value = ""; text.dispatchEvent(new Event("input")); this.acked(ack); announce(t("Your note is on the board.")); })
         .catch((error) => showError(this.root, error));
     });
     this.notice = h("p", { class: "notice small", "data-bind": "board-notice" });
-    this.editor = h("div", { class: "note-editor", hidden: true, tabindex: -1, role: "group", "aria-label": "Edit your note" });
-    this.area = boardArea("phone-board", "The board");
+    this.editor = h("div", { class: "note-editor", hidden: true, tabindex: -1, role: "group", "aria-label": t("Edit your note") });
+    this.area = boardArea("phone-board", t("The board"));
     const zoom = h("div", { class: "row zoom" },
-      h("button", { type: "button", class: "secondary small", "aria-label": "Zoom out", onclick: () => this.view.setZoom(this.view.zoom / 1.5) }, "−"),
-      h("button", { type: "button", class: "secondary small", "aria-label": "Zoom in", onclick: () => this.view.setZoom(this.view.zoom * 1.5) }, "+"),
-      h("span", { class: "small muted" }, "Drag your own notes, or tap one to edit or move it; scroll to look around."));
+      h("button", { type: "button", class: "secondary small", "aria-label": t("Zoom out"), onclick: () => this.view.setZoom(this.view.zoom / 1.5) }, "−"),
+      h("button", { type: "button", class: "secondary small", "aria-label": t("Zoom in"), onclick: () => this.view.setZoom(this.view.zoom * 1.5) }, "+"),
+      h("span", { class: "small muted" }, t("Drag your own notes, or tap one to edit or move it; scroll to look around.")));
     body.replaceChildren(form, this.notice, this.editor, zoom, this.area);
     this.view = new BoardView(this.area, {
       live: this.live, role: "participant", fit: "width", zoom: 2.2,
@@ -109,9 +117,9 @@ export class PhoneBoard {
   update(state, board) {
     const s = board.settings;
     const mine = board.notes.filter((n) => n.mine).length;
-    const parts = [`${mine} note${mine === 1 ? "" : "s"} of yours.`];
-    if (s.private) parts.push("Private mode: only you and the facilitator see your notes until they are revealed.");
-    if (s.locked) parts.push("The board is locked.");
+    const parts = [tn("{n} note of yours.", "{n} notes of yours.", mine)];
+    if (s.private) parts.push(t("Private mode: only you and the facilitator see your notes until they are revealed."));
+    if (s.locked) parts.push(t("The board is locked."));
     this.notice.textContent = parts.join(" ");
     this.root.querySelector('[data-form="note"] button').disabled = Boolean(s.locked);
     this.view.render(board);
@@ -122,19 +130,20 @@ export class PhoneBoard {
     const board = this.currentBoard();
     if (!board || board.settings.locked) return null;
     const step = (dx, dy, label) => h("button", { type: "button", class: "secondary small", "data-nudge": `${dx},${dy}`,
-      onclick: () => this.moveNote(note, { x: note.x + dx, y: note.y + dy }, "Moved.") }, label);
+      onclick: () => this.moveNote(note, { x: note.x + dx, y: note.y + dy }, t("Moved.")) }, label);
     const areas = board.groups.length ? h("select", { id: "note-area", "data-control": "note-area" },
-      h("option", { value: "" }, "Choose an area…"), ...board.groups.map((g) => h("option", { value: g.id }, g.title))) : null;
+      h("option", { value: "" }, t("Choose an area…")),
+      ...board.groups.map((g) => h("option", { value: g.id, dir: "auto" }, tk(g.title)))) : null;
     if (areas) {
       areas.addEventListener("change", () => {
         const group = board.groups.find((g) => String(g.id) === areas.value);
-        if (group) this.moveNote(note, spotIn(board, group, note), `Moved to ${group.title}.`, group.id);
+        if (group) this.moveNote(note, spotIn(board, group, note), t("Moved to {area}.", { area: tk(group.title) }), group.id);
       });
     }
     return h("div", { class: "stack note-move" },
-      areas ? h("label", { for: "note-area" }, "Move it to an area") : null, areas,
-      h("div", { class: "row", role: "group", "aria-label": "Move the note" },
-        step(-60, 0, "◀ Left"), step(60, 0, "Right ▶"), step(0, -60, "▲ Up"), step(0, 60, "Down ▼")));
+      areas ? h("label", { for: "note-area" }, t("Move it to an area")) : null, areas,
+      h("div", { class: "row", role: "group", "aria-label": t("Move the note") },
+        step(-60, 0, t("◀ Left")), step(60, 0, t("Right ▶")), step(0, -60, t("▲ Up")), step(0, 60, t("Down ▼"))));
   }
 
   moveNote(note, spot, said, groupId) {
@@ -151,14 +160,14 @@ export class PhoneBoard {
 
   edit(note, conflict) {
     this.editing = note;
-    const text = h("textarea", { maxlength: NOTE_MAX, rows: 3, "data-bind": "edit-text" });
+    const text = h("textarea", { maxlength: NOTE_MAX, rows: 3, "data-bind": "edit-text", dir: "auto" });
     text.value = note.text;
     const message = conflict ? h("p", { class: "error", role: "alert" }, conflict) : null;
-    text.setAttribute("aria-label", "Text of your note");
-    const save = h("button", { type: "button" }, "Save");
-    const remove = h("button", { type: "button", class: "secondary danger" }, "Delete");
-    const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
-    this.editor.replaceChildren(h("div", { class: "stack" }, h("strong", {}, "Edit your note"), message,
+    text.setAttribute("aria-label", t("Text of your note"));
+    const save = h("button", { type: "button" }, t("Save"));
+    const remove = h("button", { type: "button", class: "secondary danger" }, t("Delete"));
+    const cancel = h("button", { type: "button", class: "secondary" }, t("Cancel"));
+    this.editor.replaceChildren(h("div", { class: "stack" }, h("strong", {}, t("Edit your note")), message,
       text, counter(text), colourPicker("edit-colour", note.colour), h("div", { class: "row" }, save, remove, cancel),
       this.areaChoice(note)));
     this.editor.hidden = false;
@@ -178,7 +187,9 @@ export class PhoneBoard {
             // Someone else saved first: show their text, keep ours to copy from.
             const mineText = text.value;
             const current = { ...note, text: error.details.text, version: error.details.version, colour: error.details.colour };
-            this.edit(current, `Someone changed this note meanwhile. It now reads as below; your text was: “${mineText}”`);
+            this.edit(current, withNodes(
+              t("Someone changed this note meanwhile. It now reads as below; your text was: “{text}”"),
+              { text: h("bdi", {}, mineText) }));
           } else {
             showError(this.root, error);
           }
@@ -193,7 +204,7 @@ export class ProjectorBoard {
   constructor(live) { this.live = live; }
 
   mount(body, state, stage) {
-    this.area = h("div", { class: "board-area projector-board", role: "region", "aria-label": "The board" });
+    this.area = h("div", { class: "board-area projector-board", role: "region", "aria-label": t("The board") });
     this.hidden = h("p", { class: "muted board-hidden" });
     body.replaceChildren(this.hidden, this.area);
     this.view = new BoardView(this.area, { live: this.live, role: "projector", fit: "contain" });
@@ -202,7 +213,8 @@ export class ProjectorBoard {
 
   update(state, board) {
     const hidden = board.notes.filter((n) => n.x === undefined).length;
-    this.hidden.textContent = hidden ? `${hidden} private note${hidden === 1 ? "" : "s"}, shown when revealed` : "";
+    this.hidden.textContent = hidden
+      ? tn("{n} private note, shown when revealed", "{n} private notes, shown when revealed", hidden) : "";
     this.view.render(board);
   }
 }
@@ -220,15 +232,16 @@ export class ConsoleBoard {
     this.stageId = stage.id;
     const locked = h("input", { type: "checkbox", "data-control": "locked" });
     const priv = h("input", { type: "checkbox", "data-control": "private" });
-    const authors = h("select", { "data-control": "authors", "aria-label": "Authors" },
-      h("option", { value: "show" }, "Show authors"),
-      h("option", { value: "hide_projector" }, "Hide authors on the projector"),
-      h("option", { value: "anonymous" }, "Anonymous"));
+    const authors = h("select", { "data-control": "authors", "aria-label": t("Authors") },
+      h("option", { value: "show" }, t("Show authors")),
+      h("option", { value: "hide_projector" }, t("Hide authors on the projector")),
+      h("option", { value: "anonymous" }, t("Anonymous")));
     locked.addEventListener("change", () => sendAction(this.live, this.root, ACTIONS.BOARD_SETTINGS, { locked: locked.checked }));
     priv.addEventListener("change", () => sendAction(this.live, this.root, ACTIONS.BOARD_SETTINGS, { private: priv.checked }));
     authors.addEventListener("change", () => sendAction(this.live, this.root, ACTIONS.BOARD_SETTINGS, { authors: authors.value }));
-    const groupTitle = h("input", { placeholder: "New group title", "aria-label": "New group title", maxlength: 80, "data-control": "group-title" });
-    const addGroup = h("button", { type: "button", class: "small", "data-action": "add-group" }, "Add group");
+    const groupTitle = h("input", { placeholder: t("New group title"), "aria-label": t("New group title"), maxlength: 80,
+      "data-control": "group-title", dir: "auto" });
+    const addGroup = h("button", { type: "button", class: "small", "data-action": "add-group" }, t("Add group"));
     addGroup.addEventListener("click", () => {
       if (!groupTitle.value.trim()) return;
       const spot = freeSpot(this.board());
@@ -236,16 +249,16 @@ export class ConsoleBoard {
     });
     this.controls = { locked, priv, authors };
     this.selection = h("div", { class: "row small", "data-bind": "selection" });
-    this.area = boardArea("console-board", "The board");
+    this.area = boardArea("console-board", t("The board"));
     body.replaceChildren(
       h("div", { class: "row board-controls" },
-        h("label", { class: "inline" }, locked, " Locked"),
-        h("label", { class: "inline" }, priv, " Private mode"),
+        h("label", { class: "inline" }, locked, " ", t("Locked")),
+        h("label", { class: "inline" }, priv, " ", t("Private mode")),
         authors,
         h("button", { type: "button", class: "small", "data-action": "reveal",
-          onclick: () => sendAction(this.live, this.root, ACTIONS.BOARD_REVEAL, {}) }, "Reveal all"),
+          onclick: () => sendAction(this.live, this.root, ACTIONS.BOARD_REVEAL, {}) }, t("Reveal all")),
         h("button", { type: "button", class: "secondary small",
-          onclick: () => sendAction(this.live, this.root, ACTIONS.BOARD_FOCUS, { note_id: null }) }, "Clear focus")),
+          onclick: () => sendAction(this.live, this.root, ACTIONS.BOARD_FOCUS, { note_id: null }) }, t("Clear focus"))),
       h("div", { class: "row" }, groupTitle, addGroup),
       this.selection, this.area);
     this.view = new BoardView(this.area, {
@@ -270,17 +283,17 @@ export class ConsoleBoard {
     if (typing) {
       // leave the rename field alone while the facilitator types in it
     } else if (group) {
-      const title = h("input", { value: group.title, maxlength: 80, "data-control": "group-rename", "aria-label": "Group title" });
+      const title = h("input", { value: group.title, maxlength: 80, "data-control": "group-rename", "aria-label": t("Group title"), dir: "auto" });
       this.selection.replaceChildren(
-        h("span", {}, "Group: "), title,
-        h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.GROUP_RENAME, { group_id: group.id, title: title.value }) }, "Rename"),
-        h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.BOARD_FOCUS, { group_id: group.id }) }, "Focus on projector"),
-        h("button", { type: "button", class: "secondary small danger", onclick: () => sendAction(this.live, this.root, ACTIONS.GROUP_DELETE, { group_id: group.id }) }, "Remove group"));
+        h("span", {}, t("Group:"), " "), title,
+        h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.GROUP_RENAME, { group_id: group.id, title: title.value }) }, t("Rename")),
+        h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.BOARD_FOCUS, { group_id: group.id }) }, t("Focus on projector")),
+        h("button", { type: "button", class: "secondary small danger", onclick: () => sendAction(this.live, this.root, ACTIONS.GROUP_DELETE, { group_id: group.id }) }, t("Remove group")));
     } else if (note) {
       // Grouping without a drag: the note goes under the group's title, below its notes.
-      const into = h("select", { class: "small", "data-control": "note-group", "aria-label": "Put the note in a group" },
-        h("option", { value: "" }, "Put in a group…"),
-        ...board.groups.map((g) => h("option", { value: g.id, selected: g.id === note.group_id }, g.title)));
+      const into = h("select", { class: "small", "data-control": "note-group", "aria-label": t("Put the note in a group") },
+        h("option", { value: "" }, t("Put in a group…")),
+        ...board.groups.map((g) => h("option", { value: g.id, selected: g.id === note.group_id, dir: "auto" }, tk(g.title))));
       into.addEventListener("change", () => {
         const target = board.groups.find((g) => String(g.id) === into.value);
         if (!target) return;
@@ -288,12 +301,14 @@ export class ConsoleBoard {
         sendAction(this.live, this.root, ACTIONS.NOTE_MOVE, { note_id: note.id, group_id: target.id, ...spot });
       });
       this.selection.replaceChildren(
-        h("span", {}, `Selected: “${note.text.slice(0, 40)}”`), board.groups.length ? into : null,
-        h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.BOARD_FOCUS, { note_id: note.id }) }, "Focus on projector"),
-        h("button", { type: "button", class: "secondary small danger", onclick: () => sendAction(this.live, this.root, ACTIONS.NOTE_DELETE, { note_id: note.id }) }, "Delete"));
+        h("span", {}, withNodes(t("Selected: “{note}”"), { note: h("bdi", {}, note.text.slice(0, 40)) })),
+        board.groups.length ? into : null,
+        h("button", { type: "button", class: "small", onclick: () => sendAction(this.live, this.root, ACTIONS.BOARD_FOCUS, { note_id: note.id }) }, t("Focus on projector")),
+        h("button", { type: "button", class: "secondary small danger", onclick: () => sendAction(this.live, this.root, ACTIONS.NOTE_DELETE, { note_id: note.id }) }, t("Delete")));
     } else {
       this.selection.replaceChildren(h("span", { class: "muted" },
-        `${board.notes.length} notes, ${board.groups.length} groups. Drag notes into groups (or move them with the arrow keys); tap a note, or press Enter on it, to select it.`));
+        t("{notes} notes, {groups} groups. Drag notes into groups (or move them with the arrow keys); tap a note, or press Enter on it, to select it.",
+          { notes: board.notes.length, groups: board.groups.length })));
     }
     this.view.render(board);
   }

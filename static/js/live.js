@@ -8,6 +8,7 @@ import { agendaReducers, applyAgendaCount } from "./agenda_state.js";
 import { applyCount, pollReducers } from "./polls_state.js";
 import { stakeholderReducers } from "./stakeholders_state.js";
 import { planReducers, planTransients } from "./plan_state.js";
+import { t, tk } from "./i18n.js";
 
 const ACK_TIMEOUT_MS = 8000;
 const MAX_TRIES = 4;
@@ -115,13 +116,13 @@ export class Live {
       transports: ["websocket", "polling"],
       reconnectionDelayMax: 4000,
     });
-    this.socket.on("connect", () => this.onStatus("live"));
+    this.socket.on("connect", () => this.onStatus(t("live")));
     this.socket.on("disconnect", (reason) => {
       // "io server disconnect": the server closed it on purpose (e.g. removal); no retry.
-      this.onStatus(reason === "io server disconnect" ? "disconnected" : "reconnecting…");
+      this.onStatus(reason === "io server disconnect" ? t("disconnected") : t("reconnecting…"));
     });
     this.socket.on("connect_error", (err) => {
-      const message = (err && err.data && err.data.message) || "cannot reach the server";
+      const message = (err && err.data && err.data.message) || t("cannot reach the server");
       this.onStatus(message);
       if (err && err.data && (err.data.code === "forbidden" || err.data.code === "unauthenticated")) {
         this.socket.disconnect();
@@ -131,14 +132,14 @@ export class Live {
     this.socket.on(SNAPSHOT, (snapshot) => this.setSnapshot(snapshot));
     this.socket.on(EVENT, (event) => this.receive(event));
     // Passing updates (a note being dragged): no seq, applied only to what is drawn.
-    this.socket.on(TRANSIENT, (t) => {
+    this.socket.on(TRANSIENT, (transient) => {
       if (!this.state) return;
-      const reduce = transientReducers[t.type];
+      const reduce = transientReducers[transient.type];
       if (reduce) {
-        reduce(this.state, t.data);
-        this.render(this.state, t);
+        reduce(this.state, transient.data);
+        this.render(this.state, transient);
       } else if (onTransient) {
-        onTransient(t);
+        onTransient(transient);
       }
     });
   }
@@ -216,7 +217,7 @@ export class Live {
       this.socket.timeout(ACK_TIMEOUT_MS).emit(name, data || {}, (err, ack) => {
         if (err) reject(err);
         else if (ack && ack.ok) resolve(ack);
-        else reject(ack ? ack.error : { code: "internal", message: "No answer" });
+        else reject(ack ? ack.error : { code: "internal", message: t("No answer") });
       });
     });
   }
@@ -232,9 +233,9 @@ export class Live {
         this.socket.timeout(ACK_TIMEOUT_MS).emit(name, payload, (err, ack) => {
           if (err) {
             if (tries < MAX_TRIES) attempt();
-            else reject({ code: "timeout", message: "The server did not answer; check the Wi-Fi." });
+            else reject({ code: "timeout", message: t("The server did not answer; check the Wi-Fi.") });
           } else if (ack && ack.ok) resolve(ack);
-          else reject((ack && ack.error) || { code: "internal", message: "No answer from the server" });
+          else reject((ack && ack.error) || { code: "internal", message: t("No answer from the server") });
         });
       };
       attempt();
@@ -253,6 +254,16 @@ export function h(tag, attrs, ...children) {
     if (child != null) el.append(child instanceof Node ? child : String(child));
   }
   return el;
+}
+
+// A translated text with elements in it (a bold title, a number kept up to date):
+// the text is cut at each {name} given in nodes and the element goes there, so the
+// translation decides where it stands. Returns children for h().
+export function withNodes(text, nodes) {
+  return text.split(/(\{\w+\})/).filter(Boolean).map((part) => {
+    const name = part.slice(1, -1);
+    return part[0] === "{" && Object.prototype.hasOwnProperty.call(nodes, name) ? nodes[name] : part;
+  });
 }
 
 export function bind(root, name) {
@@ -283,7 +294,8 @@ export function stageAnnouncer() {
     const stage = currentStage(state);
     const id = stage ? stage.id : null;
     if (shown !== undefined && id !== shown && stage) {
-      announce(`Now stage ${state.stages.indexOf(stage) + 1} of ${state.stages.length}: ${stage.title}.`);
+      announce(t("Now stage {n} of {total}: {title}.",
+        { n: state.stages.indexOf(stage) + 1, total: state.stages.length, title: tk(stage.title) }));
     }
     shown = id;
   };

@@ -2,7 +2,8 @@
 import { ACTIONS } from "/protocol.js";
 import { boardOfStage } from "./board.js";
 import { PhoneBoard } from "./board_ui.js";
-import { Live, announce, bind, currentStage, h, showError, stageAnnouncer } from "./live.js";
+import { Live, announce, bind, currentStage, h, showError, stageAnnouncer, withNodes } from "./live.js";
+import { t, tk } from "./i18n.js";
 import { PhoneAgenda } from "./agenda.js";
 import { PhonePolls } from "./polls.js";
 import { PhoneMap } from "./stakeholders.js";
@@ -27,8 +28,8 @@ const VIEWS = {
 
 function render(state) {
   if (state.removed) {
-    bind(root, "stage-title").textContent = "You were removed from this workshop";
-    bind(root, "stage-prompt").textContent = "Ask the facilitator if this is a mistake.";
+    bind(root, "stage-title").textContent = t("You were removed from this workshop");
+    bind(root, "stage-prompt").textContent = t("Ask the facilitator if this is a mistake.");
     bind(root, "stage-body").replaceChildren();
     live.socket.disconnect();
     return;
@@ -38,12 +39,20 @@ function render(state) {
   announceStage(state);
   if ((state.workshop.status === "closed") !== closedSaid) {
     closedSaid = !closedSaid;
-    if (closedSaid) announce("This workshop is closed.");
+    if (closedSaid) announce(t("This workshop is closed."));
   }
-  bind(document, "me").textContent = `${state.me.name} · ${state.me.organisation}`;
-  bind(root, "stage-count").textContent = stage ? `Stage ${index + 1} of ${state.stages.length}` : "";
-  bind(root, "stage-title").textContent = stage ? stage.title : state.workshop.title;
-  bind(root, "stage-prompt").textContent = stage ? stage.prompt : "";
+  // Names, titles and prompts may be typed in any language: each finds its own direction.
+  const me = bind(document, "me");
+  me.dir = "auto";
+  me.textContent = `${state.me.name} · ${state.me.organisation}`;
+  bind(root, "stage-count").textContent = stage
+    ? t("Stage {n} of {total}", { n: index + 1, total: state.stages.length }) : "";
+  const title = bind(root, "stage-title");
+  title.dir = "auto";
+  title.textContent = stage ? tk(stage.title) : state.workshop.title;
+  const prompt = bind(root, "stage-prompt");
+  prompt.dir = "auto";
+  prompt.textContent = stage ? tk(stage.prompt) : "";
   const body = bind(root, "stage-body");
   // Rebuild the stage's controls only when the stage changes, never under a typing thumb.
   const view = `${stage && stage.id}|${state.workshop.status}|${JSON.stringify(state.me)}`;
@@ -61,7 +70,7 @@ function render(state) {
   if (state.workshop.status === "closed") {
     // The signed plan stays downloadable after the close.
     const downloads = h("div");
-    body.replaceChildren(h("p", { class: "notice" }, "This workshop is closed. Thank you!"), downloads);
+    body.replaceChildren(h("p", { class: "notice" }, t("This workshop is closed. Thank you!")), downloads);
     tool = new PhoneDownloads();
     tool.mount(downloads, state);
   } else if (board) {
@@ -73,22 +82,22 @@ function render(state) {
   } else if (stage && stage.type === "welcome") {
     body.replaceChildren(welcome(state));
   } else {
-    body.replaceChildren(h("p", { class: "notice" }, "Follow this stage on the main screen."));
+    body.replaceChildren(h("p", { class: "notice" }, t("Follow this stage on the main screen.")));
   }
 }
 
 function welcome(state) {
   const me = state.me;
   const form = h("form", { class: "stack", "data-form": "profile" },
-    h("p", { class: "notice" }, "You are in, with ",
-      h("span", { "data-bind": "others" }, String(state.presence.total - 1)), " others."),
-    h("label", { for: "p-name" }, "Name"),
-    h("input", { id: "p-name", name: "name", value: me.name, maxlength: 60, required: true }),
-    h("label", { for: "p-org" }, "Organisation"),
-    h("input", { id: "p-org", name: "organisation", value: me.organisation, maxlength: 80, required: true }),
-    h("label", { for: "p-sector" }, "Sector"),
-    h("input", { id: "p-sector", name: "sector", value: me.sector, maxlength: 60, required: true }),
-    h("button", { type: "submit", class: "secondary" }, "Save my details"));
+    h("p", { class: "notice" }, ...withNodes(t("You are in, with {others} others."),
+      { others: h("span", { "data-bind": "others" }, String(state.presence.total - 1)) })),
+    h("label", { for: "p-name" }, t("Name")),
+    h("input", { id: "p-name", name: "name", value: me.name, maxlength: 60, required: true, dir: "auto" }),
+    h("label", { for: "p-org" }, t("Organisation")),
+    h("input", { id: "p-org", name: "organisation", value: me.organisation, maxlength: 80, required: true, dir: "auto" }),
+    h("label", { for: "p-sector" }, t("Sector")),
+    h("input", { id: "p-sector", name: "sector", value: me.sector, maxlength: 60, required: true, dir: "auto" }),
+    h("button", { type: "submit", class: "secondary" }, t("Save my details")));
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     showError(root, null);
@@ -109,6 +118,6 @@ const live = new Live({
   screen: "phone",
   render,
   onStatus: (text) => { bind(document, "connection").textContent = text; },
-  onTransient: (t) => { if (phoneBoard) phoneBoard.view.showDrag(t.data); },
+  onTransient: (transient) => { if (phoneBoard) phoneBoard.view.showDrag(transient.data); },
 });
 window.facilitatorLive = live;

@@ -1,7 +1,8 @@
 // The stakeholder map on every screen: the power/interest grid, proposals,
 // participatory placement (phones) and the room's medians and spreads.
 import { ACTIONS } from "/protocol.js";
-import { announce, h, sendAction, showError } from "./live.js";
+import { announce, h, sendAction, showError, withNodes } from "./live.js";
+import { t, tk } from "./i18n.js";
 
 // Mirrors stakeholders.coverage() on the server.
 export function coverage(state) {
@@ -19,12 +20,13 @@ export function coverage(state) {
 
 function coveragePanel(state) {
   const c = coverage(state);
+  // Sectors and categories are the kit's (translated) or typed by the facilitator.
   const list = (title, items) => h("div", { class: "coverage-list" }, h("strong", {}, title),
-    items.length ? h("p", {}, items.join(" · ")) : h("p", { class: "muted" }, "none"));
+    items.length ? h("p", {}, items.map(tk).join(" · ")) : h("p", { class: "muted" }, t("none")));
   return h("div", { class: "coverage", "data-bind": "coverage" },
-    list("Sectors with no stakeholder", c.sectorsWithout),
-    list("Categories with no stakeholder", c.categoriesWithout),
-    list("Mapped sectors with nobody in the room", c.mappedNotInRoom));
+    list(t("Sectors with no stakeholder"), c.sectorsWithout),
+    list(t("Categories with no stakeholder"), c.categoriesWithout),
+    list(t("Mapped sectors with nobody in the room"), c.mappedNotInRoom));
 }
 
 function contested(state) {
@@ -38,7 +40,7 @@ function contested(state) {
 // -- the grid ---------------------------------------------------------------------------------
 
 // A card's stance in words and a sign, not by its border colour alone.
-const STANCE = { for: ["+", "supports the plan"], against: ["−", "opposes the plan"], neutral: ["", ""] };
+const STANCE = { for: ["+", t("supports the plan")], against: ["−", t("opposes the plan")], neutral: ["", ""] };
 const KEY_STEP = 0.5; // scale points per arrow key press; 4 times that with Shift
 const ARROWS = { ArrowLeft: ["interest", -1], ArrowRight: ["interest", 1], ArrowUp: ["power", 1], ArrowDown: ["power", -1] };
 let hints = 0;
@@ -66,7 +68,7 @@ class Grid {
     this.hintId = `grid-hint-${++hints}`;
     this.keyed = new Map(); // places given with the keys, until the server has them
     container.replaceChildren(h("span", { class: "sr", id: this.hintId },
-      "Arrow keys move the stakeholder: up and down for power, left and right for interest; with Shift in bigger steps."),
+      t("Arrow keys move the stakeholder: up and down for power, left and right for interest; with Shift in bigger steps.")),
     this.surface);
     this.dragging = null;
   }
@@ -81,7 +83,7 @@ class Grid {
     const quadrants = [
       ["keep_satisfied", q.keep_satisfied], ["manage_closely", q.manage_closely],
       ["monitor", q.monitor], ["keep_informed", q.keep_informed],
-    ].map(([key, label]) => h("div", { class: `quadrant q-${key}` }, label));
+    ].map(([key, label]) => h("div", { class: `quadrant q-${key}` }, tk(label)));
     const marks = [];
     if (this.options.showSummaries) {
       for (const item of items) {
@@ -89,7 +91,7 @@ class Grid {
         if (!s || !s.count) continue;
         const size = Math.min(60, Math.max(4, s.spread * 200)); // diameter: twice the spread
         marks.push(h("div", { class: "spread-ring", style: `${pos(s.power, s.interest)};width:${size}%;height:${size}%`,
-          title: `${item.name}: room median, spread ${Math.round(s.spread * 100)}%` }));
+          title: t("{name}: room median, spread {spread}%", { name: item.name, spread: Math.round(s.spread * 100) }) }));
         marks.push(h("div", { class: "median", "data-median-for": item.id, style: pos(s.power, s.interest) }, "◆"));
       }
     }
@@ -98,7 +100,7 @@ class Grid {
       const stance = item.position > 0 ? "for" : item.position < 0 ? "against" : "neutral";
       const [sign, words] = STANCE[stance];
       const el = h("div", { class: `card position-${stance}` + (this.options.draggable ? " movable" : ""),
-        "data-stakeholder-id": item.id },
+        "data-stakeholder-id": item.id, dir: "auto" },
       sign ? h("span", { class: "stance", "aria-hidden": "true" }, `${sign} `) : null, item.name,
       words ? h("span", { class: "sr" }, ` (${words})`) : null);
       placeCard(el, item.power, item.interest, max);
@@ -115,7 +117,7 @@ class Grid {
     const active = document.activeElement;
     const focused = active && this.surface.contains(active) ? active.dataset.stakeholderId : null;
     this.surface.replaceChildren(...quadrants,
-      h("span", { class: "axis axis-x" }, "Interest →"), h("span", { class: "axis axis-y" }, "Power →"),
+      h("span", { class: "axis axis-x" }, t("Interest →")), h("span", { class: "axis axis-y" }, t("Power →")),
       ...marks, ...cards);
     if (focused) {
       const again = this.surface.querySelector(`[data-stakeholder-id="${focused}"]`);
@@ -223,9 +225,10 @@ export class ProjectorMap {
     this.grid.render(state);
     const top = contested(state).slice(0, 5);
     this.side.replaceChildren(...[ // replaceChildren would write a null out as "null"
-      top.length ? h("div", { class: "contested" }, h("strong", {}, "Most contested"),
+      top.length ? h("div", { class: "contested" }, h("strong", {}, t("Most contested")),
         h("ol", {}, ...top.map(({ item, summary }) => h("li", { "data-contested": item.id },
-          `${item.name} · ${summary.count} placed · spread ${Math.round(summary.spread * 100)}%`)))) : null,
+          withNodes(t("{name} · {count} placed · spread {spread}%",
+            { count: summary.count, spread: Math.round(summary.spread * 100) }), { name: h("bdi", {}, item.name) }))))) : null,
       coveragePanel(state)].filter(Boolean));
   }
 }
@@ -234,12 +237,13 @@ export class ConsoleMap {
   constructor(root, live) { this.root = root; this.live = live; }
 
   mount(body, state) {
-    const name = h("input", { placeholder: "Stakeholder name", "aria-label": "Stakeholder name", maxlength: 80, "data-control": "stakeholder-name" });
-    const category = h("select", { "aria-label": "Category" }, h("option", { value: "" }, "Category…"),
-      ...state.workshop.stakeholder_categories.map((c) => h("option", { value: c }, c)));
-    const sector = h("select", { "aria-label": "Sector" }, h("option", { value: "" }, "Sector…"),
-      ...state.workshop.sectors.map((s) => h("option", { value: s }, s)));
-    const add = h("button", { type: "button", class: "small", "data-action": "add-stakeholder" }, "Add");
+    const name = h("input", { placeholder: t("Stakeholder name"), "aria-label": t("Stakeholder name"), maxlength: 80,
+      "data-control": "stakeholder-name", dir: "auto" });
+    const category = h("select", { "aria-label": t("Category") }, h("option", { value: "" }, t("Category…")),
+      ...state.workshop.stakeholder_categories.map((c) => h("option", { value: c }, tk(c))));
+    const sector = h("select", { "aria-label": t("Sector") }, h("option", { value: "" }, t("Sector…")),
+      ...state.workshop.sectors.map((s) => h("option", { value: s }, tk(s))));
+    const add = h("button", { type: "button", class: "small", "data-action": "add-stakeholder" }, t("Add"));
     add.addEventListener("click", () => {
       if (!name.value.trim()) return;
       sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_ADD, { name: name.value, category: category.value, sector: sector.value })
@@ -252,7 +256,7 @@ export class ConsoleMap {
     this.coverage = h("div");
     body.replaceChildren(
       h("div", { class: "row" }, name, category, sector, add),
-      h("label", { class: "inline" }, this.mode, " Participatory: everyone places every stakeholder on their phone"),
+      h("label", { class: "inline" }, this.mode, " ", t("Participatory: everyone places every stakeholder on their phone")),
       h("div", { class: "map-layout" }, this.gridArea, h("div", {}, this.list, this.coverage)));
     this.grid = new Grid(this.gridArea, { live: this.live, draggable: true, showSummaries: true,
       onError: (error) => showError(this.root, error) });
@@ -266,44 +270,47 @@ export class ConsoleMap {
     this.coverage.replaceChildren(coveragePanel(state));
     if (this.editing && this.list.querySelector(".stakeholder-editor")) return; // not under the pen
     const accepted = map.items.filter((i) => i.status === "accepted");
-    this.list.replaceChildren(h("strong", {}, `${map.items.length} stakeholders`),
+    this.list.replaceChildren(h("strong", {}, t("{count} stakeholders", { count: map.items.length })),
       h("ul", {}, ...map.items.map((item) => {
         const summary = map.summaries[String(item.id)];
-        const merge = h("select", { class: "small", "aria-label": `Merge ${item.name} into` }, h("option", { value: "" }, "Merge into…"),
-          ...accepted.filter((o) => o.id !== item.id).map((o) => h("option", { value: o.id }, o.name)));
+        const merge = h("select", { class: "small", "aria-label": t("Merge {name} into", { name: item.name }) },
+          h("option", { value: "" }, t("Merge into…")),
+          ...accepted.filter((o) => o.id !== item.id).map((o) => h("option", { value: o.id, dir: "auto" }, o.name)));
         merge.addEventListener("change", () => merge.value &&
           sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_MERGE, { stakeholder_id: item.id, into_id: Number(merge.value) }));
-        const edit = h("button", { type: "button", class: "link small", "data-edit": item.id,
+        const edit = h("button", { type: "button", class: "link small", "data-edit": item.id, dir: "auto",
           onclick: () => { this.editing = item.id; this.list.replaceChildren(); this.update(this.live.state); } }, item.name);
         return h("li", { "data-stakeholder-row": item.id },
           this.editing === item.id ? this.editor(state, item) : null,
-          h("span", {}, edit, item.status === "proposed" ? h("em", {}, " (proposed)") : null,
-            summary && summary.count ? h("span", { class: "muted small" }, ` · ${summary.count} placed, spread ${Math.round(summary.spread * 100)}%`) : null),
+          h("span", {}, edit, item.status === "proposed" ? h("em", {}, " ", t("(proposed)")) : null,
+            summary && summary.count ? h("span", { class: "muted small" }, " · ",
+              t("{count} placed, spread {spread}%", { count: summary.count, spread: Math.round(summary.spread * 100) })) : null),
           h("span", { class: "row" },
-            item.status === "proposed" ? h("button", { type: "button", class: "small", "data-accept": item.id, onclick: () => sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_ACCEPT, { stakeholder_id: item.id }) }, "Accept") : null,
-            summary && summary.count ? h("button", { type: "button", class: "small secondary", onclick: () => sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_ADOPT, { stakeholder_id: item.id }) }, "Adopt median") : null,
+            item.status === "proposed" ? h("button", { type: "button", class: "small", "data-accept": item.id, onclick: () => sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_ACCEPT, { stakeholder_id: item.id }) }, t("Accept")) : null,
+            summary && summary.count ? h("button", { type: "button", class: "small secondary", onclick: () => sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_ADOPT, { stakeholder_id: item.id }) }, t("Adopt median")) : null,
             merge,
-            h("button", { type: "button", class: "link danger small", "aria-label": `Remove ${item.name}`, onclick: () => sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_REMOVE, { stakeholder_id: item.id }) }, "remove")));
+            h("button", { type: "button", class: "link danger small", "aria-label": t("Remove {name}", { name: item.name }), onclick: () => sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_REMOVE, { stakeholder_id: item.id }) }, t("remove"))));
       })));
   }
 
   // The card's attributes (Schmeer's table): edited with the version seen, so a
   // second console open on the same workshop cannot silently overwrite them.
   editor(state, item) {
-    const field = (label, input) => h("label", { class: "small" }, label, input);
+    const field = (label, input) => h("label", { class: "small" }, label, " ", input);
+    // The kit's lists (translated when they are the kit's text); the values sent stay as they are.
     const choose = (values, current) => h("select", {}, h("option", { value: "" }, "—"),
-      ...values.map((v) => h("option", { value: v, selected: v === current }, v)));
+      ...values.map((v) => h("option", { value: v, selected: v === current }, tk(v))));
     const category = choose(state.workshop.stakeholder_categories, item.category);
     const sector = choose(state.workshop.sectors, item.sector);
     const level = choose(state.workshop.levels, item.level);
     const positions = state.stakeholders.spec.positions;
     const position = h("select", {}, ...Object.keys(positions).map(Number).sort((a, b) => a - b)
-      .map((k) => h("option", { value: k, selected: k === item.position }, positions[String(k)])));
+      .map((k) => h("option", { value: k, selected: k === item.position }, tk(positions[String(k)]))));
     const legitimacy = h("input", { type: "checkbox", checked: item.legitimacy });
     const urgency = h("input", { type: "checkbox", checked: item.urgency });
-    const notes = h("textarea", { rows: 2, maxlength: 500 });
+    const notes = h("textarea", { rows: 2, maxlength: 500, dir: "auto" });
     notes.value = item.notes;
-    const save = h("button", { type: "button", class: "small" }, "Save");
+    const save = h("button", { type: "button", class: "small" }, t("Save"));
     save.addEventListener("click", () => {
       sendAction(this.live, this.root, ACTIONS.STAKEHOLDER_UPDATE, {
         stakeholder_id: item.id, version: item.version, category: category.value, sector: sector.value,
@@ -312,13 +319,13 @@ export class ConsoleMap {
       }).then(() => { this.editing = null; this.update(this.live.state); });
     });
     return h("div", { class: "stack stakeholder-editor" },
-      field("Category ", category), field("Sector ", sector), field("Level ", level),
-      field("Position ", position),
-      h("label", { class: "inline small" }, legitimacy, " legitimate claim"),
-      h("label", { class: "inline small" }, urgency, " urgent claim"),
-      field("Notes ", notes),
+      field(t("Category"), category), field(t("Sector"), sector), field(t("Level"), level),
+      field(t("Position"), position),
+      h("label", { class: "inline small" }, legitimacy, " ", t("legitimate claim")),
+      h("label", { class: "inline small" }, urgency, " ", t("urgent claim")),
+      field(t("Notes"), notes),
       h("div", { class: "row" }, save, h("button", { type: "button", class: "small secondary",
-        onclick: () => { this.editing = null; this.update(this.live.state); } }, "Cancel")));
+        onclick: () => { this.editing = null; this.update(this.live.state); } }, t("Cancel"))));
   }
 }
 
@@ -326,15 +333,19 @@ export class PhoneMap {
   constructor(root, live) { this.root = root; this.live = live; }
 
   mount(body, state) {
-    const name = h("input", { id: "propose-name", maxlength: 80, placeholder: "An organisation or group" });
+    const name = h("input", { id: "propose-name", maxlength: 80, placeholder: t("An organisation or group"), dir: "auto" });
     const form = h("form", { class: "stack", "data-form": "propose" },
-      h("label", { for: "propose-name" }, "Propose a stakeholder"), name,
-      h("button", { type: "submit", class: "secondary" }, "Propose"));
+      h("label", { for: "propose-name" }, t("Propose a stakeholder")), name,
+      h("button", { type: "submit", class: "secondary" }, t("Propose")));
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       showError(this.root, null);
       this.live.send(ACTIONS.STAKEHOLDER_ADD, { name: name.value })
-        .then(() => { name.value = ""; this.say("Sent to the facilitator."); announce("Your proposal is sent to the facilitator."); })
+        .then(() => {
+          name.value = "";
+          this.say(t("Sent to the facilitator."));
+          announce(t("Your proposal is sent to the facilitator."));
+        })
         .catch((error) => showError(this.root, error));
     });
     this.message = h("p", { class: "small muted", "aria-live": "polite" });
@@ -365,34 +376,38 @@ export class PhoneMap {
     const max = map.spec.scale_max;
     const mine = map.mine || {};
     this.placing.replaceChildren(h("p", { class: "notice" },
-      "Place each stakeholder: how much power do they have over the plan, how interested are they? Only the room's median is shown, never your answer."),
+      t("Place each stakeholder: how much power do they have over the plan, how interested are they? Only the room's median is shown, never your answer.")),
       ...map.items.filter((i) => i.status === "accepted").map((item) => {
         const saved = mine[String(item.id)];
-        const power = h("input", { type: "range", min: 0, max, step: 0.5, value: saved ? saved.power : max / 2, "aria-label": `Power of ${item.name}` });
-        const interest = h("input", { type: "range", min: 0, max, step: 0.5, value: saved ? saved.interest : max / 2, "aria-label": `Interest of ${item.name}` });
-        const status = h("span", { class: "small muted" }, saved ? "saved" : "not placed yet");
-        const save = h("button", { type: "button", class: "small", "data-place": item.id, "aria-label": `Save the place of ${item.name}` }, "Save");
+        const power = h("input", { type: "range", min: 0, max, step: 0.5, value: saved ? saved.power : max / 2,
+          "aria-label": t("Power of {name}", { name: item.name }) });
+        const interest = h("input", { type: "range", min: 0, max, step: 0.5, value: saved ? saved.interest : max / 2,
+          "aria-label": t("Interest of {name}", { name: item.name }) });
+        const status = h("span", { class: "small muted" }, saved ? t("saved") : t("not placed yet"));
+        const save = h("button", { type: "button", class: "small", "data-place": item.id,
+          "aria-label": t("Save the place of {name}", { name: item.name }) }, t("Save"));
         save.addEventListener("click", () => {
           this.live.send(ACTIONS.PLACEMENT_SET, { stakeholder_id: item.id, power: Number(power.value), interest: Number(interest.value) })
             .then((ack) => {
               (map.mine = map.mine || {})[String(item.id)] = { power: ack.power, interest: ack.interest };
-              status.textContent = "saved";
-              announce(`${item.name} placed: power ${ack.power}, interest ${ack.interest}.`);
+              status.textContent = t("saved");
+              announce(t("{name} placed: power {power}, interest {interest}.",
+                { name: item.name, power: ack.power, interest: ack.interest }));
             })
             .catch((error) => showError(this.root, error));
         });
         // Or in one step: the centre of a quadrant (the sliders follow, then Save).
         const spots = quadrantSpots(max);
-        const quadrant = h("select", { "aria-label": `Quadrant of ${item.name}`, "data-quadrant": item.id },
-          h("option", { value: "" }, "Or choose a quadrant…"),
-          ...Object.keys(spots).map((key) => h("option", { value: key }, map.spec.quadrants[key])));
+        const quadrant = h("select", { "aria-label": t("Quadrant of {name}", { name: item.name }), "data-quadrant": item.id },
+          h("option", { value: "" }, t("Or choose a quadrant…")),
+          ...Object.keys(spots).map((key) => h("option", { value: key }, tk(map.spec.quadrants[key]))));
         quadrant.addEventListener("change", () => {
           if (!spots[quadrant.value]) return;
           [power.value, interest.value] = spots[quadrant.value].map(String);
-          status.textContent = "not saved yet";
+          status.textContent = t("not saved yet");
         });
-        return h("div", { class: "place-card", "data-place-card": item.id }, h("strong", {}, item.name),
-          h("label", { class: "small" }, "Power ", power), h("label", { class: "small" }, "Interest ", interest),
+        return h("div", { class: "place-card", "data-place-card": item.id }, h("strong", { dir: "auto" }, item.name),
+          h("label", { class: "small" }, t("Power"), " ", power), h("label", { class: "small" }, t("Interest"), " ", interest),
           quadrant, h("div", { class: "row" }, save, status));
       }));
   }
