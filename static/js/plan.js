@@ -6,7 +6,8 @@
 import { ACTIONS } from "/protocol.js";
 import { announce, h, sendAction, showError } from "./live.js";
 import { orgKey } from "./plan_state.js";
-import { FreezeControl, busy } from "./signoff.js";
+import { FreezeControl, busy, withNodes } from "./signoff.js";
+import { t, tn, tk } from "./i18n.js";
 
 // The console table's cells, each with the fields stacked in it, when the kit
 // has their column; the rest of the kit's columns are edited in the row's
@@ -19,7 +20,7 @@ const MAX = {
   objective: 300, activity: 500, geography: 200, indicator: 300, baseline: 200, target: 200,
   verification: 300, risks: 500, budget_source: 200, lead: 120, budget_currency: 3,
 };
-const BUDGET = [["budget_amount", "Budget amount"], ["budget_currency", "Currency"], ["budget_source", "Funding source"]];
+const BUDGET = [["budget_amount", t("Budget amount")], ["budget_currency", t("Currency")], ["budget_source", t("Funding source")]];
 const ORGS_LIST = "plan-organisations";
 
 const byNumber = (a, b) => Number(a.ref.slice(1)) - Number(b.ref.slice(1));
@@ -40,8 +41,11 @@ function shown(settings, name, value) {
   if (Array.isArray(value)) return value.join(", ");
   const options = choices(settings, name);
   const found = options && options.find(([v]) => v === value);
-  return found ? found[1] : value || "";
+  return found ? tk(found[1]) : value || "";
 }
+
+// What the fields are called (plan columns are the kit's texts), and a role.
+const ROLES = { lead: t("lead"), partner: t("partner") };
 
 // -- one editable field ---------------------------------------------------------------------
 
@@ -49,14 +53,14 @@ function fieldInput(settings, name, label) {
   const common = { "data-field": name, "aria-label": label };
   const options = choices(settings, name);
   if (options) {
-    return h("select", common, h("option", { value: "" }, "—"), ...options.map(([v, l]) => h("option", { value: v }, l)));
+    return h("select", common, h("option", { value: "" }, "—"), ...options.map(([v, l]) => h("option", { value: v }, tk(l))));
   }
   if (DATES.includes(name)) return h("input", { ...common, type: "date" });
-  if (LONG.includes(name)) return h("textarea", { ...common, rows: 3, maxlength: MAX[name] });
+  if (LONG.includes(name)) return h("textarea", { ...common, rows: 3, maxlength: MAX[name], dir: "auto" });
   return h("input", {
     ...common, maxlength: MAX[name] || 300, list: name === "lead" ? ORGS_LIST : null,
     inputmode: name === "budget_amount" ? "decimal" : null,
-    placeholder: name === "partners" ? "Partners: A, B" : null,
+    placeholder: name === "partners" ? t("Partners: A, B") : null, dir: "auto",
   });
 }
 
@@ -113,30 +117,32 @@ function watchField(live, errorRoot, input, rowId, latest) {
 // -- accountability (console and projector) ---------------------------------------------------
 
 const GAPS = [
-  ["no_lead", "Actions with no lead"],
-  ["no_indicator", "Actions with no indicator"],
-  ["no_due_date", "Actions with no due date"],
-  ["organisations_leading_nothing", "Organisations in the room that lead nothing"],
-  ["sectors_without_action", "Sectors with no action"],
+  ["no_lead", t("Actions with no lead")],
+  ["no_indicator", t("Actions with no indicator")],
+  ["no_due_date", t("Actions with no due date")],
+  ["organisations_leading_nothing", t("Organisations in the room that lead nothing")],
+  ["sectors_without_action", t("Sectors with no action")],
 ];
 
 function accountabilityView(acc, large) {
-  if (!acc) return h("p", { class: "muted" }, "Accountability appears once the plan has actions.");
+  if (!acc) return h("p", { class: "muted" }, t("Accountability appears once the plan has actions."));
   const gaps = GAPS.map(([key, label]) => {
-    const items = acc.gaps[key] || [];
+    const found = acc.gaps[key] || [];
+    // Refs, organisations as typed, or sectors (the kit's texts).
+    const items = key === "sectors_without_action" ? found.map((s) => tk(s)) : found;
     return h("li", { class: items.length ? "gap" : "gap-none", "data-gap": key },
       h("span", { class: "gap-count" }, items.length ? String(items.length) : "✓"),
-      h("span", {}, h("span", { class: "gap-label" }, label), items.length ? h("span", { class: "gap-items" }, items.join(", ")) : null));
+      h("span", {}, h("span", { class: "gap-label" }, label), items.length ? h("span", { class: "gap-items", dir: "auto" }, items.join(", ")) : null));
   });
   const pct = (share) => `${Math.round(share * 100)}%`;
   const owners = acc.ownership.map((o) => h("tr", { "data-owner": o.organisation },
-    h("td", {}, o.organisation), h("td", {}, o.lead.join(", ") || "—"),
+    h("td", { dir: "auto" }, o.organisation), h("td", {}, o.lead.join(", ") || "—"),
     h("td", {}, o.support.join(", ") || "—"), h("td", { class: "num" }, pct(o.lead_share))));
   return h("div", { class: `accountability${large ? " large" : ""}`, "data-accountability": true },
-    h(large ? "h2" : "h3", {}, `Accountability · ${acc.actions} action${acc.actions === 1 ? "" : "s"}`),
+    h(large ? "h2" : "h3", {}, tn("Accountability · {n} action", "Accountability · {n} actions", acc.actions)),
     h("ul", { class: "gaps" }, ...gaps),
     owners.length ? h("table", { class: "ownership" },
-      h("thead", {}, h("tr", {}, ...["Organisation", "Leads", "Supports", "Share of leads"].map((t) => h("th", {}, t)))),
+      h("thead", {}, h("tr", {}, ...[t("Organisation"), t("Leads"), t("Supports"), t("Share of leads")].map((label) => h("th", {}, label)))),
       h("tbody", {}, ...owners)) : null);
 }
 
@@ -169,8 +175,8 @@ export class ConsolePlan {
     const ids = this.settings.columns.map((c) => c.id);
     this.cells = CELLS.map((cell) => cell.filter((f) => ids.includes(f))).filter((cell) => cell.length);
     this.extra = this.settings.columns.filter((c) => !MAIN.includes(c.id))
-      .flatMap((c) => (c.id === "budget" ? BUDGET : [[c.id, c.label]]));
-    this.labels = Object.fromEntries(this.settings.columns.map((c) => [c.id, c.label]));
+      .flatMap((c) => (c.id === "budget" ? BUDGET : [[c.id, tk(c.label)]]));
+    this.labels = Object.fromEntries(this.settings.columns.map((c) => [c.id, tk(c.label)]));
     this.el = h("div", { class: "plan-console" });
     this.freeze = new FreezeControl(this.el, this.live);
     this.datalist = h("datalist", { id: ORGS_LIST });
@@ -182,12 +188,12 @@ export class ConsolePlan {
       this.freeze.el,
       h("p", { class: "error", role: "alert", "data-bind": "error", hidden: true }),
       this.addForm(),
-      h("details", { class: "plan-sources" }, h("summary", {}, "Add from a decision or an agenda item"), this.fromSources),
+      h("details", { class: "plan-sources" }, h("summary", {}, t("Add from a decision or an agenda item")), this.fromSources),
       this.offers, this.datalist,
       h("div", { class: "plan-table-wrap" }, h("table", { class: "plan-table" },
-        h("thead", {}, h("tr", {}, h("th", { class: "col-ref" }, "Ref"),
+        h("thead", {}, h("tr", {}, h("th", { class: "col-ref" }, t("Ref")),
           ...this.cells.map((cell) => h("th", {}, ...cell.map((f) => h("span", { class: "th-line" }, this.labels[f])))),
-          h("th", { class: "col-tools" }, h("span", { class: "sr" }, "Tools")))),
+          h("th", { class: "col-tools" }, h("span", { class: "sr" }, t("Tools"))))),
         this.tbody)),
       this.accountability);
     body.replaceChildren(this.el);
@@ -197,9 +203,9 @@ export class ConsolePlan {
   send(button, name, data) { return busy(button, sendAction(this.live, this.el, name, data)); }
 
   addForm() {
-    const objective = h("input", { maxlength: 300, placeholder: "Objective", "aria-label": "Objective", "data-control": "plan-objective" });
-    const activity = h("input", { maxlength: 500, placeholder: "Activity: what will be done", "aria-label": "Activity", "data-control": "plan-activity" });
-    const add = h("button", { type: "submit", class: "small", "data-action": "plan-add" }, "Add action");
+    const objective = h("input", { maxlength: 300, placeholder: t("Objective"), "aria-label": t("Objective"), dir: "auto", "data-control": "plan-objective" });
+    const activity = h("input", { maxlength: 500, placeholder: t("Activity: what will be done"), "aria-label": t("Activity"), dir: "auto", "data-control": "plan-activity" });
+    const add = h("button", { type: "submit", class: "small", "data-action": "plan-add" }, t("Add action"));
     const form = h("form", { class: "row plan-add" }, objective, activity, add);
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -231,27 +237,28 @@ export class ConsolePlan {
     const used = (s) => state.plan.actions.find((r) => r.source && r.source.kind === s.kind && r.source.id === s.id);
     const button = (s) => {
       const row = used(s);
-      const b = h("button", { type: "button", class: "small secondary", "data-add-from": `${s.kind}:${s.id}` },
-        s.title, row ? h("span", { class: "muted" }, ` (in the plan as ${row.ref})`) : null);
+      const b = h("button", { type: "button", class: "small secondary", dir: "auto", "data-add-from": `${s.kind}:${s.id}` },
+        s.title, row ? h("span", { class: "muted" }, " ", t("(in the plan as {ref})", { ref: row.ref })) : null);
       b.addEventListener("click", () => this.send(b, ACTIONS.PLAN_ADD_FROM, { kind: s.kind, source_id: s.id }));
       return b;
     };
     this.fromSources.replaceChildren(
-      h("strong", {}, "Decisions"), polls.length ? h("div", { class: "row" }, ...polls.map(button)) : h("span", { class: "muted" }, "No poll has closed yet."),
-      h("strong", {}, "Agenda items"), items.length ? h("div", { class: "row" }, ...items.map(button)) : h("span", { class: "muted" }, "The agenda is empty."));
+      h("strong", {}, t("Decisions")), polls.length ? h("div", { class: "row" }, ...polls.map(button)) : h("span", { class: "muted" }, t("No poll has closed yet.")),
+      h("strong", {}, t("Agenda items")), items.length ? h("div", { class: "row" }, ...items.map(button)) : h("span", { class: "muted" }, t("The agenda is empty.")));
   }
 
   drawOffers(state) {
     const waiting = rowsOf(state).flatMap((row) => row.offers.map((o) => ({ row, offer: o })));
-    this.offers.replaceChildren(...(waiting.length ? [h("h3", {}, "Offers to settle"), h("ul", { class: "list" }, ...waiting.map(({ row, offer }) => {
+    this.offers.replaceChildren(...(waiting.length ? [h("h3", {}, t("Offers to settle")), h("ul", { class: "list" }, ...waiting.map(({ row, offer }) => {
       const settle = (accept) => {
-        const b = h("button", { type: "button", class: `small${accept ? "" : " secondary"}`, "data-settle": `${row.id}:${offer.organisation}:${accept}` }, accept ? "Accept" : "Decline");
+        const b = h("button", { type: "button", class: `small${accept ? "" : " secondary"}`, "data-settle": `${row.id}:${offer.organisation}:${accept}` }, accept ? t("Accept") : t("Decline"));
         b.addEventListener("click", () => this.send(b, ACTIONS.PLAN_SETTLE_OFFER, { action: row.id, organisation: offer.organisation, accept }));
         return b;
       };
       return h("li", { class: "row spread", "data-offer": row.id },
-        h("span", {}, h("strong", {}, offer.organisation), ` offers to ${offer.role === "lead" ? "lead" : "support"} ${row.ref}: `,
-          h("span", { class: "muted" }, row.fields.activity || row.fields.objective)),
+        h("span", {}, ...withNodes(offer.role === "lead" ? t("{organisation} offers to lead {ref}:", { ref: row.ref }) : t("{organisation} offers to support {ref}:", { ref: row.ref }),
+          { organisation: h("strong", { dir: "auto" }, offer.organisation) }), " ",
+          h("span", { class: "muted", dir: "auto" }, row.fields.activity || row.fields.objective)),
         h("span", { class: "row" }, settle(true), settle(false)));
     }))] : []));
   }
@@ -263,7 +270,7 @@ export class ConsolePlan {
       if (!ids.has(id)) { view.tr.remove(); view.more.remove(); this.rows.delete(id); }
     }
     if (!rows.length && !this.tbody.children.length) {
-      this.tbody.append(h("tr", { class: "plan-empty" }, h("td", { colspan: this.cells.length + 2, class: "muted" }, "No actions yet: add one above, or from a decision.")));
+      this.tbody.append(h("tr", { class: "plan-empty" }, h("td", { colspan: this.cells.length + 2, class: "muted" }, t("No actions yet: add one above, or from a decision."))));
     }
     if (rows.length) this.tbody.querySelectorAll(".plan-empty").forEach((tr) => tr.remove());
     for (const row of rows) {
@@ -280,9 +287,9 @@ export class ConsolePlan {
       // A field skipped here (being typed in) catches up when it is left.
       view.inputs.forEach((input) => showField(input, row));
       view.tr.classList.toggle("proposal", !row.accepted);
-      view.ref.replaceChildren(...[row.ref, row.accepted ? null : h("span", { class: "tag" }, "proposed"),
-        row.source ? h("span", { class: "tag" }, row.source.kind === "poll" ? "decision" : "agenda") : null,
-        row.offers.length ? h("span", { class: "tag offer" }, `${row.offers.length} offer${row.offers.length === 1 ? "" : "s"}`) : null].filter(Boolean));
+      view.ref.replaceChildren(...[row.ref, row.accepted ? null : h("span", { class: "tag" }, t("proposed")),
+        row.source ? h("span", { class: "tag" }, row.source.kind === "poll" ? t("decision") : t("agenda")) : null,
+        row.offers.length ? h("span", { class: "tag offer" }, tn("{n} offer", "{n} offers", row.offers.length)) : null].filter(Boolean));
       view.accept.hidden = row.accepted;
     }
   }
@@ -291,25 +298,25 @@ export class ConsolePlan {
     const latest = () => (this.rows.get(row.id) || {}).row;
     const inputs = [];
     const input = (name, label) => {
-      const el = fieldInput(this.settings, name, `${label} of ${row.ref}`);
+      const el = fieldInput(this.settings, name, t("{field} of {ref}", { field: label, ref: row.ref }));
       watchField(this.live, this.el, el, row.id, latest);
       inputs.push(el);
       return el;
     };
     const ref = h("td", { class: "col-ref" });
-    const accept = h("button", { type: "button", class: "small", "data-accept": row.id }, "Accept");
+    const accept = h("button", { type: "button", class: "small", "data-accept": row.id }, t("Accept"));
     accept.addEventListener("click", () => this.send(accept, ACTIONS.PLAN_ACCEPT, { action: row.id }));
-    const remove = h("button", { type: "button", class: "link danger small", "data-remove": row.id }, "remove");
+    const remove = h("button", { type: "button", class: "link danger small", "data-remove": row.id }, t("remove"));
     remove.addEventListener("click", () => {
-      if (window.confirm(`Remove ${row.ref} from the plan?`)) this.send(remove, ACTIONS.PLAN_REMOVE, { action: row.id });
+      if (window.confirm(t("Remove {ref} from the plan?", { ref: row.ref }))) this.send(remove, ACTIONS.PLAN_REMOVE, { action: row.id });
     });
     const more = h("tr", { class: "plan-more", hidden: true },
       h("td", { colspan: this.cells.length + 2 }, h("div", { class: "plan-more-grid" },
         ...this.extra.map(([name, label]) => h("label", { class: "small" }, label, input(name, label))))));
-    const toggle = h("button", { type: "button", class: "small secondary", "data-more": row.id, "aria-expanded": "false" }, "More");
+    const toggle = h("button", { type: "button", class: "small secondary", "data-more": row.id, "aria-expanded": "false" }, t("More"));
     toggle.addEventListener("click", () => {
       more.hidden = !more.hidden;
-      toggle.textContent = more.hidden ? "More" : "Less";
+      toggle.textContent = more.hidden ? t("More") : t("Less");
       toggle.setAttribute("aria-expanded", String(!more.hidden));
     });
     const tr = h("tr", { "data-plan-row": row.id }, ref,
@@ -330,15 +337,15 @@ export class ProjectorPlan {
     this.key = key;
     const settings = state.plan.settings;
     const rows = rowsOf(state);
-    const cell = (row, name) => h("td", { class: `col-${name}${row.fields[name] ? "" : " missing"}` }, shown(settings, name, row.fields[name]) || "—");
+    const cell = (row, name) => h("td", { class: `col-${name}${row.fields[name] ? "" : " missing"}`, dir: "auto" }, shown(settings, name, row.fields[name]) || "—");
     this.body.replaceChildren(h("div", { class: "plan-projector" },
       h("div", { class: "plan-rows" }, rows.length ? h("table", { class: "plan-compact" },
-        h("thead", {}, h("tr", {}, h("th", {}, h("span", { class: "sr" }, "Ref")), ...["Activity", "Lead", "Due", "Indicator"].map((t) => h("th", {}, t)))),
+        h("thead", {}, h("tr", {}, h("th", {}, h("span", { class: "sr" }, t("Ref"))), ...[t("Activity"), t("Lead"), t("Due"), t("Indicator")].map((label) => h("th", {}, label)))),
         h("tbody", {}, ...rows.map((row) => h("tr", { class: row.accepted ? "" : "proposal", "data-plan-row": row.id },
           h("td", { class: "ref" }, row.ref),
-          h("td", { "data-activity": row.id }, row.fields.activity || row.fields.objective, row.accepted ? null : h("span", { class: "tag" }, "proposed")),
+          h("td", { "data-activity": row.id, dir: "auto" }, row.fields.activity || row.fields.objective, row.accepted ? null : h("span", { class: "tag" }, t("proposed"))),
           cell(row, "lead"), cell(row, "due"), cell(row, "indicator")))))
-        : h("p", { class: "muted" }, "The actions will appear here.")),
+        : h("p", { class: "muted" }, t("The actions will appear here."))),
       accountabilityView(state.plan.accountability, true)));
   }
 }
@@ -349,17 +356,17 @@ export class PhonePlan {
   constructor(root, live) { this.root = root; this.live = live; this.key = null; this.editing = null; }
 
   mount(body, state) {
-    const objective = h("input", { id: "plan-objective", maxlength: 300, placeholder: "The objective it serves (optional)" });
-    const activity = h("textarea", { id: "plan-activity", rows: 2, maxlength: 500, placeholder: "What will be done" });
-    const submit = h("button", { type: "submit", class: "secondary" }, "Propose");
+    const objective = h("input", { id: "plan-objective", maxlength: 300, dir: "auto", placeholder: t("The objective it serves (optional)") });
+    const activity = h("textarea", { id: "plan-activity", rows: 2, maxlength: 500, dir: "auto", placeholder: t("What will be done") });
+    const submit = h("button", { type: "submit", class: "secondary" }, t("Propose"));
     const form = h("form", { class: "stack", "data-form": "plan-propose" },
-      h("label", { for: "plan-activity" }, "Propose an action"), activity,
-      h("label", { for: "plan-objective" }, "Objective"), objective, submit);
+      h("label", { for: "plan-activity" }, t("Propose an action")), activity,
+      h("label", { for: "plan-objective" }, t("Objective")), objective, submit);
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       showError(this.root, null);
       busy(submit, this.live.send(ACTIONS.PLAN_ADD, { fields: { activity: activity.value, objective: objective.value } }))
-        .then(() => { activity.value = ""; objective.value = ""; announce("Your proposal is sent to the facilitator."); })
+        .then(() => { activity.value = ""; objective.value = ""; announce(t("Your proposal is sent to the facilitator.")); })
         .catch((error) => showError(this.root, error));
     });
     this.list = h("div", { class: "plan-cards" });
@@ -377,9 +384,9 @@ export class PhonePlan {
     const plan = rows.filter((r) => r.accepted);
     const proposals = rows.filter((r) => !r.accepted);
     this.list.replaceChildren(
-      h("h2", {}, "The plan"),
-      plan.length ? h("ol", { class: "plan-list" }, ...plan.map((r) => this.card(state, r))) : h("p", { class: "notice" }, "No actions in the plan yet."),
-      ...(proposals.length ? [h("h2", {}, "Proposed by the room"), h("ol", { class: "plan-list" }, ...proposals.map((r) => this.card(state, r)))] : []));
+      h("h2", {}, t("The plan")),
+      plan.length ? h("ol", { class: "plan-list" }, ...plan.map((r) => this.card(state, r))) : h("p", { class: "notice" }, t("No actions in the plan yet.")),
+      ...(proposals.length ? [h("h2", {}, t("Proposed by the room")), h("ol", { class: "plan-list" }, ...proposals.map((r) => this.card(state, r)))] : []));
   }
 
   redraw() { this.editing = null; this.key = null; this.update(this.live.state); }
@@ -387,12 +394,13 @@ export class PhonePlan {
   card(state, row) {
     const settings = state.plan.settings;
     const f = row.fields;
-    const fact = (label, name) => (f[name] && f[name].length ? h("p", { class: "small" }, h("span", { class: "muted" }, `${label}: `), shown(settings, name, f[name])) : null);
+    const fact = (label, name) => (f[name] && f[name].length
+      ? h("p", { class: "small" }, h("span", { class: "muted" }, label, " "), h("span", { dir: "auto" }, shown(settings, name, f[name]))) : null);
     const mine = row.proposed_by === state.me.id;
     return h("li", { class: `plan-card${row.accepted ? "" : " proposal"}`, "data-plan-row": row.id },
-      h("p", { class: "plan-card-title" }, h("span", { class: "ref" }, row.ref), " ", h("strong", {}, f.activity || f.objective)),
-      f.activity && f.objective ? h("p", { class: "small muted" }, f.objective) : null,
-      fact("Lead", "lead"), fact("Partners", "partners"), fact("Due", "due"), fact("Indicator", "indicator"),
+      h("p", { class: "plan-card-title" }, h("span", { class: "ref" }, row.ref), " ", h("strong", { dir: "auto" }, f.activity || f.objective)),
+      f.activity && f.objective ? h("p", { class: "small muted", dir: "auto" }, f.objective) : null,
+      fact(t("Lead:"), "lead"), fact(t("Partners:"), "partners"), fact(t("Due:"), "due"), fact(t("Indicator:"), "indicator"),
       this.offersOf(state, row),
       !row.accepted && mine ? this.editButton(row) : null);
   }
@@ -404,31 +412,34 @@ export class PhonePlan {
     const supports = row.fields.partners.some((p) => orgKey(p) === me);
     const pending = row.offers.find((o) => orgKey(o.organisation) === me);
     const others = row.offers.filter((o) => o !== pending);
-    const offer = (role, label) => {
-      const b = h("button", { type: "button", class: "secondary small", "data-offer": row.id, "data-role": role,
-        "aria-label": `Offer ${state.me.organisation} as ${label.toLowerCase()} of ${row.ref}` }, label);
+    const offer = (role, label, ariaLabel) => {
+      const b = h("button", { type: "button", class: "secondary small", "data-offer": row.id, "data-role": role, "aria-label": ariaLabel }, label);
       b.addEventListener("click", () => {
         showError(this.root, null);
         busy(b, this.live.send(ACTIONS.PLAN_OFFER, { action: row.id, role }))
-          .then(() => announce(`Your offer for ${row.ref} is waiting for the facilitator.`))
+          .then(() => announce(t("Your offer for {ref} is waiting for the facilitator.", { ref: row.ref })))
           .catch((error) => showError(this.root, error));
       });
       return b;
     };
     const offered = (role) => pending && pending.role === role;
     const buttons = [
-      leads || offered("lead") ? null : offer("lead", "Lead"),
-      leads || supports || offered("partner") ? null : offer("partner", "Partner"),
+      leads || offered("lead") ? null
+        : offer("lead", t("Lead"), t("Offer {organisation} as lead of {ref}", { organisation: state.me.organisation, ref: row.ref })),
+      leads || supports || offered("partner") ? null
+        : offer("partner", t("Partner"), t("Offer {organisation} as partner of {ref}", { organisation: state.me.organisation, ref: row.ref })),
     ].filter(Boolean);
     return h("div", { class: "plan-offer" },
-      others.length ? h("p", { class: "small muted" }, "Offers waiting: ", others.map((o) => `${o.organisation} (${o.role})`).join(", ")) : null,
-      pending ? h("p", { class: "small", "data-my-offer": row.id }, `Your offer to ${pending.role === "lead" ? "lead" : "support"} this is waiting for the facilitator.`) : null,
-      buttons.length ? h("p", { class: "small" }, "Offer my organisation as:") : null,
+      others.length ? h("p", { class: "small muted" }, t("Offers waiting:"), " ",
+        h("span", { dir: "auto" }, others.map((o) => `${o.organisation} (${ROLES[o.role] || o.role})`).join(", "))) : null,
+      pending ? h("p", { class: "small", "data-my-offer": row.id }, pending.role === "lead"
+        ? t("Your offer to lead this is waiting for the facilitator.") : t("Your offer to support this is waiting for the facilitator.")) : null,
+      buttons.length ? h("p", { class: "small" }, t("Offer my organisation as:")) : null,
       buttons.length ? h("div", { class: "row offer-buttons" }, ...buttons) : null);
   }
 
   editButton(row) {
-    const b = h("button", { type: "button", class: "link small", "data-edit": row.id }, "Edit my proposal");
+    const b = h("button", { type: "button", class: "link small", "data-edit": row.id }, t("Edit my proposal"));
     b.addEventListener("click", () => {
       this.editing = row.id;
       b.closest("li").replaceChildren(this.editor(row));
@@ -439,12 +450,12 @@ export class PhonePlan {
   // Own proposal: activity and objective, each sent with the version it started from.
   editor(row) {
     const fields = ["activity", "objective"].map((name) => {
-      const input = name === "activity" ? h("textarea", { rows: 2, maxlength: 500, "data-field": name, id: `edit-${name}` })
-        : h("input", { maxlength: 300, "data-field": name, id: `edit-${name}` });
+      const input = name === "activity" ? h("textarea", { rows: 2, maxlength: 500, dir: "auto", "data-field": name, id: `edit-${name}` })
+        : h("input", { maxlength: 300, dir: "auto", "data-field": name, id: `edit-${name}` });
       showField(input, row, true);
       return [name, input];
     });
-    const save = h("button", { type: "button", "data-action": "save-edit" }, "Save");
+    const save = h("button", { type: "button", "data-action": "save-edit" }, t("Save"));
     save.addEventListener("click", () => {
       const changed = fields.filter(([name, input]) => input.value.trim() !== row.fields[name]);
       if (!changed.length) { this.redraw(); return; }
@@ -464,11 +475,11 @@ export class PhonePlan {
         }
       });
     });
-    const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
+    const cancel = h("button", { type: "button", class: "secondary" }, t("Cancel"));
     cancel.addEventListener("click", () => this.redraw());
     return h("div", { class: "stack", "data-form": "plan-edit" },
-      h("label", { for: "edit-activity" }, `Your proposal ${row.ref}`), fields[0][1],
-      h("label", { for: "edit-objective" }, "Objective"), fields[1][1],
+      h("label", { for: "edit-activity" }, t("Your proposal {ref}", { ref: row.ref })), fields[0][1],
+      h("label", { for: "edit-objective" }, t("Objective")), fields[1][1],
       h("div", { class: "row" }, save, cancel));
   }
 }

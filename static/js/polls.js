@@ -2,27 +2,41 @@
 // with the method's own controls; the projector shows turnout, then the outcome.
 import { ACTIONS } from "/protocol.js";
 import { announce, h, sendAction, showError } from "./live.js";
+import { t, tk } from "./i18n.js";
 
 const METHODS = [
-  ["consensus", "Consensus: agree / abstain / disagree / block"],
-  ["gradients", "Gradients of agreement (1–8)"],
-  ["fist", "Fist of five (0–5)"],
-  ["consent", "Consent / reasoned objection"],
-  ["yes_no", "Yes / no / abstain"],
-  ["dots", "Dot vote across options"],
-  ["ranked", "Ranked choice"],
-  ["scale", "Scale 1–N"],
+  ["consensus", t("Consensus: agree / abstain / disagree / block")],
+  ["gradients", t("Gradients of agreement (1–8)")],
+  ["fist", t("Fist of five (0–5)")],
+  ["consent", t("Consent / reasoned objection")],
+  ["yes_no", t("Yes / no / abstain")],
+  ["dots", t("Dot vote across options")],
+  ["ranked", t("Ranked choice")],
+  ["scale", t("Scale 1–N")],
 ];
 
 // How results are broken down (a poll's and a recorded outcome's `group_by`).
 const GROUP_BY = [
-  ["sector", "By sector"],
-  ["organisation", "By organisation"],
-  ["none", "No breakdown"],
+  ["sector", t("By sector")],
+  ["organisation", t("By organisation")],
+  ["none", t("No breakdown")],
 ];
 
 function groupLabel(groupBy) {
   return (GROUP_BY.find(([v]) => v === (groupBy || "sector")) || GROUP_BY[0])[1];
+}
+
+// A poll's status as people read it (the status itself is a protocol value).
+function statusLabel(status) {
+  return { draft: t("draft"), open: t("open"), closed: t("closed") }[status] || status;
+}
+
+const secrecy = (anonymous) => (anonymous ? t("anonymous") : t("named"));
+
+// A translated sentence with elements in it: t() leaves the placeholders it was not
+// given, and each {name} of `nodes` becomes that element.
+function withNodes(text, nodes) {
+  return text.split(/\{(\w+)\}/).map((part, i) => (i % 2 ? nodes[part] || `{${part}}` : part)).filter((part) => part !== "");
 }
 
 function stagePolls(state, stage) {
@@ -31,10 +45,10 @@ function stagePolls(state, stage) {
 
 function lastRound(e) { return e.rounds[e.rounds.length - 1] || null; }
 
-function optionLabel(poll, index) { return (poll.config.options || [])[index] || `Option ${Number(index) + 1}`; }
+function optionLabel(poll, index) { return (poll.config.options || [])[index] || t("Option {n}", { n: Number(index) + 1 }); }
 
 function decisionText(outcome) {
-  return outcome.decided === true ? "Agreed" : outcome.decided === false ? "Not agreed" : "No decision";
+  return outcome.decided === true ? t("Agreed") : outcome.decided === false ? t("Not agreed") : t("No decision");
 }
 
 // Says when a poll of the stage opens and, when it closes, its result (what the
@@ -51,57 +65,62 @@ function pollAnnouncer() {
       const now = `${e.poll.status}:${e.poll.round}`;
       seen.set(e.poll.id, now);
       if (first || before === now) continue;
-      if (e.poll.status === "open") announce(`Voting is open: ${e.poll.title}.`);
+      if (e.poll.status === "open") announce(t("Voting is open: {title}.", { title: e.poll.title }));
       else if (e.poll.status === "closed" && round && round.outcome) {
-        announce(`Result of ${e.poll.title}: ${decisionText(round.outcome)}. ${round.outcome.explanation || ""}`);
+        const result = t("Result of {title}: {decision}.", { title: e.poll.title, decision: decisionText(round.outcome) });
+        announce(`${result} ${tk(round.outcome.explanation || "")}`);
       }
     }
   };
 }
 
 function decisionBadge(outcome) {
-  const [text, cls] = outcome.decided === true ? ["Agreed", "yes"] : outcome.decided === false ? ["Not agreed", "no"] : ["No decision", "none"];
+  const cls = outcome.decided === true ? "yes" : outcome.decided === false ? "no" : "none";
+  const text = decisionText(outcome);
   return h("span", { class: `decision decision-${cls}`, "data-decision": cls }, text);
 }
 
 // Bars of a tally: counts (fixed choices), totals (dots) or points (ranked).
-function tallyBars(poll, t) {
+function tallyBars(poll, tally) {
   let rows = [];
-  if (t.counts) {
-    const labels = Object.fromEntries((poll.choices || []).map(([v, l]) => [String(v), l]));
-    rows = Object.entries(t.counts).map(([k, v]) => [labels[k] ? `${k} · ${labels[k]}` : k, v]);
-  } else if (t.totals) {
-    rows = t.totals.map((v, i) => [optionLabel(poll, i), v]);
-  } else if (t.points) {
-    rows = t.points.map((v, i) => [optionLabel(poll, i), v]);
+  if (tally.counts) {
+    const labels = Object.fromEntries((poll.choices || []).map(([v, l]) => [String(v), tk(l)]));
+    rows = Object.entries(tally.counts).map(([k, v]) => [labels[k] ? `${k} · ${labels[k]}` : k, v]);
+  } else if (tally.totals) {
+    rows = tally.totals.map((v, i) => [optionLabel(poll, i), v]);
+  } else if (tally.points) {
+    rows = tally.points.map((v, i) => [optionLabel(poll, i), v]);
   }
   const max = Math.max(1, ...rows.map((r) => r[1]));
   return h("ul", { class: "tally" }, ...rows.map(([label, value]) => h("li", {},
-    h("span", { class: "tally-label" }, label),
+    h("span", { class: "tally-label", dir: "auto" }, label),
     h("span", { class: "tally-bar", style: `width:${(value / max) * 100}%` }),
     h("span", { class: "tally-value" }, String(value)))));
 }
 
 // One group's line: voters, the median of a scale, and the count of each choice.
-function groupLine(name, t) {
+// The group is a sector (a kit's text), an organisation (as typed) or "other".
+function groupLine(name, tally, groupBy) {
   const parts = [];
-  if (t.median !== undefined && t.median !== null) parts.push(`median ${t.median}`);
-  if (t.counts) parts.push(Object.entries(t.counts).filter(([, v]) => v).map(([k, v]) => `${k}×${v}`).join(", "));
-  return h("li", { "data-group": name }, `${name} (${t.voters}): ${parts.join(" · ")}`);
+  if (tally.median !== undefined && tally.median !== null) parts.push(t("median {median}", { median: tally.median }));
+  if (tally.counts) parts.push(Object.entries(tally.counts).filter(([, v]) => v).map(([k, v]) => `${k}×${v}`).join(", "));
+  const shown = name === "other" ? t("other") : groupBy === "organisation" ? name : tk(name);
+  return h("li", { "data-group": name }, h("span", { dir: "auto" }, shown), ` (${tally.voters}): ${parts.join(" · ")}`);
 }
 
 function outcomeView(poll, round) {
   const o = round.outcome;
   const groups = Object.entries(o.by_group || {});
   return h("div", { class: "outcome", "data-outcome": poll.id },
-    h("p", {}, decisionBadge(o), " ", o.explanation),
-    h("p", { class: "muted small" }, `Round ${round.number} · ${o.turnout} of ${o.present} voted · ${round.anonymous ? "anonymous" : "named"}`),
+    h("p", {}, decisionBadge(o), " ", tk(o.explanation)),
+    h("p", { class: "muted small" }, [t("Round {n}", { n: round.number }), t("{turnout} of {present} voted", { turnout: o.turnout, present: o.present }),
+      secrecy(round.anonymous)].join(" · ")),
     tallyBars(poll, o.tally),
     groups.length > 1 ? h("details", { "data-group-by": o.group_by || "sector" }, h("summary", {}, groupLabel(o.group_by)),
-      h("ul", { class: "small" }, ...groups.map(([g, t]) => groupLine(g, t))))
+      h("ul", { class: "small" }, ...groups.map(([g, tally]) => groupLine(g, tally, o.group_by))))
       : null,
-    o.reasons && o.reasons.length ? h("details", { open: true }, h("summary", {}, "Reasons and dissent"),
-      h("ul", { class: "small" }, ...o.reasons.map((r) => h("li", {}, `${r.name ? `${r.name}: ` : ""}[${r.choice}] ${r.reason}`)))) : null);
+    o.reasons && o.reasons.length ? h("details", { open: true }, h("summary", {}, t("Reasons and dissent")),
+      h("ul", { class: "small" }, ...o.reasons.map((r) => h("li", { dir: "auto" }, `${r.name ? `${r.name}: ` : ""}[${r.choice}] ${r.reason}`)))) : null);
 }
 
 // -- projector --------------------------------------------------------------------------------
@@ -118,16 +137,17 @@ export class ProjectorPolls {
     this.said(entries);
     const shown = entries.find((e) => e.poll.status === "open") || entries[entries.length - 1];
     if (!shown) {
-      this.body.replaceChildren(h("p", { class: "muted" }, "The proposal will appear here."));
+      this.body.replaceChildren(h("p", { class: "muted" }, t("The proposal will appear here.")));
       return;
     }
     const { poll } = shown;
     const round = lastRound(shown);
-    const parts = [h("h2", { class: "poll-title" }, poll.title), poll.proposal ? h("p", { class: "proposal" }, poll.proposal) : null];
+    const parts = [h("h2", { class: "poll-title", dir: "auto" }, poll.title), poll.proposal ? h("p", { class: "proposal", dir: "auto" }, poll.proposal) : null];
     if (poll.status === "open") {
       const count = shown.count || { turnout: 0 };
       parts.push(h("p", { class: "turnout", "data-turnout": count.turnout },
-        h("strong", {}, String(count.turnout)), ` of ${state.presence.total} have voted · ${round.anonymous ? "anonymous" : "named"} · ${poll.method_label}`));
+        ...withNodes(t("{turnout} of {total} have voted", { total: state.presence.total }), { turnout: h("strong", {}, String(count.turnout)) }),
+        ` · ${secrecy(round.anonymous)} · ${tk(poll.method_label)}`));
       if (count.tally) parts.push(tallyBars(poll, count.tally));
     } else if (round && round.outcome) {
       parts.push(outcomeView(poll, round));
@@ -156,7 +176,7 @@ export class PhonePolls {
     if (key === this.key) return;
     this.key = key;
     if (!entries.length) {
-      this.body.replaceChildren(h("p", { class: "notice" }, "The facilitator will open the vote here."));
+      this.body.replaceChildren(h("p", { class: "notice" }, t("The facilitator will open the vote here.")));
       return;
     }
     this.body.replaceChildren(...entries.map((e) => (e.poll.status === "open" ? this.ballot(e) : this.closed(e))));
@@ -164,26 +184,26 @@ export class PhonePolls {
 
   closed(e) {
     const round = lastRound(e);
-    return h("section", { class: "poll-card" }, h("h2", {}, e.poll.title),
+    return h("section", { class: "poll-card" }, h("h2", { dir: "auto" }, e.poll.title),
       round && round.outcome ? outcomeView(e.poll, round) : null);
   }
 
   ballot(e) {
     const { poll } = e;
     const round = lastRound(e);
-    const reason = h("textarea", { rows: 2, maxlength: 500, placeholder: "Reason (needed for a block, veto or objection)",
-      "aria-label": "Your reason (needed for a block, veto or objection)" });
+    const reason = h("textarea", { rows: 2, maxlength: 500, dir: "auto", placeholder: t("Reason (needed for a block, veto or objection)"),
+      "aria-label": t("Your reason (needed for a block, veto or objection)") });
     if (e.my_ballot) reason.value = e.my_ballot.reason || "";
     let picked = e.my_ballot ? e.my_ballot.choice : null;
     const controls = this.controls(poll, picked, (choice) => { picked = choice; });
-    controls.setAttribute("aria-label", `Your choice on ${poll.title}`);
-    const send = h("button", { type: "button", "data-vote": poll.id }, e.my_ballot ? "Change my vote" : "Vote");
+    controls.setAttribute("aria-label", t("Your choice on {title}", { title: poll.title }));
+    const send = h("button", { type: "button", "data-vote": poll.id }, e.my_ballot ? t("Change my vote") : t("Vote"));
     const status = h("p", { class: "small muted", "data-bind": "my-vote" },
-      e.my_ballot ? "Your vote is counted; you can change it until the poll closes." : "");
+      e.my_ballot ? t("Your vote is counted; you can change it until the poll closes.") : "");
     send.addEventListener("click", () => {
       showError(this.root, null);
       const choice = typeof picked === "function" ? picked() : picked;
-      if (choice === null || choice === undefined) { showError(this.root, { message: "Choose first." }); return; }
+      if (choice === null || choice === undefined) { showError(this.root, { message: t("Choose first.") }); return; }
       this.live.send(ACTIONS.POLL_VOTE, { poll_id: poll.id, choice, reason: reason.value })
         .then((ack) => {
           // A reconnect while the vote was retried replaced the state with a snapshot
@@ -192,13 +212,13 @@ export class PhonePolls {
           if (now && now.poll.round === ack.round) now.my_ballot = { choice: ack.choice, reason: ack.reason };
           this.key = null;
           this.update(this.live.state, this.stage);
-          announce("Your vote is counted; you can change it until the poll closes.");
+          announce(t("Your vote is counted; you can change it until the poll closes."));
         })
         .catch((error) => showError(this.root, error));
     });
     return h("section", { class: "poll-card", "data-poll": poll.id },
-      h("h2", {}, poll.title), poll.proposal ? h("p", { class: "proposal" }, poll.proposal) : null,
-      h("p", { class: "badge" }, round.anonymous ? "Anonymous: nobody sees your choice" : "Named: your choice is on record"),
+      h("h2", { dir: "auto" }, poll.title), poll.proposal ? h("p", { class: "proposal", dir: "auto" }, poll.proposal) : null,
+      h("p", { class: "badge" }, round.anonymous ? t("Anonymous: nobody sees your choice") : t("Named: your choice is on record")),
       controls, reason, send, status);
   }
 
@@ -210,7 +230,7 @@ export class PhonePolls {
         const id = `c-${poll.id}-${value}`;
         const input = h("input", { type: "radio", name: `poll-${poll.id}`, id, value: String(value), checked: current === value });
         input.addEventListener("change", () => onPick(value));
-        const text = typeof value === "number" && poll.method !== "scale" ? `${value} · ${label}` : label;
+        const text = typeof value === "number" && poll.method !== "scale" ? `${value} · ${tk(label)}` : tk(label);
         group.append(h("label", { for: id, class: "choice" }, input, h("span", {}, text)));
       }
       return group;
@@ -220,7 +240,7 @@ export class PhonePolls {
       const dots = poll.config.dots || 3;
       const counts = options.map((_, i) => (current && current[String(i)]) || 0);
       const left = h("span", { class: "small muted", role: "status" });
-      const refresh = () => { left.textContent = `${dots - counts.reduce((a, b) => a + b, 0)} of ${dots} dots left`; };
+      const refresh = () => { left.textContent = t("{left} of {total} dots left", { left: dots - counts.reduce((a, b) => a + b, 0), total: dots }); };
       const rows = options.map((label, i) => {
         const value = h("strong", {}, String(counts[i]));
         const change = (d) => {
@@ -230,9 +250,9 @@ export class PhonePolls {
           value.textContent = String(counts[i]);
           refresh();
         };
-        return h("div", { class: "row dot-row" }, h("span", { class: "dot-label" }, label),
-          h("button", { type: "button", class: "secondary small", "aria-label": `Take a dot off ${label}`, onclick: () => change(-1) }, "−"), value,
-          h("button", { type: "button", class: "secondary small", "aria-label": `Add a dot to ${label}`, onclick: () => change(1), "data-dot": i }, "+"));
+        return h("div", { class: "row dot-row" }, h("span", { class: "dot-label", dir: "auto" }, label),
+          h("button", { type: "button", class: "secondary small", "aria-label": t("Take a dot off {option}", { option: label }), onclick: () => change(-1) }, "−"), value,
+          h("button", { type: "button", class: "secondary small", "aria-label": t("Add a dot to {option}", { option: label }), onclick: () => change(1), "data-dot": i }, "+"));
       });
       refresh();
       onPick(() => Object.fromEntries(counts.map((c, i) => [String(i), c]).filter(([, c]) => c > 0)));
@@ -242,9 +262,9 @@ export class PhonePolls {
     let order = current && current.length ? current.slice() : options.map((_, i) => i);
     const list = h("ol", { class: "ranking" });
     const draw = () => {
-      list.replaceChildren(...order.map((opt, pos) => h("li", {}, h("span", {}, options[opt]),
-        h("button", { type: "button", class: "secondary small", "aria-label": `Move ${options[opt]} up`, disabled: pos === 0, onclick: () => { [order[pos - 1], order[pos]] = [order[pos], order[pos - 1]]; draw(); } }, "↑"),
-        h("button", { type: "button", class: "secondary small", "aria-label": `Move ${options[opt]} down`, disabled: pos === order.length - 1, onclick: () => { [order[pos + 1], order[pos]] = [order[pos], order[pos + 1]]; draw(); } }, "↓"))));
+      list.replaceChildren(...order.map((opt, pos) => h("li", {}, h("span", { dir: "auto" }, options[opt]),
+        h("button", { type: "button", class: "secondary small", "aria-label": t("Move {option} up", { option: options[opt] }), disabled: pos === 0, onclick: () => { [order[pos - 1], order[pos]] = [order[pos], order[pos - 1]]; draw(); } }, "↑"),
+        h("button", { type: "button", class: "secondary small", "aria-label": t("Move {option} down", { option: options[opt] }), disabled: pos === order.length - 1, onclick: () => { [order[pos + 1], order[pos]] = [order[pos], order[pos + 1]]; draw(); } }, "↓"))));
     };
     draw();
     onPick(() => order.slice());
@@ -259,15 +279,15 @@ export class ConsolePolls {
 
   mount(body, state, stage) {
     this.stage = stage;
-    const title = h("input", { placeholder: "Proposal title", "aria-label": "Proposal title", maxlength: 200, "data-control": "poll-title" });
-    const proposal = h("textarea", { rows: 2, maxlength: 2000, placeholder: "The proposal, as the room should read it", "aria-label": "The proposal" });
-    const method = h("select", { "data-control": "poll-method", "aria-label": "Voting method" }, ...METHODS.map(([v, l]) => h("option", { value: v, selected: v === (stage.config || {}).method }, l)));
-    const options = h("textarea", { rows: 3, placeholder: "Options, one per line (dot vote, ranked choice)", "aria-label": "Options, one per line" });
+    const title = h("input", { placeholder: t("Proposal title"), "aria-label": t("Proposal title"), maxlength: 200, dir: "auto", "data-control": "poll-title" });
+    const proposal = h("textarea", { rows: 2, maxlength: 2000, dir: "auto", placeholder: t("The proposal, as the room should read it"), "aria-label": t("The proposal") });
+    const method = h("select", { "data-control": "poll-method", "aria-label": t("Voting method") }, ...METHODS.map(([v, l]) => h("option", { value: v, selected: v === (stage.config || {}).method }, l)));
+    const options = h("textarea", { rows: 3, dir: "auto", placeholder: t("Options, one per line (dot vote, ranked choice)"), "aria-label": t("Options, one per line") });
     const anonymous = h("input", { type: "checkbox", checked: (stage.config || {}).anonymous !== false });
     const live = h("input", { type: "checkbox" });
-    const groupBy = h("select", { "data-control": "poll-group-by", "aria-label": "Results by group" },
+    const groupBy = h("select", { "data-control": "poll-group-by", "aria-label": t("Results by group") },
       ...GROUP_BY.map(([v, l]) => h("option", { value: v, selected: v === ((stage.config || {}).group_by || "sector") }, l)));
-    const create = h("button", { type: "button", "data-action": "create-poll" }, "Create poll");
+    const create = h("button", { type: "button", "data-action": "create-poll" }, t("Create poll"));
     create.addEventListener("click", () => {
       const opts = options.value.split("\n").map((o) => o.trim()).filter(Boolean);
       sendAction(this.live, this.root, ACTIONS.POLL_CREATE, { title: title.value, proposal: proposal.value, method: method.value,
@@ -277,9 +297,9 @@ export class ConsolePolls {
     this.list = h("div", { class: "poll-list" });
     body.replaceChildren(
       h("div", { class: "stack poll-form" }, title, proposal, method, options,
-        h("label", { class: "inline" }, anonymous, " Anonymous (fixed when the poll opens)"),
-        h("label", { class: "inline" }, live, " Show results live (otherwise on close)"),
-        h("label", { class: "inline" }, "Breakdown ", groupBy), create),
+        h("label", { class: "inline" }, anonymous, " ", t("Anonymous (fixed when the poll opens)")),
+        h("label", { class: "inline" }, live, " ", t("Show results live (otherwise on close)")),
+        h("label", { class: "inline" }, t("Breakdown"), " ", groupBy), create),
       this.list);
     this.update(state, stage);
   }
@@ -290,17 +310,19 @@ export class ConsolePolls {
       const { poll } = e;
       const round = lastRound(e);
       const buttons = [];
-      if (poll.status !== "open") buttons.push(h("button", { type: "button", class: "small", "data-open": poll.id, onclick: () => sendAction(this.live, this.root, ACTIONS.POLL_OPEN, { poll_id: poll.id }) }, poll.round ? `Open round ${poll.round + 1}` : "Open"));
-      if (poll.status === "open") buttons.push(h("button", { type: "button", class: "small", "data-close": poll.id, onclick: () => sendAction(this.live, this.root, ACTIONS.POLL_CLOSE, { poll_id: poll.id }) }, "Close and count"));
+      if (poll.status !== "open") buttons.push(h("button", { type: "button", class: "small", "data-open": poll.id, onclick: () => sendAction(this.live, this.root, ACTIONS.POLL_OPEN, { poll_id: poll.id }) }, poll.round ? t("Open round {n}", { n: poll.round + 1 }) : t("Open")));
+      if (poll.status === "open") buttons.push(h("button", { type: "button", class: "small", "data-close": poll.id, onclick: () => sendAction(this.live, this.root, ACTIONS.POLL_CLOSE, { poll_id: poll.id }) }, t("Close and count")));
       if (poll.status !== "open") {
         buttons.push(h("button", { type: "button", class: "small secondary", onclick: () => {
-          const text = window.prompt("Amend the proposal before the next round:", poll.proposal);
+          const text = window.prompt(t("Amend the proposal before the next round:"), poll.proposal);
           if (text !== null) sendAction(this.live, this.root, ACTIONS.POLL_AMEND, { poll_id: poll.id, proposal: text });
-        } }, "Amend"));
+        } }, t("Amend")));
       }
+      const facts = [tk(poll.method_label), statusLabel(poll.status), poll.round ? t("round {n}", { n: poll.round }) : null, secrecy(poll.anonymous),
+        poll.group_by && poll.group_by !== "sector" ? groupLabel(poll.group_by).toLowerCase() : null];
       return h("section", { class: "poll-card", "data-poll": poll.id },
-        h("strong", {}, poll.title), h("span", { class: "muted small" }, ` · ${poll.method_label} · ${poll.status}${poll.round ? ` · round ${poll.round}` : ""} · ${poll.anonymous ? "anonymous" : "named"}${poll.group_by && poll.group_by !== "sector" ? ` · ${groupLabel(poll.group_by).toLowerCase()}` : ""}`),
-        poll.status === "open" ? h("p", { class: "small" }, `${(e.count || { turnout: 0 }).turnout} of ${state.presence.total} have voted`) : null,
+        h("strong", { dir: "auto" }, poll.title), h("span", { class: "muted small" }, " · ", facts.filter(Boolean).join(" · ")),
+        poll.status === "open" ? h("p", { class: "small" }, t("{turnout} of {total} have voted", { turnout: (e.count || { turnout: 0 }).turnout, total: state.presence.total })) : null,
         poll.status === "open" && e.count && e.count.tally ? tallyBars(poll, e.count.tally) : null,
         poll.status === "closed" && round && round.outcome ? outcomeView(poll, round) : null,
         h("div", { class: "row" }, ...buttons));

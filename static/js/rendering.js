@@ -2,6 +2,8 @@
 // (a HEAD request to the same address: 202 while rendering) and downloads it when
 // it is, instead of reloading the whole page each time, which would make a screen
 // reader start the page again. Progress goes to a polite status line, seldom.
+import { t } from "./i18n.js";
+
 const status = document.querySelector("[data-render-status]");
 const started = Date.now();
 let told = 0;
@@ -14,7 +16,7 @@ async function poll() {
     answer = null; // the Wi-Fi: try again
   }
   if (answer && answer.status === 200) {
-    status.textContent = "The PDF is ready: downloading it.";
+    status.textContent = t("The PDF is ready: downloading it.");
     location.replace(location.href);
     return;
   }
@@ -25,7 +27,7 @@ async function poll() {
   const seconds = Math.round((Date.now() - started) / 1000);
   if (seconds - told >= 10) {
     told = seconds;
-    status.textContent = `Still preparing the PDF: ${seconds} s so far.`;
+    status.textContent = t("Still preparing the PDF: {seconds} s so far.", { seconds });
   }
   setTimeout(poll, 2000);
 }

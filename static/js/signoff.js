@@ -5,6 +5,7 @@
 import { ACTIONS, TYPES } from "/protocol.js";
 import { announce, h, sendAction, showError } from "./live.js";
 import { orgKey, planReducers } from "./plan_state.js";
+import { t, tn, tk } from "./i18n.js";
 
 // Disables a button (or select) while its action is on the way.
 export function busy(control, promise) {
@@ -13,6 +14,15 @@ export function busy(control, promise) {
   promise.then(done, done);
   return promise;
 }
+
+// A translated sentence with elements in it: t() leaves the placeholders it was not
+// given, and each {name} of `nodes` becomes that element (a name as typed, say).
+export function withNodes(text, nodes) {
+  return text.split(/\{(\w+)\}/).map((part, i) => (i % 2 ? nodes[part] || `{${part}}` : part)).filter((part) => part !== "");
+}
+
+// Text as people typed it, in its own direction inside the sentence.
+const typed = (text) => h("span", { dir: "auto" }, text);
 
 const shortHash = (version) => version.sha256.slice(0, 12);
 
@@ -29,9 +39,9 @@ function signatureOf(state, organisation) {
 }
 
 function decisionLabel(state, signature) {
-  if (!signature) return "Not signed";
+  if (!signature) return t("Not signed");
   const found = state.signoff.decisions.find((d) => d.id === signature.decision);
-  return found ? found.label : signature.decision;
+  return found ? tk(found.label) : signature.decision;
 }
 
 function stateBadge(state, signature) {
@@ -56,18 +66,19 @@ function organisations(state) {
 
 function versionLine(version) {
   return h("span", { "data-version": version.number },
-    h("strong", {}, `Version ${version.number}`), " · ", h("code", {}, shortHash(version)),
-    ` · frozen ${frozenAt(version)} · ${version.actions} action${version.actions === 1 ? "" : "s"}`,
-    version.override ? h("span", { class: "muted" }, ` · frozen despite gaps: ${version.override.reason}`) : null);
+    h("strong", {}, t("Version {version}", { version: version.number })), " · ", h("code", {}, shortHash(version)),
+    " · ", t("frozen {date}", { date: frozenAt(version) }), " · ", tn("{n} action", "{n} actions", version.actions),
+    version.override ? h("span", { class: "muted" }, " · ", ...withNodes(t("frozen despite gaps: {reason}"), { reason: typed(version.override.reason) })) : null);
 }
 
 function signedCount(state) {
   const version = state.signoff.version;
   if (!version) return "";
-  return `${version.signatures.length} of ${organisations(state).length} organisations have signed version ${version.number}.`;
+  return t("{signed} of {total} organisations have signed version {version}.",
+    { signed: version.signatures.length, total: organisations(state).length, version: version.number });
 }
 
-const staleText = (version) => `The plan changed after version ${version.number}; freeze again.`;
+const staleText = (version) => t("The plan changed after version {version}; freeze again.", { version: version.number });
 
 // -- console ------------------------------------------------------------------------------------
 
@@ -80,7 +91,7 @@ export class FreezeControl {
     this.status = h("p", { class: "small", "data-bind": "version" });
     this.note = h("p", { class: "small muted", "aria-live": "polite" });
     this.stale = h("p", { class: "warning", "data-bind": "stale", hidden: true });
-    this.button = h("button", { type: "button", class: "small", "data-action": "freeze" }, "Freeze plan");
+    this.button = h("button", { type: "button", class: "small", "data-action": "freeze" }, t("Freeze plan"));
     this.button.addEventListener("click", () => this.freeze("", this.button));
     this.override = h("div", { class: "freeze-override stack", hidden: true });
     this.el = h("div", { class: "freeze" }, h("div", { class: "row spread" }, this.status, this.button), this.note, this.stale, this.override);
@@ -93,8 +104,8 @@ export class FreezeControl {
       .then((ack) => {
         this.override.hidden = true;
         this.override.replaceChildren();
-        this.note.textContent = ack.new ? `Frozen as version ${ack.version.number}.`
-          : `Nothing changed since version ${ack.version.number}: it stands.`;
+        this.note.textContent = ack.new ? t("Frozen as version {version}.", { version: ack.version.number })
+          : t("Nothing changed since version {version}: it stands.", { version: ack.version.number });
       })
       .catch((error) => {
         if (error.details && error.details.missing) this.askReason(error.details.missing);
@@ -103,29 +114,29 @@ export class FreezeControl {
   }
 
   askReason(missing) {
-    const reason = h("textarea", { rows: 2, maxlength: 1000, required: true, id: "freeze-reason", "data-control": "override-reason" });
-    const anyway = h("button", { type: "button", class: "small", "data-action": "freeze-anyway" }, "Freeze anyway");
+    const reason = h("textarea", { rows: 2, maxlength: 1000, required: true, dir: "auto", id: "freeze-reason", "data-control": "override-reason" });
+    const anyway = h("button", { type: "button", class: "small", "data-action": "freeze-anyway" }, t("Freeze anyway"));
     anyway.addEventListener("click", () => {
       if (!reason.value.trim()) {
-        showError(this.errorRoot, { message: "Give the reason for freezing with these gaps: it is recorded in the version." });
+        showError(this.errorRoot, { message: t("Give the reason for freezing with these gaps: it is recorded in the version.") });
         reason.focus();
         return;
       }
       this.freeze(reason.value, anyway);
     });
-    const cancel = h("button", { type: "button", class: "small secondary" }, "Cancel");
+    const cancel = h("button", { type: "button", class: "small secondary" }, t("Cancel"));
     cancel.addEventListener("click", () => { this.override.hidden = true; });
     this.override.replaceChildren(
-      h("p", {}, "The plan cannot be frozen as it is:"),
-      h("ul", { class: "small", "data-bind": "missing" }, ...missing.map((m) => h("li", {}, m))),
-      h("label", { for: "freeze-reason" }, "Reason for freezing anyway (required, recorded in the version)"), reason,
+      h("p", {}, t("The plan cannot be frozen as it is:")),
+      h("ul", { class: "small", "data-bind": "missing" }, ...missing.map((m) => h("li", { dir: "auto" }, tk(m)))),
+      h("label", { for: "freeze-reason" }, t("Reason for freezing anyway (required, recorded in the version)")), reason,
       h("div", { class: "row" }, anyway, cancel));
     this.override.hidden = false;
   }
 
   update(state) {
     const { version, stale } = state.signoff;
-    this.status.replaceChildren(version ? versionLine(version) : "The plan has not been frozen yet.");
+    this.status.replaceChildren(version ? versionLine(version) : t("The plan has not been frozen yet."));
     this.stale.hidden = !(version && stale);
     this.stale.textContent = version ? staleText(version) : "";
   }
@@ -144,7 +155,7 @@ export class ConsoleSignoff {
     this.links = h("p", { class: "row small" });
     this.count = h("p", { class: "small muted", "data-bind": "signed-count" });
     this.el.append(this.freeze.el, h("p", { class: "error", role: "alert", "data-bind": "error", hidden: true }),
-      h("h3", {}, "Who signs for each organisation"), this.count, this.table, this.links);
+      h("h3", {}, t("Who signs for each organisation")), this.count, this.table, this.links);
     body.replaceChildren(this.el);
     this.update(state);
   }
@@ -156,8 +167,8 @@ export class ConsoleSignoff {
     if (links !== this.linksKey) {
       this.linksKey = links;
       this.links.replaceChildren(...[
-        h("a", { href: `/workshops/${state.workshop.id}/plans`, "data-link": "plans" }, "Plans and downloads"),
-        version ? h("a", { href: version.share_path, target: "_blank", rel: "noopener" }, `Public page of version ${version.number}`) : null,
+        h("a", { href: `/workshops/${state.workshop.id}/plans`, "data-link": "plans" }, t("Plans and downloads")),
+        version ? h("a", { href: version.share_path, target: "_blank", rel: "noopener" }, t("Public page of version {version}", { version: version.number })) : null,
       ].filter(Boolean));
     }
     const key = JSON.stringify([state.participants, state.signoff]);
@@ -166,13 +177,13 @@ export class ConsoleSignoff {
     this.count.textContent = signedCount(state);
     const people = state.participants || [];
     this.table.replaceChildren(h("table", { class: "signoff-table" },
-      h("thead", {}, h("tr", {}, ...["Organisation", "Signs for it", "Signature"].map((t) => h("th", {}, t)))),
+      h("thead", {}, h("tr", {}, ...[t("Organisation"), t("Signs for it"), t("Signature")].map((label) => h("th", {}, label)))),
       h("tbody", {}, ...organisations(state).map((org) => {
         const rep = representativeOf(state, org);
         const signature = signatureOf(state, org);
-        return h("tr", { "data-org": org }, h("td", {}, org),
+        return h("tr", { "data-org": org }, h("td", { dir: "auto" }, org),
           h("td", {}, this.chooser(org, rep, people.filter((p) => orgKey(p.organisation) === orgKey(org)))),
-          h("td", {}, stateBadge(state, signature), signature ? h("span", { class: "small muted" },
+          h("td", {}, stateBadge(state, signature), signature ? h("span", { class: "small muted", dir: "auto" },
             ` ${signature.representative}, ${signature.title}${signature.text ? ` — “${signature.text}”` : ""}`) : null));
       }))));
   }
@@ -180,8 +191,8 @@ export class ConsoleSignoff {
   chooser(org, rep, people) {
     const options = people.map((p) => [p.id, p.name]);
     if (rep && !options.some(([id]) => id === rep.participant_id)) options.push([rep.participant_id, rep.name]);
-    const select = h("select", { class: "small", "aria-label": `Who signs for ${org}`, "data-representative": org },
-      rep ? null : h("option", { value: "" }, "Name someone…"),
+    const select = h("select", { class: "small", "aria-label": t("Who signs for {organisation}", { organisation: org }), "data-representative": org },
+      rep ? null : h("option", { value: "" }, t("Name someone…")),
       ...options.map(([id, name]) => h("option", { value: id, selected: rep && rep.participant_id === id }, name)));
     select.addEventListener("change", () => {
       if (select.value) busy(select, sendAction(this.live, this.el, ACTIONS.SIGNOFF_NAME, { participant_id: Number(select.value) }));
@@ -198,7 +209,7 @@ export class ProjectorSignoff {
     const ids = version ? version.signatures.map((s) => `${version.id}:${s.organisation}`) : [];
     if (this.signed) {
       for (const s of version ? version.signatures : []) {
-        if (!this.signed.has(`${version.id}:${s.organisation}`)) announce(`${s.organisation}: ${decisionLabel(state, s)}.`);
+        if (!this.signed.has(`${version.id}:${s.organisation}`)) announce(t("{organisation}: {decision}.", { organisation: s.organisation, decision: decisionLabel(state, s) }));
       }
     }
     this.signed = new Set(ids);
@@ -216,20 +227,20 @@ export class ProjectorSignoff {
     const { version, stale } = state.signoff;
     this.announceSignatures(state, version);
     if (!version) {
-      this.body.replaceChildren(h("p", { class: "muted" }, "The plan appears here once the facilitator freezes it."));
+      this.body.replaceChildren(h("p", { class: "muted" }, t("The plan appears here once the facilitator freezes it.")));
       return;
     }
     const url = `${this.roomOrigin}${version.share_path}`;
     this.body.replaceChildren(h("div", { class: "signoff-projector" },
       h("div", { class: "signoff-orgs" },
-        h("p", { class: "signoff-version" }, h("strong", {}, `Version ${version.number}`), " · ", h("code", {}, shortHash(version)),
-          h("span", { class: "muted" }, ` · ${version.signatures.length} of ${organisations(state).length} signed`)),
-        stale ? h("p", { class: "warning" }, "The facilitator is updating the plan; signing opens again when it is frozen.") : null,
+        h("p", { class: "signoff-version" }, h("strong", {}, t("Version {version}", { version: version.number })), " · ", h("code", {}, shortHash(version)),
+          h("span", { class: "muted" }, " · ", t("{signed} of {total} signed", { signed: version.signatures.length, total: organisations(state).length }))),
+        stale ? h("p", { class: "warning" }, t("The facilitator is updating the plan; signing opens again when it is frozen.")) : null,
         h("ul", { class: "signoff-list" }, ...organisations(state).map((org) =>
-          h("li", { "data-org": org }, h("span", { class: "org-name" }, org), stateBadge(state, signatureOf(state, org)))))),
+          h("li", { "data-org": org }, h("span", { class: "org-name", dir: "auto" }, org), stateBadge(state, signatureOf(state, org)))))),
       version.signatures.length ? h("div", { class: "share", "data-share": true },
-        h("img", { class: "share-qr", src: `${version.share_path}/qr.svg`, alt: "QR code to download the signed plan" }),
-        h("p", {}, "Scan to download the signed plan"),
+        h("img", { class: "share-qr", src: `${version.share_path}/qr.svg`, alt: t("QR code to download the signed plan") }),
+        h("p", {}, t("Scan to download the signed plan")),
         h("p", { class: "share-url" }, url)) : null));
   }
 }
@@ -241,8 +252,8 @@ function downloadLinks(state) {
   const version = state.signoff.version;
   if (!version || !version.signatures.length) return [];
   return [h("div", { class: "stack downloads", "data-downloads": true },
-    h("a", { class: "button", href: `${version.share_path}.pdf`, "data-download": "pdf" }, "Download the plan (PDF)"),
-    h("a", { class: "button secondary", href: version.share_path }, "The plan's page"))];
+    h("a", { class: "button", href: `${version.share_path}.pdf`, "data-download": "pdf" }, t("Download the plan (PDF)")),
+    h("a", { class: "button secondary", href: version.share_path }, t("The plan's page")))];
 }
 
 // The close stage (and a closed workshop): the downloads, when there are any.
@@ -281,12 +292,12 @@ export class PhoneSignoff {
     if (key === this.key) return;
     this.key = key;
     if (!version) {
-      this.part.replaceChildren(h("p", { class: "notice" }, "The facilitator has not frozen the plan yet; it appears here when it is."));
+      this.part.replaceChildren(h("p", { class: "notice" }, t("The facilitator has not frozen the plan yet; it appears here when it is.")));
       return;
     }
     const mine = rep && rep.participant_id === state.me.id;
     this.part.replaceChildren(...[
-      stale ? h("p", { class: "notice warning", "data-bind": "stale" }, "The facilitator is updating the plan; signing opens again when it is frozen.") : null,
+      stale ? h("p", { class: "notice warning", "data-bind": "stale" }, t("The facilitator is updating the plan; signing opens again when it is frozen.")) : null,
       signature ? this.recorded(state, version, signature) : null,
       !signature && mine && !stale ? this.form(state, version) : null,
       !signature && !mine ? this.whoSigns(state, org, rep) : null,
@@ -295,49 +306,51 @@ export class PhoneSignoff {
 
   whoSigns(state, org, rep) {
     return h("div", { class: "notice", "data-bind": "who-signs" },
-      h("p", {}, rep ? `${rep.name} signs for ${org}.` : `The facilitator has not yet named who signs for ${org}.`),
-      h("p", {}, `${org}: `, stateBadge(state, null)));
+      h("p", {}, ...(rep ? withNodes(t("{name} signs for {organisation}."), { name: typed(rep.name), organisation: typed(org) })
+        : withNodes(t("The facilitator has not yet named who signs for {organisation}."), { organisation: typed(org) }))),
+      h("p", {}, typed(org), ": ", stateBadge(state, null)));
   }
 
   recorded(state, version, signature) {
     return h("div", { class: "notice signed", "data-signed": signature.decision },
-      h("p", {}, h("strong", {}, signature.organisation), ": ", stateBadge(state, signature)),
-      signature.text ? h("blockquote", {}, signature.text) : null,
-      h("p", { class: "small" }, `${signature.representative}, ${signature.title}`),
-      h("p", { class: "small muted" }, `Version ${version.number} · `, h("code", {}, shortHash(version)),
+      h("p", {}, h("strong", { dir: "auto" }, signature.organisation), ": ", stateBadge(state, signature)),
+      signature.text ? h("blockquote", { dir: "auto" }, signature.text) : null,
+      h("p", { class: "small", dir: "auto" }, `${signature.representative}, ${signature.title}`),
+      h("p", { class: "small muted" }, t("Version {version}", { version: version.number }), " · ", h("code", {}, shortHash(version)),
         ` · ${new Date(signature.signed_at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}`));
   }
 
   form(state, version) {
-    const decisions = h("fieldset", { class: "choices" }, h("legend", {}, "Your decision"),
+    const decisions = h("fieldset", { class: "choices" }, h("legend", {}, t("Your decision")),
       ...state.signoff.decisions.map((d) => h("label", { for: `sign-${d.id}`, class: "choice" },
-        h("input", { type: "radio", name: "decision", id: `sign-${d.id}`, value: d.id }), h("span", {}, d.label))));
-    const fullName = h("input", { id: "sign-name", maxlength: 120, required: true, autocomplete: "name" });
+        h("input", { type: "radio", name: "decision", id: `sign-${d.id}`, value: d.id }), h("span", {}, tk(d.label)))));
+    const fullName = h("input", { id: "sign-name", maxlength: 120, required: true, autocomplete: "name", dir: "auto" });
     fullName.value = state.me.name;
-    const title = h("input", { id: "sign-title", maxlength: 120, required: true, placeholder: "e.g. Director, Human Resources" });
-    const text = h("textarea", { id: "sign-text", rows: 3, maxlength: 2000 });
-    const submit = h("button", { type: "submit", "data-action": "sign" }, `Sign for ${state.me.organisation}`);
+    const title = h("input", { id: "sign-title", maxlength: 120, required: true, dir: "auto", placeholder: t("e.g. Director, Human Resources") });
+    const text = h("textarea", { id: "sign-text", rows: 3, maxlength: 2000, dir: "auto" });
+    const submit = h("button", { type: "submit", "data-action": "sign" },
+      ...withNodes(t("Sign for {organisation}"), { organisation: typed(state.me.organisation) }));
     const form = h("form", { class: "stack", "data-form": "sign" },
-      h("p", { class: "notice" }, `You sign for ${state.me.organisation}. `, versionLine(version)),
-      h("a", { class: "button secondary", href: `${version.share_path}.pdf`, target: "_blank", rel: "noopener", "data-link": "read-pdf" }, "Read the plan (PDF)"),
+      h("p", { class: "notice" }, ...withNodes(t("You sign for {organisation}."), { organisation: typed(state.me.organisation) }), " ", versionLine(version)),
+      h("a", { class: "button secondary", href: `${version.share_path}.pdf`, target: "_blank", rel: "noopener", "data-link": "read-pdf" }, t("Read the plan (PDF)")),
       decisions,
-      h("label", { for: "sign-name" }, "Full name"), fullName,
-      h("label", { for: "sign-title" }, "Title"), title,
-      h("label", { for: "sign-text" }, "Reservations, or the reason for declining"), text,
-      h("p", { class: "small muted" }, "Required unless you endorse."),
+      h("label", { for: "sign-name" }, t("Full name")), fullName,
+      h("label", { for: "sign-title" }, t("Title")), title,
+      h("label", { for: "sign-text" }, t("Reservations, or the reason for declining")), text,
+      h("p", { class: "small muted" }, t("Required unless you endorse.")),
       submit);
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       showError(this.root, null);
       const picked = form.querySelector('input[name="decision"]:checked');
-      if (!picked) { showError(this.root, { message: "Choose: endorse, endorse with reservations, or decline." }); return; }
+      if (!picked) { showError(this.root, { message: t("Choose: endorse, endorse with reservations, or decline.") }); return; }
       const sign = this.live.send(ACTIONS.SIGNOFF_SIGN, {
         version_id: version.id, decision: picked.value, full_name: fullName.value, title: title.value, text: text.value,
       });
       busy(submit, sign).then((ack) => {
         planReducers[TYPES.SIGNOFF_SIGNED](this.live.state, ack);
         this.update(this.live.state);
-        announce(`Your signature for ${state.me.organisation} is recorded.`);
+        announce(t("Your signature for {organisation} is recorded.", { organisation: state.me.organisation }));
       }).catch((error) => showError(this.root, error));
     });
     return form;
