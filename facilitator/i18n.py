@@ -37,6 +37,12 @@ LANGUAGES: dict[str, tuple[str, str]] = {
 COOKIE = "lang"
 
 
+def N_(text: str) -> str:  # noqa: N802 - gettext's usual name for a marker
+    """Marks a fixed text for extraction where it is defined; it is translated where it
+    is shown (``tk`` on the screens, ``_`` in templates)."""
+    return text
+
+
 def supported(code: Any) -> str | None:
     """``code`` if it names a shipped language, else None."""
     return code if isinstance(code, str) and code in LANGUAGES else None
@@ -183,6 +189,11 @@ KIT_TEXT_KEYS = {
     "topics",
     "low",
     "high",
+    # The stakeholder map's quadrant labels.
+    "manage_closely",
+    "keep_satisfied",
+    "keep_informed",
+    "monitor",
 }
 
 

@@ -23,6 +23,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .i18n import N_
+
 KIT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 #: Stage types a kit may use. Screens show a generic view for types whose
@@ -250,10 +252,10 @@ class StageSpec(_Strict):
 class Quadrants(_Strict):
     """Labels of the power/interest grid's quadrants (Mendelow)."""
 
-    manage_closely: Label = "Key players: manage closely"
-    keep_satisfied: Label = "Keep satisfied"
-    keep_informed: Label = "Keep informed"
-    monitor: Label = "Monitor"
+    manage_closely: Label = N_("Key players: manage closely")
+    keep_satisfied: Label = N_("Keep satisfied")
+    keep_informed: Label = N_("Keep informed")
+    monitor: Label = N_("Monitor")
 
 
 class StarterStakeholder(_Strict):
@@ -290,25 +292,25 @@ class StakeholderMapSpec(_Strict):
 
 #: The standard columns of an action plan, in display order (see docs/plan.md).
 PLAN_COLUMNS: dict[str, str] = {
-    "objective": "Objective",
-    "activity": "Activity",
-    "action_field": "Action field",
-    "cycle_phase": "Cycle phase",
-    "sector": "Sector",
-    "lead": "Lead organisation (accountable)",
-    "partners": "Supporting partners",
-    "level": "Level",
-    "geography": "Geography",
-    "start": "Start",
-    "due": "Due",
-    "budget": "Budget and funding source",
-    "indicator": "Indicator",
-    "baseline": "Baseline",
-    "target": "Target",
-    "verification": "Means of verification",
-    "risks": "Risks and assumptions",
-    "review_date": "Review date",
-    "status": "Status",
+    "objective": N_("Objective"),
+    "activity": N_("Activity"),
+    "action_field": N_("Action field"),
+    "cycle_phase": N_("Cycle phase"),
+    "sector": N_("Sector"),
+    "lead": N_("Lead organisation (accountable)"),
+    "partners": N_("Supporting partners"),
+    "level": N_("Level"),
+    "geography": N_("Geography"),
+    "start": N_("Start"),
+    "due": N_("Due"),
+    "budget": N_("Budget and funding source"),
+    "indicator": N_("Indicator"),
+    "baseline": N_("Baseline"),
+    "target": N_("Target"),
+    "verification": N_("Means of verification"),
+    "risks": N_("Risks and assumptions"),
+    "review_date": N_("Review date"),
+    "status": N_("Status"),
 }
 #: Columns every plan has: what is done, and who is accountable for it.
 REQUIRED_PLAN_COLUMNS = ("activity", "lead")

@@ -22,17 +22,18 @@ from . import accountability, protocol, quotas
 from .agenda import AgendaItem
 from .db import Base, utcnow
 from .errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, DomainError
+from .i18n import N_
 from .kits import PLAN_COLUMNS
 from .live import Event, refresher
 from .polls import Poll, PollRound
 from .workshops import Outcome, Participant, Workshop, active_participants
 
 STATUSES = {
-    "planned": "Planned",
-    "in_progress": "In progress",
-    "done": "Done",
-    "delayed": "Delayed",
-    "cancelled": "Cancelled",
+    "planned": N_("Planned"),
+    "in_progress": N_("In progress"),
+    "done": N_("Done"),
+    "delayed": N_("Delayed"),
+    "cancelled": N_("Cancelled"),
 }
 #: Free-text fields and their length limits.
 TEXT_FIELDS = {

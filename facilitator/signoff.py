@@ -23,13 +23,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from . import canonical, protocol
 from .db import Base, utcnow
 from .errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, DomainError
+from .i18n import N_
 from .live import Event, EventRecord
 from .workshops import Outcome, Participant, Workshop, get_participant
 
 DECISIONS = {
-    "endorse": "Endorsed",
-    "endorse_with_reservations": "Endorsed with reservations",
-    "decline": "Declined",
+    "endorse": N_("Endorsed"),
+    "endorse_with_reservations": N_("Endorsed with reservations"),
+    "decline": N_("Declined"),
 }
 NAME_MAX = 120
 TITLE_MAX = 120

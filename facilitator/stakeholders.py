@@ -21,19 +21,20 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from . import protocol, quotas
 from .db import Base, utcnow
 from .errors import CONFLICT, INVALID, NOT_FOUND, STAGE, DomainError
+from .i18n import N_
 from .live import Event
 from .workshops import Outcome, Participant, Workshop
 
 NAME_MAX = 80
 NOTES_MAX = 500
 POSITIONS = {
-    -3: "Strong opponent",
-    -2: "Opponent",
-    -1: "Leaning against",
-    0: "Neutral",
-    1: "Leaning for",
-    2: "Supporter",
-    3: "Strong supporter",
+    -3: N_("Strong opponent"),
+    -2: N_("Opponent"),
+    -1: N_("Leaning against"),
+    0: N_("Neutral"),
+    1: N_("Leaning for"),
+    2: N_("Supporter"),
+    3: N_("Strong supporter"),
 }
 PROPOSED = "proposed"
 ACCEPTED = "accepted"

@@ -16,28 +16,34 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import INVALID, DomainError
+from .i18n import N_
 
 GRADIENTS = {
-    1: "Whole-hearted endorsement",
-    2: "Agree with a minor point",
-    3: "Support with reservations",
-    4: "Abstain",
-    5: "More discussion needed",
-    6: "Don't like it but will support it",
-    7: "Serious disagreement",
-    8: "Veto",
+    1: N_("Whole-hearted endorsement"),
+    2: N_("Agree with a minor point"),
+    3: N_("Support with reservations"),
+    4: N_("Abstain"),
+    5: N_("More discussion needed"),
+    6: N_("Don't like it but will support it"),
+    7: N_("Serious disagreement"),
+    8: N_("Veto"),
 }
 FIST = {
-    0: "Block",
-    1: "Serious concerns",
-    2: "Concerns",
-    3: "Can live with it",
-    4: "Support",
-    5: "Will champion it",
+    0: N_("Block"),
+    1: N_("Serious concerns"),
+    2: N_("Concerns"),
+    3: N_("Can live with it"),
+    4: N_("Support"),
+    5: N_("Will champion it"),
 }
-CONSENSUS = {"agree": "Agree", "abstain": "Abstain", "disagree": "Disagree", "block": "Block"}
-CONSENT = {"consent": "Consent", "object": "Reasoned objection"}
-YES_NO = {"yes": "Yes", "no": "No", "abstain": "Abstain"}
+CONSENSUS = {
+    "agree": N_("Agree"),
+    "abstain": N_("Abstain"),
+    "disagree": N_("Disagree"),
+    "block": N_("Block"),
+}
+CONSENT = {"consent": N_("Consent"), "object": N_("Reasoned objection")}
+YES_NO = {"yes": N_("Yes"), "no": N_("No"), "abstain": N_("Abstain")}
 
 
 @dataclass(frozen=True)
@@ -315,7 +321,7 @@ METHODS: dict[str, Method] = {
     for m in (
         Method(
             "gradients",
-            "Gradients of agreement",
+            N_("Gradients of agreement"),
             frozenset({8}),
             {"min_support_share": 0.5, "veto_blocks": True},
             _fixed(GRADIENTS),
@@ -324,7 +330,7 @@ METHODS: dict[str, Method] = {
         ),
         Method(
             "fist",
-            "Fist of five",
+            N_("Fist of five"),
             frozenset({0}),
             {"min_fingers": 3},
             _fixed(FIST),
@@ -333,7 +339,7 @@ METHODS: dict[str, Method] = {
         ),
         Method(
             "consensus",
-            "Consensus",
+            N_("Consensus"),
             frozenset({"block"}),
             {"min_agree_share": 0.5},
             _fixed(CONSENSUS),
@@ -342,7 +348,7 @@ METHODS: dict[str, Method] = {
         ),
         Method(
             "consent",
-            "Consent",
+            N_("Consent"),
             frozenset({"object"}),
             {},
             _fixed(CONSENT),
@@ -351,7 +357,7 @@ METHODS: dict[str, Method] = {
         ),
         Method(
             "yes_no",
-            "Yes / no / abstain",
+            N_("Yes / no / abstain"),
             frozenset(),
             {"min_yes_share": 0.5, "strict_majority": True},
             _fixed(YES_NO),
@@ -361,7 +367,7 @@ METHODS: dict[str, Method] = {
         Method("dots", "Dot vote", frozenset(), {}, _validate_dots, _count_dots, _decide_most),
         Method(
             "ranked",
-            "Ranked choice",
+            N_("Ranked choice"),
             frozenset(),
             {"count": "irv"},
             _validate_ranking,
@@ -370,7 +376,7 @@ METHODS: dict[str, Method] = {
         ),
         Method(
             "scale",
-            "Scale 1 to N",
+            N_("Scale 1 to N"),
             frozenset(),
             {"min_median": None},
             _validate_scale,
