@@ -4,9 +4,9 @@
 // projector shows the rows and the gaps large; phones propose actions and offer
 // their organisation as lead or partner.
 import { ACTIONS } from "/protocol.js";
-import { announce, h, sendAction, showError } from "./live.js";
+import { announce, h, sendAction, showError, withNodes } from "./live.js";
 import { orgKey } from "./plan_state.js";
-import { FreezeControl, busy, withNodes } from "./signoff.js";
+import { FreezeControl, busy } from "./signoff.js";
 import { t, tn, tk } from "./i18n.js";
 
 // The console table's cells, each with the fields stacked in it, when the kit

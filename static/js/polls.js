@@ -1,7 +1,7 @@
 // Polls on every screen: the console drafts, opens and closes them; phones vote
 // with the method's own controls; the projector shows turnout, then the outcome.
 import { ACTIONS } from "/protocol.js";
-import { announce, h, sendAction, showError } from "./live.js";
+import { announce, h, sendAction, showError, withNodes } from "./live.js";
 import { t, tk } from "./i18n.js";
 
 const METHODS = [
@@ -32,12 +32,6 @@ function statusLabel(status) {
 }
 
 const secrecy = (anonymous) => (anonymous ? t("anonymous") : t("named"));
-
-// A translated sentence with elements in it: t() leaves the placeholders it was not
-// given, and each {name} of `nodes` becomes that element.
-function withNodes(text, nodes) {
-  return text.split(/\{(\w+)\}/).map((part, i) => (i % 2 ? nodes[part] || `{${part}}` : part)).filter((part) => part !== "");
-}
 
 function stagePolls(state, stage) {
   return (state.polls || []).filter((e) => e.poll.stage_id === stage.id);

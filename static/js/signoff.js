@@ -3,7 +3,7 @@
 // signs on their phone; the projector shows who has signed and, once someone
 // has, a QR code to download the signed plan.
 import { ACTIONS, TYPES } from "/protocol.js";
-import { announce, h, sendAction, showError } from "./live.js";
+import { announce, h, sendAction, showError, withNodes } from "./live.js";
 import { orgKey, planReducers } from "./plan_state.js";
 import { t, tn, tk } from "./i18n.js";
 
@@ -13,12 +13,6 @@ export function busy(control, promise) {
   const done = () => { control.disabled = false; };
   promise.then(done, done);
   return promise;
-}
-
-// A translated sentence with elements in it: t() leaves the placeholders it was not
-// given, and each {name} of `nodes` becomes that element (a name as typed, say).
-export function withNodes(text, nodes) {
-  return text.split(/\{(\w+)\}/).map((part, i) => (i % 2 ? nodes[part] || `{${part}}` : part)).filter((part) => part !== "");
 }
 
 // Text as people typed it, in its own direction inside the sentence.
