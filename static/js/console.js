@@ -10,6 +10,7 @@ import { ConsolePlan } from "./plan.js";
 import { ConsoleSignoff, busy } from "./signoff.js";
 import { ConsoleProgramme } from "./design.js";
 import { voiceTable, watchVoice } from "./voice.js";
+import { t, tn, tk } from "./i18n.js";
 
 const root = document.getElementById("console");
 const draftBanner = bind(document, "draft-banner");
@@ -17,6 +18,18 @@ let consoleBoard = null;
 let tool = null; // the current stage's tool: {stageId, view}
 const announceStage = stageAnnouncer();
 // The console's tool for each interactive stage type (boards are found by boardOfStage).
+// What the console calls each stage type and each state of the workshop.
+const TYPE_NAMES = {
+  welcome: t("welcome"),
+  board: t("board"),
+  stakeholder_map: t("stakeholder map"),
+  agenda: t("agenda"),
+  vote: t("vote"),
+  action_plan: t("action plan"),
+  signoff: t("signoff"),
+  close: t("close"),
+};
+const STATUS_NAMES = { draft: t("draft"), live: t("live"), closed: t("closed") };
 const TOOLS = {
   stakeholder_map: ConsoleMap,
   vote: ConsolePolls,
@@ -34,18 +47,20 @@ function render(state) {
         h("button", {
           type: "button", class: "link", "data-stage-id": s.id,
           onclick: () => act(ACTIONS.STAGE_GOTO, { stage_id: s.id }),
-        }, `${i + 1}. ${s.title}`),
-        h("span", { class: "muted small" }, ` ${s.type.replace("_", " ")} · ${s.minutes} min`)),
+        }, `${i + 1}. ${tk(s.title)}`),
+        h("span", { class: "muted small" },
+          ` ${TYPE_NAMES[s.type] || s.type.replace("_", " ")} · ${t("{n} min", { n: s.minutes })}`)),
     ),
   );
   root.querySelector('[data-action="prev"]').disabled = !stage || state.stages[0].id === stage.id;
   root.querySelector('[data-action="next"]').disabled =
     !stage || state.stages[state.stages.length - 1].id === stage.id;
   bind(root, "code").textContent = state.workshop.code;
-  bind(root, "status").textContent = state.workshop.status;
+  bind(root, "status").textContent = STATUS_NAMES[state.workshop.status] || state.workshop.status;
   bind(root, "count").textContent = String(state.presence.total);
   bind(root, "summary").textContent =
-    `${state.presence.organisations} organisations · ${state.presence.by_sector.length} sectors`;
+    `${tn("{n} organisation", "{n} organisations", state.presence.organisations)} · ${
+      tn("{n} sector", "{n} sectors", state.presence.by_sector.length)}`;
   renderParticipants(state.participants || []);
   renderStageTools(state, stage);
   renderDraft(state);
@@ -75,7 +90,7 @@ function renderStageTools(state, stage) {
     const view = board ? new ConsoleBoard(root, live) : new Tool(root, live);
     tool = { stageId: stage.id, view };
     consoleBoard = board ? view : null;
-    bind(panel, "stage-tools-title").textContent = stage.title;
+    bind(panel, "stage-tools-title").textContent = tk(stage.title);
     view.mount(bind(panel, "stage-tools-body"), state, stage);
   } else if (board) {
     tool.view.update(state, board);
@@ -96,21 +111,21 @@ function renderParticipants(participants) {
   bind(root, "participants").replaceChildren(
     ...sectors.map((sector) =>
       h("div", { class: "sector-group" },
-        h("h3", {}, sector),
+        h("h3", { dir: "auto" }, tk(sector)),
         ...[...bySector.get(sector).entries()].sort().map(([org, people]) =>
           h("div", { class: "org-group" },
-            h("p", { class: "org" }, org),
+            h("p", { class: "org", dir: "auto" }, org),
             h("ul", {}, ...people.map((p) =>
               h("li", { "data-participant-id": p.id },
-                h("span", {}, p.name),
+                h("span", { dir: "auto" }, p.name),
                 h("button", {
                   type: "button", class: "link danger small",
                   onclick: () => {
-                    if (window.confirm(`Remove ${p.name} from the workshop?`)) {
+                    if (window.confirm(t("Remove {name} from the workshop?", { name: p.name }))) {
                       act(ACTIONS.PARTICIPANT_REMOVE, { participant_id: p.id });
                     }
                   },
-                }, "remove"))))))),
+                }, t("remove")))))))),
     ),
   );
 }
@@ -124,7 +139,7 @@ const live = new Live({
   screen: "console",
   render,
   onStatus: (text) => { bind(document, "connection").textContent = text; },
-  onTransient: (t) => { if (consoleBoard) consoleBoard.view.showDrag(t.data); },
+  onTransient: (transient) => { if (consoleBoard) consoleBoard.view.showDrag(transient.data); },
 });
 
 root.querySelector('[data-action="next"]').addEventListener("click", () =>
@@ -132,7 +147,7 @@ root.querySelector('[data-action="next"]').addEventListener("click", () =>
 root.querySelector('[data-action="prev"]').addEventListener("click", () =>
   act(ACTIONS.STAGE_PREV, { from_stage_id: live.state && live.state.current_stage_id }));
 root.querySelector('[data-action="close"]').addEventListener("click", () => {
-  if (window.confirm("Close the workshop? Nobody new can join.")) act(ACTIONS.WORKSHOP_CLOSE, {});
+  if (window.confirm(t("Close the workshop? Nobody new can join."))) act(ACTIONS.WORKSHOP_CLOSE, {});
 });
 root.querySelector('[data-action="reopen"]').addEventListener("click", () =>
   act(ACTIONS.WORKSHOP_REOPEN, {}));
@@ -151,5 +166,5 @@ showVoice.addEventListener("click", () => {
 watchVoice(live, () => true, (voice) => {
   bind(root, "voice").replaceChildren(voiceTable(voice));
   const on = live.state && live.state.workshop.display && live.state.workshop.display.share_of_voice;
-  showVoice.textContent = on ? "Take off the projector" : "Show on the projector";
+  showVoice.textContent = on ? t("Take off the projector") : t("Show on the projector");
 });

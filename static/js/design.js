@@ -5,28 +5,29 @@
 import { ACTIONS } from "/protocol.js";
 import { h, sendAction, showError } from "./live.js";
 import { busy } from "./signoff.js";
+import { t, tn, tk } from "./i18n.js";
 
 const STAGE_LABELS = {
-  welcome: "Welcome",
-  board: "Board",
-  stakeholder_map: "Stakeholder map",
-  agenda: "Agenda",
-  vote: "Vote",
-  action_plan: "Action plan",
-  signoff: "Sign-off",
-  close: "Close",
+  welcome: t("Welcome"),
+  board: t("Board"),
+  stakeholder_map: t("Stakeholder map"),
+  agenda: t("Agenda"),
+  vote: t("Vote"),
+  action_plan: t("Action plan"),
+  signoff: t("Sign-off"),
+  close: t("Close"),
 };
 
 const METHODS = [
-  ["", "— chosen per poll"],
-  ["consensus", "Consensus"],
-  ["gradients", "Gradients of agreement"],
-  ["fist", "Fist of five"],
-  ["consent", "Consent"],
-  ["yes_no", "Yes / no / abstain"],
-  ["dots", "Dot vote"],
-  ["ranked", "Ranked choice"],
-  ["scale", "Scale"],
+  ["", t("— chosen per poll")],
+  ["consensus", t("Consensus")],
+  ["gradients", t("Gradients of agreement")],
+  ["fist", t("Fist of five")],
+  ["consent", t("Consent")],
+  ["yes_no", t("Yes / no / abstain")],
+  ["dots", t("Dot vote")],
+  ["ranked", t("Ranked choice")],
+  ["scale", t("Scale")],
 ];
 
 // -- time --------------------------------------------------------------------------------------
@@ -36,8 +37,8 @@ const toClock = (minutes) => `${String(Math.floor(minutes / 60) % 24).padStart(2
 function duration(minutes) {
   const hours = Math.floor(minutes / 60);
   const rest = minutes % 60;
-  if (!hours) return `${rest} min`;
-  return rest ? `${hours} h ${rest} min` : `${hours} h`;
+  if (!hours) return t("{n} min", { n: rest });
+  return rest ? t("{hours} h {minutes} min", { hours, minutes: rest }) : t("{n} h", { n: hours });
 }
 
 // Each stage's start and end from the start time, as the server's schedule has them.
@@ -110,23 +111,25 @@ const choice = (options) => ({
 });
 
 const SETTINGS = {
-  board: [["areas", "Areas, one per line", lines()]],
-  stakeholder_map: [["participatory", "Everyone places each stakeholder; the room's median shows", check(false)]],
+  board: [["areas", t("Areas, one per line"), lines()]],
+  stakeholder_map: [["participatory", t("Everyone places each stakeholder; the room's median shows"), check(false)]],
   agenda: [
-    ["dots_per_participant", "Dots per participant", count(3, 20)],
-    ["allow_stacking", "Several dots on one topic", check(true)],
-    ["default_minutes", "Minutes for a new item", count(10, 600)],
+    ["dots_per_participant", t("Dots per participant"), count(3, 20)],
+    ["allow_stacking", t("Several dots on one topic"), check(true)],
+    ["default_minutes", t("Minutes for a new item"), count(10, 600)],
   ],
   vote: [
-    ["method", "Method of new polls", choice(METHODS)],
-    ["anonymous", "Anonymous votes", check(true)],
-    ["group_by", "Results broken down by", choice([["", "Sector (the default)"], ["organisation", "Organisation"], ["none", "No breakdown"]])],
+    ["method", t("Method of new polls"), choice(METHODS)],
+    ["anonymous", t("Anonymous votes"), check(true)],
+    ["group_by", t("Results broken down by"), choice([
+      ["", t("Sector (the default)")], ["organisation", t("Organisation")], ["none", t("No breakdown")],
+    ])],
   ],
 };
 
 // What a setting does beyond the stage itself.
 const HINTS = {
-  areas: "New areas appear as groups on the board; removing one here leaves its group in place.",
+  areas: t("New areas appear as groups on the board; removing one here leaves its group in place."),
 };
 
 // The stage's whole config as its controls show it: the stored config (so settings
@@ -195,29 +198,29 @@ export class ConsoleProgramme {
 
   scheduleForm() {
     this.startsAt = h("input", {
-      maxlength: 5, placeholder: "HH:MM", class: "clock-input",
-      "aria-label": "Start time (HH:MM)", "data-design": "starts-at",
+      maxlength: 5, placeholder: t("HH:MM"), class: "clock-input",
+      "aria-label": t("Start time (HH:MM)"), "data-design": "starts-at",
     });
     this.startsAt.addEventListener("change", () => this.schedule({ starts_at: normaliseTime(this.startsAt.value) }, this.startsAt));
     this.startsAt.addEventListener("blur", () => this.showStart(false));
     this.total = h("strong", { "data-design": "total" });
     this.ends = h("span", { "data-design": "ends" });
-    this.fitTo = h("input", { placeholder: "H:MM", class: "clock-input", "aria-label": "Total duration to fit", "data-design": "fit-total" });
-    const fit = h("button", { type: "submit", class: "small secondary", "data-design": "fit" }, "Fit");
-    const fitForm = h("form", { class: "row" }, h("span", { class: "small" }, "Fit the time boxes to"), this.fitTo, fit);
+    this.fitTo = h("input", { placeholder: t("H:MM"), class: "clock-input", "aria-label": t("Total duration to fit"), "data-design": "fit-total" });
+    const fit = h("button", { type: "submit", class: "small secondary", "data-design": "fit" }, t("Fit"));
+    const fitForm = h("form", { class: "row" }, h("span", { class: "small" }, t("Fit the time boxes to")), this.fitTo, fit);
     fitForm.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const minutes = parseDuration(this.fitTo.value);
       if (minutes === null) {
-        showError(this.el, { message: "Give the total as H:MM or in minutes, e.g. 5:30 or 330." });
+        showError(this.el, { message: t("Give the total as H:MM or in minutes, e.g. 5:30 or 330.") });
         return;
       }
       this.send(fit, ACTIONS.WORKSHOP_SCHEDULE, { total_minutes: minutes })
         .then((ack) => { if (ack) this.fitTo.value = ""; });
     });
     return h("div", { class: "row schedule" },
-      h("label", { class: "inline" }, "Starts at", this.startsAt),
-      h("span", {}, "Total ", this.total, this.ends),
+      h("label", { class: "inline" }, t("Starts at"), this.startsAt),
+      h("span", {}, `${t("Total")} `, this.total, this.ends),
       fitForm);
   }
 
@@ -240,13 +243,13 @@ export class ConsoleProgramme {
   // -- adding --
 
   addForm() {
-    const type = h("select", { "aria-label": "Type of the new stage", "data-design": "add-type" },
+    const type = h("select", { "aria-label": t("Type of the new stage"), "data-design": "add-type" },
       ...Object.entries(STAGE_LABELS).map(([v, l]) => h("option", { value: v }, l)));
-    const title = h("input", { maxlength: 80, placeholder: "Title", "aria-label": "Title of the new stage", "data-design": "add-title" });
-    const minutes = h("input", { type: "number", min: 1, max: 600, value: 15, class: "minutes", "aria-label": "Minutes", "data-design": "add-minutes" });
-    this.after = h("select", { "aria-label": "Where the new stage goes", "data-design": "add-after" });
-    const add = h("button", { type: "submit", class: "small", "data-design": "add" }, "Add stage");
-    const form = h("form", { class: "row programme-add" }, type, title, minutes, h("span", { class: "small muted" }, "min"), this.after, add);
+    const title = h("input", { maxlength: 80, placeholder: t("Title"), "aria-label": t("Title of the new stage"), dir: "auto", "data-design": "add-title" });
+    const minutes = h("input", { type: "number", min: 1, max: 600, value: 15, class: "minutes", "aria-label": t("Minutes"), "data-design": "add-minutes" });
+    this.after = h("select", { "aria-label": t("Where the new stage goes"), "data-design": "add-after" });
+    const add = h("button", { type: "submit", class: "small", "data-design": "add" }, t("Add stage"));
+    const form = h("form", { class: "row programme-add" }, type, title, minutes, h("span", { class: "small muted" }, t("min")), this.after, add);
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const where = this.after.value;
@@ -260,15 +263,16 @@ export class ConsoleProgramme {
         if (where === "start" && added) this.send(add, ACTIONS.STAGE_MOVE, { stage_id: added.id, position: 0 });
       });
     });
-    return h("div", {}, h("h3", {}, "Add a stage"), form);
+    return h("div", {}, h("h3", {}, t("Add a stage")), form);
   }
 
   drawAfter(stages) {
     const chosen = this.after.value;
     this.after.replaceChildren(
-      h("option", { value: "" }, "at the end"),
-      h("option", { value: "start" }, "at the start"),
-      ...stages.map((s, i) => h("option", { value: String(s.id) }, `after ${i + 1}. ${s.title}`)));
+      h("option", { value: "" }, t("at the end")),
+      h("option", { value: "start" }, t("at the start")),
+      ...stages.map((s, i) =>
+        h("option", { value: String(s.id) }, t("after {number}. {title}", { number: i + 1, title: tk(s.title) }))));
     if ([...this.after.options].some((o) => o.value === chosen)) this.after.value = chosen;
   }
 
@@ -287,7 +291,7 @@ export class ConsoleProgramme {
     this.total.textContent = duration(total);
     this.ends.textContent = span ? ` · ${span}` : "";
     const n = state.stages.length;
-    this.summary.textContent = [`${n} stage${n === 1 ? "" : "s"}`, duration(total), span].filter(Boolean).join(" · ");
+    this.summary.textContent = [tn("{n} stage", "{n} stages", n), duration(total), span].filter(Boolean).join(" · ");
     this.showStart(false);
     this.drawAfter(state.stages);
     this.drawRows(state, times);
@@ -349,7 +353,7 @@ export class ConsoleProgramme {
   rowView(stage) {
     const { title, minutes, prompt, settings, fields } = this.fieldsOf(stage);
     const editor = h("div", { class: "design-editor stack", hidden: true },
-      h("label", { for: prompt.id, class: "small" }, "Prompt: the instruction shown under the title"), prompt, ...settings);
+      h("label", { for: prompt.id, class: "small" }, t("Prompt: the instruction shown under the title")), prompt, ...settings);
     const tools = this.toolsOf(stage.id, editor);
     const number = h("span", { class: "design-number" });
     const clock = h("span", { class: "design-clock", "data-design": "clock" });
@@ -358,7 +362,7 @@ export class ConsoleProgramme {
         h("span", { class: "design-when" }, number, clock),
         title,
         h("span", { class: "design-type" }, STAGE_LABELS[stage.type] || stage.type),
-        h("span", { class: "design-minutes" }, minutes, h("span", { class: "small muted" }, "min")),
+        h("span", { class: "design-minutes" }, minutes, h("span", { class: "small muted" }, t("min"))),
         h("span", { class: "row design-tools" }, ...Object.values(tools))),
       editor);
     return { li, number, clock, up: tools.up, down: tools.down, fields };
@@ -373,11 +377,11 @@ export class ConsoleProgramme {
       this.watch(f, stage.id);
       return el;
     };
-    const title = h("input", { maxlength: 80, class: "design-title", "aria-label": "Title", "data-field": "title" });
+    const title = h("input", { maxlength: 80, class: "design-title", "aria-label": t("Title"), "data-field": "title", dir: "auto" });
     add(title, (s) => { title.value = s.title; }, () => ({ title: title.value }));
-    const minutes = h("input", { type: "number", min: 1, max: 600, class: "minutes", "aria-label": "Minutes", "data-field": "minutes" });
+    const minutes = h("input", { type: "number", min: 1, max: 600, class: "minutes", "aria-label": t("Minutes"), "data-field": "minutes" });
     add(minutes, (s) => { minutes.value = String(s.minutes); }, () => ({ minutes: Number(minutes.value) }));
-    const prompt = h("textarea", { rows: 3, maxlength: 2000, "data-field": "prompt", id: `design-prompt-${stage.id}` });
+    const prompt = h("textarea", { rows: 3, maxlength: 2000, "data-field": "prompt", dir: "auto", id: `design-prompt-${stage.id}` });
     add(prompt, (s) => { prompt.value = s.prompt || ""; }, () => ({ prompt: prompt.value }));
     // Every setting sends them all, so a quick second change does not undo the first.
     const controls = (SETTINGS[stage.type] || []).map(([key, label, kind]) => ({ key, label, kind, el: kind.make(label) }));
@@ -393,22 +397,22 @@ export class ConsoleProgramme {
 
   toolsOf(id, editor) {
     const button = (label, attrs) => h("button", Object.assign({ type: "button", class: "small secondary" }, attrs), label);
-    const up = button("↑", { "aria-label": "Move up", title: "Move up", "data-design": "up" });
-    const down = button("↓", { "aria-label": "Move down", title: "Move down", "data-design": "down" });
+    const up = button("↑", { "aria-label": t("Move up"), title: t("Move up"), "data-design": "up" });
+    const down = button("↓", { "aria-label": t("Move down"), title: t("Move down"), "data-design": "down" });
     up.addEventListener("click", () => this.move(up, id, -1));
     down.addEventListener("click", () => this.move(down, id, 1));
-    const details = button("Details", { "data-design": "details", "aria-expanded": "false" });
+    const details = button(t("Details"), { "data-design": "details", "aria-expanded": "false" });
     details.addEventListener("click", () => {
       editor.hidden = !editor.hidden;
-      details.textContent = editor.hidden ? "Details" : "Hide";
+      details.textContent = editor.hidden ? t("Details") : t("Hide");
       details.setAttribute("aria-expanded", String(!editor.hidden));
     });
-    const copy = button("Duplicate", { "data-design": "duplicate" });
+    const copy = button(t("Duplicate"), { "data-design": "duplicate" });
     copy.addEventListener("click", () => this.send(copy, ACTIONS.STAGE_DUPLICATE, { stage_id: id }));
-    const remove = button("remove", { class: "link danger small", "data-design": "remove" });
+    const remove = button(t("remove"), { class: "link danger small", "data-design": "remove" });
     remove.addEventListener("click", () => {
       const stage = this.stageOf(id);
-      if (stage && window.confirm(`Remove “${stage.title}” from the programme?`)) {
+      if (stage && window.confirm(t("Remove “{title}” from the programme?", { title: tk(stage.title) }))) {
         this.send(remove, ACTIONS.STAGE_REMOVE, { stage_id: id });
       }
     });

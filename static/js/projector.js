@@ -8,6 +8,7 @@ import { ProjectorMap } from "./stakeholders.js";
 import { ProjectorPlan } from "./plan.js";
 import { ProjectorSignoff } from "./signoff.js";
 import { voiceTable, watchVoice } from "./voice.js";
+import { t, tn, tk } from "./i18n.js";
 
 const root = document.getElementById("projector");
 let projectorBoard = null;
@@ -26,17 +27,19 @@ function render(state) {
   const stage = currentStage(state);
   const index = stage ? state.stages.indexOf(stage) : -1;
   announceStage(state);
-  bind(root, "stage-count").textContent = stage ? `Stage ${index + 1} of ${state.stages.length}` : "";
-  bind(root, "stage-title").textContent = stage ? stage.title : state.workshop.title;
-  bind(root, "stage-prompt").textContent = stage ? stage.prompt : "";
-  bind(root, "code").textContent = state.workshop.status === "closed" ? "closed" : state.workshop.code;
+  bind(root, "stage-count").textContent = stage
+    ? t("Stage {n} of {total}", { n: index + 1, total: state.stages.length })
+    : "";
+  bind(root, "stage-title").textContent = stage ? tk(stage.title) : state.workshop.title;
+  bind(root, "stage-prompt").textContent = stage ? tk(stage.prompt) : "";
+  bind(root, "code").textContent = state.workshop.status === "closed" ? t("closed") : state.workshop.code;
   bind(root, "count").textContent = String(state.presence.total);
   const orgs = state.presence.organisations;
-  bind(root, "organisations").textContent = `${orgs} organisation${orgs === 1 ? "" : "s"}`;
+  bind(root, "organisations").textContent = tn("{n} organisation", "{n} organisations", orgs);
   bind(root, "sectors").replaceChildren(
     ...state.presence.by_sector.map((row) =>
       h("li", { "data-sector": row.sector },
-        h("span", { class: "sector-name" }, row.sector),
+        h("span", { class: "sector-name", dir: "auto" }, tk(row.sector)),
         h("span", { class: "sector-count" }, String(row.count)))),
   );
   root.classList.toggle("compact-join", Boolean(stage) && stage.type !== "welcome");
@@ -65,8 +68,8 @@ const live = new Live({
   screen: "projector",
   key: root.dataset.key,
   render,
-  onStatus: (text) => { bind(root, "connection").textContent = text === "live" ? "" : text; },
-  onTransient: (t) => { if (projectorBoard) projectorBoard.view.showDrag(t.data); },
+  onStatus: (text) => { bind(root, "connection").textContent = text === "live" || text === t("live") ? "" : text; },
+  onTransient: (transient) => { if (projectorBoard) projectorBoard.view.showDrag(transient.data); },
 });
 window.facilitatorLive = live;
 
@@ -74,6 +77,6 @@ const voicePanel = h("section", { class: "voice-overlay", hidden: true, "data-bi
 root.append(voicePanel);
 const voiceOn = () => Boolean(live.state && live.state.workshop.display && live.state.workshop.display.share_of_voice);
 watchVoice(live, voiceOn, (voice) => {
-  voicePanel.replaceChildren(h("h2", {}, "Share of voice"), voiceTable(voice));
+  voicePanel.replaceChildren(h("h2", {}, t("Share of voice")), voiceTable(voice));
 }, 3000);
 setInterval(() => { voicePanel.hidden = !voiceOn(); }, 500);
