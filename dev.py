@@ -152,9 +152,8 @@ def i18n() -> int:
     folder = ROOT / "facilitator" / "translations"
     template = folder / "messages.pot"
     babel = [str(PYTHON), "-m", "babel.messages.frontend"]
-    extract = [*babel, "extract", "-F", "babel.cfg", "-k", "_", "-k", "t", "-k", "tn:1,2",
-               "-k", "N_", "--no-location", "--sort-output",
-               "-o", str(template), "."]
+    extract = [str(PYTHON), "-c", "import sys; from pathlib import Path; "
+               "from facilitator.i18n import extract; extract(Path(sys.argv[1]))", str(template)]
     if subprocess.call(extract, cwd=ROOT):
         return 1
     for lang in ("fr", "ur"):

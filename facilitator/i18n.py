@@ -131,11 +131,14 @@ def page_language(workshop_language: str | None = None, *, fixed: bool = False) 
     browser's. ``fixed``: the workshop's language whatever the person chose (the
     projector, which the whole room reads)."""
     chosen = supported(request.cookies.get(COOKIE))
-    if fixed and supported(workshop_language):
-        lang = str(workshop_language)
+    workshop = supported(workshop_language)
+    if workshop and (fixed or not chosen):
+        lang = workshop
     else:
-        lang = chosen or supported(workshop_language) or negotiate(request.accept_languages)
+        lang = chosen or negotiate(request.accept_languages)
     g.lang = lang
+    #: The page follows the workshop's language when the facilitator changes it.
+    g.follows_workshop_language = lang == workshop and (fixed or not chosen)
     return lang
 
 
@@ -165,10 +168,29 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def language() -> dict[str, Any]:
         lang = current()
-        return {"lang": lang, "lang_dir": direction(lang)}
+        follows = bool(g.get("follows_workshop_language"))
+        return {"lang": lang, "lang_dir": direction(lang), "follows_workshop_language": follows}
 
 
-# -- extraction -------------------------------------------------------------------------------
+# -- extraction ---
+
+#: Marker functions: ``_``/``_n`` (templates, Python), ``t``/``tn`` (screens), ``N_``.
+KEYWORDS = ("_", "_n:1,2", "t", "tn:1,2", "N_")
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def extract(output: Path) -> None:
+    """Every marked text of the project into the template ``output`` (see babel.cfg)."""
+    from babel.messages.frontend import CommandLineInterface
+
+    keywords = [arg for keyword in KEYWORDS for arg in ("-k", keyword)]
+    CommandLineInterface().run(
+        ["pybabel", "-q", "extract", "-F", str(PROJECT / "babel.cfg"), *keywords,
+         "--no-location", "--sort-output", "-o", str(output), str(PROJECT)]
+    )  # fmt: skip
+
+
+# -------------------------------------------------------------------------------
 
 #: Kit fields shown to people as they are written (translated by their exact text).
 KIT_TEXT_KEYS = {

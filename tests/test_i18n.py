@@ -126,19 +126,19 @@ def test_the_workshop_language_sets_the_projector_and_the_phones_default(room):
     projector = requests.get(
         f"{base}/w/{workshop.id}/projector", params={"key": workshop.projector_key}
     )
-    assert '<html lang="ur" dir="rtl">' in projector.text
+    assert '<html lang="ur" dir="rtl" data-follows-workshop-language>' in projector.text
     assert 'name="lang"' not in projector.text  # the room's screen has no picker
     # A phone follows the workshop until its owner chooses.
     phone = join(base, workshop.code, "Amina", "Ministry of Health", "Health")
     page = phone.get(f"{base}/j/{workshop.code}")
-    assert '<html lang="ur" dir="rtl">' in page.text
+    assert '<html lang="ur" dir="rtl" data-follows-workshop-language>' in page.text
     phone.post(
         f"{base}/language",
         data={"lang": "fr", "next": f"/j/{workshop.code}", "csrf_token": csrf_from(page.text)},
     )
-    assert '<html lang="fr" dir="ltr">' in phone.get(f"{base}/j/{workshop.code}").text
+    assert '<html lang="fr" dir="ltr">' in phone.get(f"{base}/j/{workshop.code}").text  # its own
     # The projector ignores a person's own choice: the room reads one language.
     phone_projector = phone.get(
         f"{base}/w/{workshop.id}/projector", params={"key": workshop.projector_key}
     )
-    assert '<html lang="ur" dir="rtl">' in phone_projector.text
+    assert '<html lang="ur" dir="rtl" data-follows-workshop-language>' in phone_projector.text

@@ -8,7 +8,7 @@ import { agendaReducers, applyAgendaCount } from "./agenda_state.js";
 import { applyCount, pollReducers } from "./polls_state.js";
 import { stakeholderReducers } from "./stakeholders_state.js";
 import { planReducers, planTransients } from "./plan_state.js";
-import { t, tk } from "./i18n.js";
+import { LANG, t, tk } from "./i18n.js";
 
 const ACK_TIMEOUT_MS = 8000;
 const MAX_TRIES = 4;
@@ -63,6 +63,9 @@ const reducers = {
   },
   [TYPES.WORKSHOP_DISPLAY](state, data) {
     state.workshop.display = data.display;
+  },
+  [TYPES.WORKSHOP_LANGUAGE](state, data) {
+    state.workshop.language = data.language;
   },
   [TYPES.WORKSHOP_REOPENED](state, data) {
     state.workshop.status = data.status;
@@ -149,7 +152,17 @@ export class Live {
     const later = this.pending.filter((e) => e.seq > snapshot.seq);
     this.pending = [];
     later.sort((a, b) => a.seq - b.seq).forEach((e) => this.receive(e, true));
-    this.render(this.state);
+    if (!this.followLanguage()) this.render(this.state);
+  }
+
+  // A page that shows the workshop's language (the projector; a phone whose owner chose
+  // none) loads itself again in the new one when the facilitator changes it.
+  followLanguage() {
+    const follows = document.documentElement.hasAttribute("data-follows-workshop-language");
+    const wanted = this.state && this.state.workshop.language;
+    if (!follows || !wanted || wanted === LANG) return false;
+    window.location.reload();
+    return true;
   }
 
   receive(event, quiet) {
@@ -164,6 +177,7 @@ export class Live {
       return;
     }
     this.apply(event);
+    if (event.type === TYPES.WORKSHOP_LANGUAGE && this.followLanguage()) return;
     if (!quiet) this.render(this.state, event);
   }
 
