@@ -41,6 +41,8 @@ const TOOLS = {
 function render(state) {
   const stage = currentStage(state);
   announceStage(state);
+  const language = bind(root, "workshop-language");
+  if (language && document.activeElement !== language) language.value = state.workshop.language;
   bind(root, "stages").replaceChildren(
     ...state.stages.map((s, i) =>
       h("li", { class: s.id === state.current_stage_id ? "current" : "", "aria-current": s.id === state.current_stage_id ? "step" : null },
@@ -157,6 +159,10 @@ const programme = new ConsoleProgramme(live);
 programme.mount(bind(root, "programme-body"), bind(root, "programme-summary"));
 const start = draftBanner.querySelector('[data-action="start"]');
 start.addEventListener("click", () => busy(start, sendAction(live, draftBanner, ACTIONS.WORKSHOP_START, {})));
+
+// The workshop's language: the projector's and the PDF's, and the phones' default.
+const language = bind(root, "workshop-language");
+language.addEventListener("change", () => act(ACTIONS.WORKSHOP_SET_LANGUAGE, { language: language.value }));
 
 const showVoice = root.querySelector('[data-action="show-voice"]');
 showVoice.addEventListener("click", () => {
