@@ -44,6 +44,15 @@ def _port(value: str | None) -> int:
     return port
 
 
+def _log_level(value: str | None) -> str:
+    level = (value or "INFO").strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SystemExit(
+            f"FACILITATOR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {value!r}"
+        )
+    return level
+
+
 def _smtp_security(value: str | None) -> str:
     security = (value or "none").strip().lower()
     if security not in ("none", "starttls", "ssl"):
@@ -137,6 +146,8 @@ def from_env(instance_path: Path | None = None) -> dict[str, object]:
         "MESSAGE_QUEUE": os.environ.get("FACILITATOR_MESSAGE_QUEUE") or None,
         # Its channel; unset: one named after the database (one per installation).
         "MESSAGE_CHANNEL": os.environ.get("FACILITATOR_MESSAGE_CHANNEL") or None,
+        # DEBUG logs one line per action (workshop, event, duration); INFO by default.
+        "LOG_LEVEL": _log_level(os.environ.get("FACILITATOR_LOG_LEVEL")),
         "HOST": os.environ.get("FACILITATOR_HOST", "0.0.0.0"),  # noqa: S104 - phones on the LAN
         "PORT": _port(os.environ.get("FACILITATOR_PORT")),
         "PUBLIC_URL": os.environ.get("FACILITATOR_PUBLIC_URL") or None,

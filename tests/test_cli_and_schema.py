@@ -89,6 +89,19 @@ def test_a_bad_port_is_a_clear_error(tmp_path):
     assert "FACILITATOR_PORT must be a number" in env_run.stderr
 
 
+def test_a_bad_log_level_is_a_clear_error(tmp_path):
+    env = {**os.environ, "FACILITATOR_INSTANCE_PATH": str(tmp_path)}
+    bad = subprocess.run(
+        [str(FACILITATOR), "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "FACILITATOR_LOG_LEVEL": "loud"},
+    )
+    assert bad.returncode != 0 and "FACILITATOR_LOG_LEVEL must be DEBUG" in bad.stderr
+    assert "'loud'" in bad.stderr
+
+
 def test_a_bad_async_mode_is_a_clear_error(tmp_path):
     env_run = subprocess.run(
         [str(FACILITATOR), "serve", "--port", "1"],

@@ -4,6 +4,8 @@ schema, and under eventlet one client's slow query does not hold up the others."
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 import threading
 import time
 
@@ -31,6 +33,29 @@ def test_migrations_build_exactly_the_models_schema_on_postgresql(pg_url):  # no
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
         assert diff == []
+    finally:
+        engine.dispose()
+
+
+def test_processes_starting_together_upgrade_the_schema_in_turn(pg_url):  # noqa: F811
+    """Three processes upgrade a fresh database at once: one builds the schema, the
+    others wait for it and find it done (without the lock, one's CREATE TABLE collided
+    with another's and that process failed to start)."""
+    script = (
+        "import sys; from sqlalchemy import create_engine; from facilitator.db import engine_url;"
+        " from facilitator.migrate import upgrade; upgrade(create_engine(engine_url(sys.argv[1])))"
+    )
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, pg_url], stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    errors = [run.communicate(timeout=120)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], errors
+    engine = create_engine(engine_url(pg_url))
+    try:
+        assert current(engine) is not None
     finally:
         engine.dispose()
 
