@@ -16,6 +16,7 @@ alike; templates escape the result like any other text.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tomllib
 from collections.abc import Iterator
@@ -107,9 +108,38 @@ def kit_text(lang: str, text: Any) -> Any:
     return found if isinstance(found, str) else text
 
 
+#: Where the texts the screens show come from: their modules, the kits, and the fixed
+#: labels the server hands them (not the server's pages nor the PDF, rendered in place).
+SCREEN_SOURCES = ("static/js/", "workshop_kits/", "facilitator/")
+NOT_SCREEN_SOURCES = ("facilitator/web/", "facilitator/pdf.py")
+
+
+def _for_screens(paths: list[str]) -> bool:
+    return any(
+        p.startswith(SCREEN_SOURCES) and not p.startswith(NOT_SCREEN_SOURCES) for p in paths
+    )
+
+
+@cache
+def screen_catalogue(lang: str) -> dict[str, str | list[str]]:
+    """The part of the catalogue the screens' modules use: a phone on a weak link loads
+    no text it never shows."""
+    if lang == DEFAULT or lang not in LANGUAGES:
+        return {}
+    path = TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as stream:
+        po = read_po(stream, locale=lang)
+    wanted = {
+        str(m.id[0] if isinstance(m.id, tuple | list) else m.id)
+        for m in po
+        if m.id and _for_screens([location for location, _ in m.locations])
+    }
+    return {k: v for k, v in catalogue(lang).items() if k in wanted}
+
+
 def javascript(lang: str) -> str:
     """The classic script that hands the screens their catalogue."""
-    data = json.dumps(catalogue(lang), ensure_ascii=False, sort_keys=True)
+    data = json.dumps(screen_catalogue(lang), ensure_ascii=False, sort_keys=True)
     # Nothing in it can end a script element or start a comment.
     data = data.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return f"window.FACILITATOR_MESSAGES = {data};\n"
@@ -184,10 +214,11 @@ def extract(output: Path) -> None:
     from babel.messages.frontend import CommandLineInterface
 
     keywords = [arg for keyword in KEYWORDS for arg in ("-k", keyword)]
-    CommandLineInterface().run(
-        ["pybabel", "-q", "extract", "-F", str(PROJECT / "babel.cfg"), *keywords,
-         "--no-location", "--sort-output", "-o", str(output), str(PROJECT)]
-    )  # fmt: skip
+    with contextlib.chdir(PROJECT):  # locations relative to the project
+        CommandLineInterface().run(
+            ["pybabel", "-q", "extract", "-F", "babel.cfg", *keywords,
+             "--add-location=file", "--sort-output", "-o", str(output.resolve()), "."]
+        )  # fmt: skip
 
 
 # -------------------------------------------------------------------------------

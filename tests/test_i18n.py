@@ -30,7 +30,7 @@ def test_french_counts_zero_as_singular_and_urdu_reads_right_to_left():
 
 
 def test_the_screens_catalogue_cannot_end_its_script():
-    catalogue = i18n.catalogue("fr")
+    catalogue = i18n.screen_catalogue("fr")
     catalogue["</script><script>alert(1)</script>"] = "\u2028x"
     try:
         script = i18n.javascript("fr")
@@ -63,6 +63,16 @@ name = "UNICEF"
         "Place each stakeholder.",
     }
     assert "UNICEF" not in found and "map" not in found
+
+
+def test_the_screens_get_their_texts_and_not_the_pages_or_the_pdfs():
+    screens = i18n.screen_catalogue("fr")
+    assert "Stage {n} of {total}" in screens  # phone.js
+    assert "Whole-hearted endorsement" in screens  # a label the server hands the screens
+    assert "Welcome and purpose" in screens or len(screens) > 300  # kit texts
+    everything = i18n.catalogue("fr")
+    assert "Your organisation" in everything and "Your organisation" not in screens  # a page
+    assert len(screens) < len(everything)
 
 
 def test_accept_language_picks_a_shipped_language():
