@@ -14,6 +14,7 @@ import hashlib
 import math
 import re
 import textwrap
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -28,6 +29,7 @@ from xml.etree import ElementTree
 import cssselect2
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
+from markupsafe import escape as escape_html
 from pypdf import PdfReader
 from weasyprint import CSS, HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
@@ -35,6 +37,13 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 
 from . import accountability, i18n
 from .canonical import canonical_bytes
+
+
+def N_(text: str) -> str:
+    """Marks a text for translation (the extractor's keyword ``N_``) where it is defined;
+    it is translated into the plan's language where it is shown."""
+    return text
+
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 ATTACHMENT_NAME = "plan.json"
@@ -71,10 +80,27 @@ CUSTOM_COLUMN = (17.0, 1.0)
 #: Columns the monitoring framework (section 8) shows, by ref, rather than the action table.
 MONITORING_COLUMNS = ("indicator", "baseline", "target", "verification", "review_date")
 DECISIONS = {
-    "endorse": "Endorsed",
-    "endorse_with_reservations": "Endorsed with reservations",
-    "decline": "Declined",
+    "endorse": N_("Endorsed"),
+    "endorse_with_reservations": N_("Endorsed with reservations"),
+    "decline": N_("Declined"),
 }
+#: Action statuses in words (the same as the plan screen's).
+STATUSES = {
+    "planned": N_("Planned"),
+    "in_progress": N_("In progress"),
+    "done": N_("Done"),
+    "delayed": N_("Delayed"),
+    "cancelled": N_("Cancelled"),
+}
+#: Stakeholder-map quadrants, for a map whose kit does not name them.
+QUADRANTS = {
+    "keep_satisfied": N_("Keep satisfied"),
+    "manage_closely": N_("Manage closely"),
+    "monitor": N_("Monitor"),
+    "keep_informed": N_("Keep informed"),
+}
+#: An action-table cell left empty where the plan needs a value.
+CELL_GAPS = {"lead": N_("No lead"), "indicator": N_("No indicator"), "due": N_("No date")}
 
 
 # -- no fetching -----------------------------------------------------------------------------
@@ -117,7 +143,9 @@ def _environment() -> Environment:
     env.filters["when"] = format_time
     env.filters["day"] = format_date
     env.filters["pct"] = lambda share: f"{share:.0%}"
+    env.filters["dir"] = dir_attribute
     env.globals["swatch"] = mark_swatch
+    env.globals["html_fill"] = html_fill
     return env
 
 
@@ -321,6 +349,39 @@ def _key(name: Any) -> str:
     return " ".join(_text(name).split()).casefold()
 
 
+def text_direction(value: Any) -> str | None:
+    """``rtl`` or ``ltr`` by the first letter with a direction (as ``dir="auto"`` decides
+    in a browser), None for a text without one (digits, punctuation)."""
+    if not isinstance(value, str):
+        return None
+    for char in value:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return None
+
+
+def dir_attribute(value: Any, document_dir: str = "ltr") -> Markup:
+    """`` dir="..."`` for an element holding text as typed, when the text runs the other
+    way from the document: WeasyPrint does not implement ``dir="auto"``."""
+    found = text_direction(value)
+    if found and found != document_dir:
+        return Markup(f' dir="{found}"')  # noqa: S704 - one of two fixed words
+    return Markup("")
+
+
+def html_fill(text: str, **values: Any) -> Markup:
+    """A translated ``text`` (``_("...")`` without values) escaped, with values put in by
+    name: markup values (a file name in its typeface) as they are, any other escaped. The
+    translator sees ``{name}`` and never the markup."""
+    out = escape_html(text)
+    for name, value in values.items():
+        out = out.replace("{" + name + "}", escape_html(value))
+    return out
+
+
 # -- the document's parts --------------------------------------------------------------------
 
 
@@ -338,22 +399,27 @@ def plan_context(
     organisations = list(plan.get("organisations") or [])
     org_names = [_text(o.get("name")) for o in organisations]
     sectors = list(plan.get("sectors") or [])
+    gaps = accountability.gaps(actions, org_names, sectors)
+    gaps["sectors_without_action"] = [
+        i18n.kit_text(lang, s) for s in gaps["sectors_without_action"]
+    ]
     return {
         "plan": plan,
         "workshop": plan.get("workshop") or {},
         "digest": digest,
         "generated_at": generated_at.isoformat(),
         "override": plan.get("override"),
-        "partners": partners(organisations, sectors),
-        "map": stakeholder_map(plan.get("stakeholder_map") or {}),
+        "partners": partners(organisations, sectors, lang=lang),
+        "map": stakeholder_map(plan.get("stakeholder_map") or {}, lang=lang),
         "agenda": agenda(plan.get("agenda") or []),
-        "decisions": [decision(d) for d in plan.get("decisions") or []],
-        "register": reservations(plan.get("decisions") or []),
-        "action_plan": action_plan(plan),
-        "accountability": accountability_view(actions, organisations),
+        "decisions": [decision(d, lang=lang) for d in plan.get("decisions") or []],
+        "register": reservations(plan.get("decisions") or [], lang=lang),
+        "action_plan": action_plan(plan, lang=lang),
+        "accountability": accountability_view(actions, organisations, lang=lang),
         "monitoring": [monitoring_row(a) for a in actions],
-        "signoff": signoff(org_names, organisations, signatures),
-        "gaps": accountability.gaps(actions, org_names, sectors),
+        "signoff": signoff(org_names, organisations, signatures, lang=lang),
+        "gaps": gaps,
+        "page_of": page_of(lang),
         "lang": lang,
         "lang_dir": i18n.direction(lang),
         "_": partial(i18n.gettext, lang),
@@ -362,13 +428,29 @@ def plan_context(
     }
 
 
-def partners(organisations: Sequence[Mapping[str, Any]], sectors: Sequence[str]) -> dict[str, Any]:
+def page_of(lang: str) -> tuple[str, str, str]:
+    """The page's "Page {n} of {total}" in ``lang`` as the texts before, between and after the two
+    numbers, which only the page's margin box knows (``counter(page)``, ``counter(pages)``).
+    A translation that does not keep both numbers in that order gives way to the English."""
+    text = i18n.gettext(lang, N_("Page {n} of {total}"))
+    before, n, rest = text.partition("{n}")
+    between, total, after = rest.partition("{total}")
+    if n and total and "{" not in before + between + after:
+        return before, between, after
+    return "Page ", " of ", ""
+
+
+def partners(
+    organisations: Sequence[Mapping[str, Any]], sectors: Sequence[str], *, lang: str = i18n.DEFAULT
+) -> dict[str, Any]:
     """Organisations grouped by sector, in the kit's sector order."""
     order = {_key(s): i for i, s in enumerate(sectors)}
     groups: dict[str, dict[str, Any]] = {}
     for org in organisations:
-        sector = _text(org.get("sector")) or "Sector not given"
-        group = groups.setdefault(_key(sector), {"sector": sector, "organisations": []})
+        given = _text(org.get("sector"))
+        sector = given or N_("Sector not given")
+        shown = i18n.kit_text(lang, given) if given else i18n.gettext(lang, sector)
+        group = groups.setdefault(_key(sector), {"sector": shown, "organisations": []})
         names = [_text(p.get("name")) for p in org.get("participants") or []]
         group["organisations"].append({"name": _text(org.get("name")), "participants": names})
     ordered = sorted(groups.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
@@ -379,7 +461,7 @@ def partners(organisations: Sequence[Mapping[str, Any]], sectors: Sequence[str])
         "groups": [g for _, g in ordered],
         "organisations": len(organisations),
         "participants": sum(len(o.get("participants") or []) for o in organisations),
-        "missing_sectors": [s for s in sectors if _key(s) not in present],
+        "missing_sectors": [i18n.kit_text(lang, s) for s in sectors if _key(s) not in present],
         "sectors_present": sum(1 for s in sectors if _key(s) in present),
         "sectors": len(sectors),
     }
@@ -399,14 +481,17 @@ def agenda(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def decision(item: Mapping[str, Any]) -> dict[str, Any]:
-    """One closed poll round: its rule, tally shares, turnout and outcome in words."""
+def decision(item: Mapping[str, Any], *, lang: str = i18n.DEFAULT) -> dict[str, Any]:
+    """One closed poll round: its rule, tally shares, turnout and outcome in words.
+
+    The method, the rule and the choices are the app's fixed texts, recorded in English:
+    shown in ``lang`` where the catalogue has them as recorded."""
     turnout = int(item.get("turnout") or 0)
     present = int(item.get("present") or 0)
     decided = item.get("decided")
     rows = [
         {
-            "label": _text(r.get("label")),
+            "label": i18n.kit_text(lang, _text(r.get("label"))),
             "count": int(r.get("count") or 0),
             "share": (int(r.get("count") or 0) / turnout) if turnout else 0.0,
         }
@@ -416,10 +501,12 @@ def decision(item: Mapping[str, Any]) -> dict[str, Any]:
         "title": _text(item.get("title")),
         "proposal": _text(item.get("proposal")),
         "round": item.get("round"),
-        "method": _text(item.get("method_label") or item.get("method")),
-        "rule": _text(item.get("rule_text")),
+        "method": i18n.kit_text(lang, _text(item.get("method_label") or item.get("method"))),
+        "rule": i18n.kit_text(lang, _text(item.get("rule_text"))),
         "anonymous": bool(item.get("anonymous")),
-        "outcome": {True: "Decided", False: "Not decided"}.get(decided, "No decision"),
+        "outcome": i18n.gettext(
+            lang, {True: N_("Decided"), False: N_("Not decided")}.get(decided, N_("No decision"))
+        ),
         "outcome_class": {True: "yes", False: "no"}.get(decided, "none"),
         "explanation": _text(item.get("explanation")),
         "rows": rows,
@@ -431,7 +518,9 @@ def decision(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def reservations(decisions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def reservations(
+    decisions: Sequence[Mapping[str, Any]], *, lang: str = i18n.DEFAULT
+) -> list[dict[str, Any]]:
     """Every reason given in every decision; names only from named polls."""
     register = []
     for number, item in enumerate(decisions, start=1):
@@ -441,7 +530,7 @@ def reservations(decisions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
                 {
                     "number": number,
                     "decision": _text(item.get("title")),
-                    "choice": _text(reason.get("choice")),
+                    "choice": i18n.kit_text(lang, _text(reason.get("choice"))),
                     "reason": _text(reason.get("reason")),
                     "name": "" if anonymous else _text(reason.get("name")),
                     "anonymous": anonymous,
@@ -454,24 +543,27 @@ def _wrap(label: str, width: int) -> list[str]:
     return textwrap.wrap(label, width) or [""]
 
 
-def stakeholder_map(spec: Mapping[str, Any]) -> dict[str, Any]:
+def stakeholder_map(spec: Mapping[str, Any], *, lang: str = i18n.DEFAULT) -> dict[str, Any]:
     """The power/interest grid as inline SVG, and the legend rows for its numbered dots."""
     scale = float(spec.get("scale_max") or 10) or 10.0
-    quadrant_names = dict(spec.get("quadrants") or {})
+    quadrant_names = {
+        key: i18n.kit_text(lang, _text(name)) for key, name in (spec.get("quadrants") or {}).items()
+    }
     stakeholders = list(spec.get("stakeholders") or [])
     legend = [
         {
             "number": n,
             "name": _text(s.get("name")),
-            "category": _text(s.get("category")),
-            "sector": _text(s.get("sector")),
+            "category": i18n.kit_text(lang, _text(s.get("category"))),
+            "sector": i18n.kit_text(lang, _text(s.get("sector"))),
             "quadrant": _text(quadrant_names.get(s.get("quadrant"), s.get("quadrant"))),
             "power": s.get("power"),
             "interest": s.get("interest"),
         }
         for n, s in enumerate(stakeholders, start=1)
     ]
-    return {"svg": _map_svg(scale, quadrant_names, stakeholders), "legend": legend}
+    svg, labels = _map_svg(scale, quadrant_names, stakeholders, lang)
+    return {"svg": svg, "labels": labels, "legend": legend}
 
 
 def _number(value: Any, scale: float) -> float:
@@ -482,9 +574,35 @@ def _number(value: Any, scale: float) -> float:
     return min(max(number, 0.0), scale) if number == number else 0.0
 
 
+def _needs_html_text(text: str) -> bool:
+    """Whether SVG would mangle ``text``: WeasyPrint lays out SVG text letter by letter,
+    left to right, so right-to-left text comes out backwards and Arabic script unjoined."""
+    return any(unicodedata.bidirectional(char) in ("R", "AL") for char in text)
+
+
+def _map_label(lines: Sequence[str], size: float, style: str, **box: float | str) -> dict[str, Any]:
+    """A map label set as HTML over the drawing (for text SVG would mangle): its lines,
+    direction and CSS placement (``box``: CSS lengths in mm, or text-align or transform)."""
+    place = "; ".join(
+        f"{prop.replace('_', '-')}: {value:.2f}mm"
+        if isinstance(value, float)
+        else f"{prop.replace('_', '-')}: {value}"
+        for prop, value in box.items()
+    )
+    return {
+        "lines": list(lines),
+        "dir": text_direction(" ".join(lines)) or "ltr",
+        "style": f"font-size: {size}mm; {style}; {place}",
+    }
+
+
 def _map_svg(
-    scale: float, quadrants: Mapping[str, Any], stakeholders: Sequence[Mapping[str, Any]]
-) -> Markup:
+    scale: float,
+    quadrants: Mapping[str, Any],
+    stakeholders: Sequence[Mapping[str, Any]],
+    lang: str = i18n.DEFAULT,
+) -> tuple[Markup, list[dict[str, Any]]]:
+    """The grid as SVG, and the labels to set over it as HTML (see _needs_html_text)."""
     # Units are millimetres: the grid is drawn 170 x 128 mm.
     width, height = 170.0, 128.0
     left, right, top, bottom = 12.0, 166.0, 3.0, 117.0
@@ -514,8 +632,17 @@ def _map_svg(
         "monitor": (left + 1.5, bottom - 1.5, "start"),
         "keep_informed": (right - 1.5, bottom - 1.5, "end"),
     }
+    labels: list[dict[str, Any]] = []
+    quadrant_style = "font-weight: bold; color: #4a4a4a; line-height: 3.3mm"
     for key, (x, y, anchor) in corners.items():
-        lines = _wrap(_text(quadrants.get(key)) or key.replace("_", " ").capitalize(), 40)[:3]
+        name = _text(quadrants.get(key)) or i18n.gettext(lang, QUADRANTS[key])
+        lines = _wrap(name, 40)[:3]
+        if _needs_html_text(name):
+            side = {"left": x} if anchor == "start" else {"right": width - x}
+            edge = {"top": y - 2.9} if y < mid_y else {"bottom": height - y - 0.8}
+            align = "left" if anchor == "start" else "right"
+            labels.append(_map_label(lines, 2.9, quadrant_style, **side, **edge, text_align=align))
+            continue
         if y > mid_y:  # bottom labels grow upwards
             y -= 3.3 * (len(lines) - 1)
         tspans = "".join(
@@ -539,14 +666,37 @@ def _map_svg(
             f'<text x="{left - 1.2}" y="{y + 0.9:.1f}" font-size="2.6" fill="#555" '
             f'text-anchor="end">{escape(value)}</text>'
         )
-    parts.append(
-        f'<text x="{mid_x}" y="{bottom + 8.5}" font-size="3" fill="#222" '
-        'text-anchor="middle">Interest in the plan →</text>'
-    )
-    parts.append(
-        f'<text x="4" y="{mid_y}" font-size="3" fill="#222" text-anchor="middle" '
-        f'transform="rotate(-90 4 {mid_y})">Power over the plan →</text>'
-    )
+    interest_axis = i18n.gettext(lang, N_("Interest in the plan →"))
+    power_axis = i18n.gettext(lang, N_("Power over the plan →"))
+    axis_style = "color: #222; line-height: 4mm; text-align: center"
+    if _needs_html_text(interest_axis):  # centred under the grid
+        labels.append(
+            _map_label(
+                [interest_axis], 3, axis_style, left=mid_x - 60, top=bottom + 5.5, width=120.0
+            )
+        )
+    else:
+        parts.append(
+            f'<text x="{mid_x}" y="{bottom + 8.5}" font-size="3" fill="#222" '
+            f'text-anchor="middle">{escape(interest_axis)}</text>'
+        )
+    if _needs_html_text(power_axis):  # turned a quarter about its centre, left of the grid
+        labels.append(
+            _map_label(
+                [power_axis],
+                3,
+                axis_style,
+                left=3.2 - 60,
+                top=mid_y - 2,
+                width=120.0,
+                transform="rotate(-90deg)",
+            )
+        )
+    else:
+        parts.append(
+            f'<text x="4" y="{mid_y}" font-size="3" fill="#222" text-anchor="middle" '
+            f'transform="rotate(-90 4 {mid_y})">{escape(power_axis)}</text>'
+        )
     placed: list[tuple[float, float]] = []
     for number, item in enumerate(stakeholders, start=1):
         interest = _number(item.get("interest"), scale) / scale
@@ -563,7 +713,7 @@ def _map_svg(
             f'font-weight="bold" fill="#ffffff" text-anchor="middle">{number}</text>'
         )
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
+    return Markup("".join(parts)), labels  # noqa: S704 - every text above is escaped
 
 
 def _free_spot(
@@ -589,21 +739,28 @@ def _free_spot(
     return x, y
 
 
-def _choices(plan: Mapping[str, Any]) -> dict[str, dict[str, str]]:
-    """Names of the kit's choices, per action column that stores an id."""
+def _choices(plan: Mapping[str, Any], lang: str = i18n.DEFAULT) -> dict[str, dict[str, str]]:
+    """Names of the kit's choices (in ``lang``), per action column that stores an id."""
     return {
-        column: {_text(o.get("id")): _text(o.get("name")) for o in plan.get(key) or []}
+        column: {
+            _text(o.get("id")): i18n.kit_text(lang, _text(o.get("name")))
+            for o in plan.get(key) or []
+        }
         for column, key in (("action_field", "action_fields"), ("cycle_phase", "cycle_phases"))
     }
 
 
 def _cell(
-    action: Mapping[str, Any], column: str, choices: Mapping[str, Mapping[str, str]]
+    action: Mapping[str, Any],
+    column: str,
+    choices: Mapping[str, Mapping[str, str]],
+    lang: str = i18n.DEFAULT,
 ) -> dict[str, Any]:
     """One action-table cell: its lines of text and a class marking gaps.
 
     Standard columns are the action's own keys; any other column is the kit's own and
-    lives in ``action["custom"]``."""
+    lives in ``action["custom"]``. The kit's names (sectors, levels) and the app's words
+    are in ``lang``; what people typed is as typed."""
     if column == "budget":
         budget = action.get("budget") or {}
         amount = format_amount(budget.get("amount"))
@@ -616,44 +773,58 @@ def _cell(
     elif column in choices:
         value = choices[column].get(_text(raw), _text(raw))
     elif column == "status":
-        value = _text(raw).replace("_", " ").capitalize()
+        status = _text(raw)
+        value = (
+            i18n.gettext(lang, STATUSES[status])
+            if status in STATUSES
+            else status.replace("_", " ").capitalize()
+        )
+    elif column in ("sector", "level"):
+        value = i18n.kit_text(lang, _text(raw))
     else:
         value = _text(raw)
-    if not value and column in ("lead", "indicator", "due"):
-        missing = {"lead": "No lead", "indicator": "No indicator", "due": "No date"}[column]
-        return {"lines": [missing], "cls": "gap"}
+    if not value and column in CELL_GAPS:
+        return {"lines": [i18n.gettext(lang, CELL_GAPS[column])], "cls": "gap"}
     return {"lines": [value] if value else [], "cls": column if column == "ref" else ""}
 
 
-def action_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
-    """Actions grouped by objective, then action field, with the plan's columns."""
-    choices = _choices(plan)
+def action_plan(plan: Mapping[str, Any], *, lang: str = i18n.DEFAULT) -> dict[str, Any]:
+    """Actions grouped by objective, then action field, with the plan's columns (their
+    labels, the kit's, in ``lang``)."""
+    choices = _choices(plan, lang)
     fields = choices["action_field"]
     columns = [
-        {"id": _text(c.get("id")), "label": _text(c.get("label")) or _text(c.get("id"))}
+        {
+            "id": _text(c.get("id")),
+            "label": i18n.kit_text(lang, _text(c.get("label"))) or _text(c.get("id")),
+        }
         for c in plan.get("columns") or []
         if _text(c.get("id")) not in GROUPED_COLUMNS
     ]
     if not any(c["id"] == "ref" for c in columns):
-        columns.insert(0, {"id": "ref", "label": "Ref"})
+        columns.insert(0, {"id": "ref", "label": i18n.gettext(lang, N_("Ref"))})
     columns, moved = _fit_columns(columns)
+    no_objective = i18n.gettext(lang, N_("No objective given"))
+    no_field = i18n.gettext(lang, N_("No action field"))
     groups: list[dict[str, Any]] = []
     for action in plan.get("actions") or []:
-        objective = _text(action.get("objective")) or "No objective given"
+        objective = _text(action.get("objective")) or no_objective
         field_id = _text(action.get("action_field"))
-        field = fields.get(field_id, field_id) or "No action field"
+        field = fields.get(field_id, field_id) or no_field
         if not groups or groups[-1]["objective"] != objective:
             groups.append({"objective": objective, "fields": [], "count": 0})
         group = groups[-1]
         if not group["fields"] or group["fields"][-1]["name"] != field:
             group["fields"].append({"name": field, "actions": []})
         group["count"] += 1
-        group["fields"][-1]["actions"].append([_cell(action, c["id"], choices) for c in columns])
+        group["fields"][-1]["actions"].append(
+            [_cell(action, c["id"], choices, lang) for c in columns]
+        )
     return {
         "columns": columns,
         "groups": groups,
         "count": len(plan.get("actions") or []),
-        "budgets": _budget_totals(plan.get("actions") or []),
+        "budgets": _budget_totals(plan.get("actions") or [], lang),
         "show_budget": any(c["id"] == "budget" for c in columns),
         "moved": moved,
     }
@@ -684,7 +855,9 @@ def _fit_columns(columns: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], l
     return columns, moved
 
 
-def _budget_totals(actions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def _budget_totals(
+    actions: Iterable[Mapping[str, Any]], lang: str = i18n.DEFAULT
+) -> dict[str, Any]:
     totals: dict[str, Decimal] = {}
     uncosted = 0
     for action in actions:
@@ -697,7 +870,7 @@ def _budget_totals(actions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         if not amount.is_finite():
             uncosted += 1
             continue
-        currency = _text(budget.get("currency")) or "(no currency)"
+        currency = _text(budget.get("currency")) or i18n.gettext(lang, N_("(no currency)"))
         totals[currency] = totals.get(currency, Decimal(0)) + amount
     return {
         "totals": [f"{c} {format_amount(v)}" for c, v in sorted(totals.items())],
@@ -706,18 +879,24 @@ def _budget_totals(actions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def accountability_view(
-    actions: Sequence[Mapping[str, Any]], organisations: Sequence[Mapping[str, Any]]
+    actions: Sequence[Mapping[str, Any]],
+    organisations: Sequence[Mapping[str, Any]],
+    *,
+    lang: str = i18n.DEFAULT,
 ) -> dict[str, Any]:
     """The organisation x action matrix (in blocks of refs), and the ownership table."""
     names = [_text(o.get("name")) for o in organisations]
     in_room = {_key(n) for n in names}
-    sector_of = {_key(o.get("name")): _text(o.get("sector")) for o in organisations}
+    sector_of = {
+        _key(o.get("name")): i18n.kit_text(lang, _text(o.get("sector"))) for o in organisations
+    }
     owners = accountability.ownership(actions, names)
     refs = [_text(a.get("ref")) for a in actions]
     leaderless = {_text(a.get("ref")) for a in actions if not _text(a.get("lead"))}
     rows = [(owner["organisation"], set(owner["lead"]), set(owner["support"])) for owner in owners]
+    no_lead = i18n.gettext(lang, N_("No lead"))
     blocks = [
-        _matrix_block(refs[start : start + MATRIX_REFS_PER_BLOCK], rows, leaderless)
+        _matrix_block(refs[start : start + MATRIX_REFS_PER_BLOCK], rows, leaderless, no_lead)
         for start in range(0, len(refs), MATRIX_REFS_PER_BLOCK)
     ]
     ownership_rows = [
@@ -821,7 +1000,10 @@ def _strip(marks: Sequence[str], labels: Sequence[str] = ()) -> Markup:
 
 
 def _matrix_block(
-    refs: Sequence[str], rows: Sequence[tuple[str, set[str], set[str]]], leaderless: set[str]
+    refs: Sequence[str],
+    rows: Sequence[tuple[str, set[str], set[str]]],
+    leaderless: set[str],
+    no_lead: str = N_("No lead"),
 ) -> dict[str, Any]:
     """Organisations x up to 30 action refs: L where it leads, S where it supports, and a
     last row marking the actions nobody leads."""
@@ -835,7 +1017,7 @@ def _matrix_block(
     ]
     body.append(
         {
-            "organisation": "No lead",
+            "organisation": no_lead,
             "marks": _strip(["!" if r in leaderless else "" for r in refs]),
             "no_lead": True,
         }
@@ -863,13 +1045,17 @@ def signoff(
     names: Sequence[str],
     organisations: Sequence[Mapping[str, Any]],
     signatures: Sequence[Mapping[str, Any]],
+    *,
+    lang: str = i18n.DEFAULT,
 ) -> dict[str, Any]:
     """One row per signature, and a "Not signed" row per organisation without one, in the
     order of the plan's organisations, then organisations that signed without being listed."""
     by_org: dict[str, list[Mapping[str, Any]]] = {}
     for signature in sorted(signatures, key=lambda s: _text(s.get("signed_at"))):
         by_org.setdefault(_key(signature.get("organisation")), []).append(signature)
-    sector_of = {_key(o.get("name")): _text(o.get("sector")) for o in organisations}
+    sector_of = {
+        _key(o.get("name")): i18n.kit_text(lang, _text(o.get("sector"))) for o in organisations
+    }
     order = [n for n in names if n]
     listed = {_key(n) for n in order}
     for signature in signatures:
@@ -897,7 +1083,11 @@ def signoff(
                     "listed": _key(name) in {_key(n) for n in names},
                     "representative": _text(signature.get("representative")),
                     "title": _text(signature.get("title")),
-                    "decision": DECISIONS.get(kind, kind or "Unknown"),
+                    "decision": (
+                        i18n.gettext(lang, DECISIONS[kind])
+                        if kind in DECISIONS
+                        else kind or i18n.gettext(lang, N_("Unknown"))
+                    ),
                     "kind": kind,
                     "text": _text(signature.get("text")),
                     "signed_at": signature.get("signed_at"),
