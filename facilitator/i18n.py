@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import tomllib
 from collections.abc import Iterator
 from functools import cache
@@ -77,10 +78,12 @@ def catalogue(lang: str) -> dict[str, str | list[str]]:
     return out
 
 
+VALUE = re.compile(r"\{(\w+)\}")
+
+
 def _fill(text: str, values: dict[str, Any]) -> str:
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", str(value))
-    return text
+    """Each ``{name}`` of ``text`` replaced once (a value holding braces stays as it is)."""
+    return VALUE.sub(lambda m: str(values[m[1]]) if m[1] in values else m[0], text)
 
 
 def gettext(lang: str, text: str, **values: Any) -> str:

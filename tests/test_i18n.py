@@ -18,6 +18,8 @@ def test_values_are_put_in_by_name_and_untranslated_text_stays_english():
     assert i18n.gettext("fr", "A text nobody translated {x}", x="<b>") == (
         "A text nobody translated <b>"
     )
+    # A value holding a placeholder's name stays as typed.
+    assert i18n.gettext("en", "{a} and {b}", a="{b}", b="x") == "{b} and x"
     assert i18n.ngettext("en", "{n} vote", "{n} votes", 1) == "1 vote"
     assert i18n.ngettext("en", "{n} vote", "{n} votes", 0) == "0 votes"
     assert i18n.kit_text("fr", "Typed by a facilitator") == "Typed by a facilitator"

@@ -325,7 +325,9 @@ def test_a_forbidden_role_is_told_so_before_its_payload_is_checked(screens):
     assert error_code(screens["phone"].call("stage:goto", {"nonsense": 1})) == "forbidden"
 
 
-def test_only_the_facilitator_sees_who_joined_and_every_screen_which_organisations(screens, live_server):
+def test_only_the_facilitator_sees_who_joined_every_screen_the_organisations(
+    screens, live_server
+):
     join(live_server, screens["workshop"].code, "Bilal", "UNICEF", "Development partners")
 
     def second_join(client):
