@@ -18,7 +18,7 @@ from facilitator.config import PROJECT_ROOT
 from facilitator.db import db, engine_url
 from facilitator.kits import KitError, KitLibrary, parse_kit
 from facilitator.migrate import current, upgrade
-from facilitator.workshops import create_workshop
+from facilitator.workshops import Workshop, create_workshop
 
 from .conftest import PASSWORD
 from .postgres import pg_url  # noqa: F401 - fixture
@@ -360,7 +360,7 @@ def test_the_migration_keeps_existing_polls_by_sector(database_url):
                     "updated_at": now,
                 },
             )
-        upgrade(engine)
+        upgrade(engine, "0009")
         assert current(engine) == "0009"
         with engine.connect() as conn:
             assert conn.execute(select(polls.Poll.group_by)).scalar_one() == "sector"
@@ -368,5 +368,9 @@ def test_the_migration_keeps_existing_polls_by_sector(database_url):
                 select(polls.Ballot.sector, polls.Ballot.organisation, polls.Ballot.choice)
             ).one()
         assert tuple(ballot) == ("Health", "", "yes")
+        # And on to the newest: a workshop from before languages is in English (0010).
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(select(Workshop.language)).scalar_one() == "en"
     finally:
         engine.dispose()
