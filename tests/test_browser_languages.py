@@ -17,6 +17,7 @@ from facilitator import i18n
 
 from . import a11y
 from .browser import Page, Pages
+from .conftest import PASSWORD
 from .test_browser import js, no_horizontal_scroll, open_projector
 from .test_browser_design import log_in
 
@@ -135,4 +136,78 @@ def test_workshop_language_and_each_phones_own(pages: Pages, room: dict[str, Any
     projector.wait_for("document.documentElement.lang === 'en'", "the projector in English", 20)
     urdu.wait_for("document.documentElement.lang === 'en'", "the following phone in English", 20)
     assert french.evaluate("document.documentElement.lang") == "fr"
+    pages.assert_clean()
+
+
+@pytest.mark.parametrize("lang", ["fr", "ur"])
+def test_every_stage_on_every_screen_in_french_and_urdu(
+    pages: Pages, factory: Any, live_server: str, lang: str
+) -> None:
+    """The shipped HRH kit in the workshop's language, stage by stage: the console (its
+    facilitator chose the same language), the projector and two phones show the stage in
+    that language and direction, nothing scrolls sideways, axe finds nothing serious on
+    the phone; a screenshot of each screen at each stage for people to look at."""
+    from facilitator.db import db
+    from facilitator.workshops import create_workshop
+
+    from .test_browser_workshop import KIT, SHIPPED
+
+    kit = SHIPPED.load(KIT)
+    user_id, username = factory.user()
+    with db.transaction() as s:
+        workshop = create_workshop(s, user_id, KIT, kit, "Atelier / ورکشاپ", language=lang)
+        s.expunge(workshop)
+    folder = a11y.artifacts("languages", f"tour-{lang}")
+    dir_ = i18n.direction(lang)
+
+    console = pages.open("console", "/login")
+    choose_language(console, lang)
+    console.fill("#username", username)
+    console.fill("#password", PASSWORD)
+    console.click('form button[type="submit"]')
+    console.wait_for("location.pathname === '/console'", "the workshops list")
+    console.goto(f"{pages.base}/w/{workshop.id}/console")
+    console.wait_text('[data-bind="connection"]', i18n.gettext(lang, "live"))
+    projector = pages.open(
+        "projector", f"/w/{workshop.id}/projector?key={workshop.projector_key}", width=1280
+    )
+    phones = []
+    for i, (name, sector) in enumerate((("Amina Yusuf", 0), ("بلال احمد", 3))):
+        phone = pages.phone(f"phone-{i}")
+        join_in(pages, phone, workshop.code, lang, name, f"Org {i}", kit.sectors[sector])
+        phones.append(phone)
+    screens = {
+        "console": console,
+        "projector": projector,
+        **{f"phone{i}": p for i, p in enumerate(phones)},
+    }
+    total = len(kit.stages)
+    for index, stage in enumerate(kit.stages):
+        if index:
+            console.click('[data-action="next"]')
+        count = i18n.gettext(lang, "Stage {n} of {total}", n=index + 1, total=total)
+        title = i18n.kit_text(lang, stage.title)
+        assert title != stage.title, f"{stage.title!r} has no {lang} translation"
+        for page in (projector, *phones):
+            page.wait_text('[data-bind="stage-count"]', count)
+            page.wait_text('[data-bind="stage-title"]', title)
+        for name, page in screens.items():
+            assert direction(page) == (lang, dir_, dir_), name
+            a11y.screenshot(
+                page,
+                folder / f"{index + 1:02d}-{stage.type}-{name}.png",
+                full=page is not projector,
+            )
+        for phone in phones:
+            no_horizontal_scroll(phone)
+            # A translated prompt runs in the page's direction, even when it starts
+            # with a word in Latin script (SWOT).
+            assert (
+                phone.evaluate(
+                    "getComputedStyle(document.querySelector('[data-bind=\"stage-prompt\"]'))"
+                    ".direction"
+                )
+                == dir_
+            )
+        a11y.check(phones[0], f"phone in {lang}, {stage.type}")
     pages.assert_clean()

@@ -47,6 +47,13 @@ export function tk(text) {
   return typeof found === "string" && found ? found : text;
 }
 
+// The direction for a kit text shown with tk(): the page's when it was translated (a
+// translation is in the page's language), its own otherwise (a title the facilitator
+// typed may be in any language and script).
+export function tkDir(text) {
+  return typeof messages[text] === "string" && messages[text] ? "" : "auto";
+}
+
 // Numbers and dates in the page's language.
 export function formatNumber(n) {
   return new Intl.NumberFormat(LANG).format(n);

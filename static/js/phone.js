@@ -3,7 +3,7 @@ import { ACTIONS } from "/protocol.js";
 import { boardOfStage } from "./board.js";
 import { PhoneBoard } from "./board_ui.js";
 import { Live, announce, bind, currentStage, h, showError, stageAnnouncer, withNodes } from "./live.js";
-import { t, tk } from "./i18n.js";
+import { t, tk, tkDir } from "./i18n.js";
 import { PhoneAgenda } from "./agenda.js";
 import { PhonePolls } from "./polls.js";
 import { PhoneMap } from "./stakeholders.js";
@@ -48,10 +48,10 @@ function render(state) {
   bind(root, "stage-count").textContent = stage
     ? t("Stage {n} of {total}", { n: index + 1, total: state.stages.length }) : "";
   const title = bind(root, "stage-title");
-  title.dir = "auto";
+  title.dir = stage ? tkDir(stage.title) : "auto";
   title.textContent = stage ? tk(stage.title) : state.workshop.title;
   const prompt = bind(root, "stage-prompt");
-  prompt.dir = "auto";
+  prompt.dir = stage ? tkDir(stage.prompt) : "auto";
   prompt.textContent = stage ? tk(stage.prompt) : "";
   const body = bind(root, "stage-body");
   // Rebuild the stage's controls only when the stage changes, never under a typing thumb.

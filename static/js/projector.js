@@ -8,7 +8,7 @@ import { ProjectorMap } from "./stakeholders.js";
 import { ProjectorPlan } from "./plan.js";
 import { ProjectorSignoff } from "./signoff.js";
 import { voiceTable, watchVoice } from "./voice.js";
-import { t, tn, tk } from "./i18n.js";
+import { t, tn, tk, tkDir } from "./i18n.js";
 
 const root = document.getElementById("projector");
 let projectorBoard = null;
@@ -30,8 +30,12 @@ function render(state) {
   bind(root, "stage-count").textContent = stage
     ? t("Stage {n} of {total}", { n: index + 1, total: state.stages.length })
     : "";
-  bind(root, "stage-title").textContent = stage ? tk(stage.title) : state.workshop.title;
-  bind(root, "stage-prompt").textContent = stage ? tk(stage.prompt) : "";
+  const title = bind(root, "stage-title");
+  title.dir = stage ? tkDir(stage.title) : "auto";
+  title.textContent = stage ? tk(stage.title) : state.workshop.title;
+  const prompt = bind(root, "stage-prompt");
+  prompt.dir = stage ? tkDir(stage.prompt) : "auto";
+  prompt.textContent = stage ? tk(stage.prompt) : "";
   bind(root, "code").textContent = state.workshop.status === "closed" ? t("closed") : state.workshop.code;
   bind(root, "count").textContent = String(state.presence.total);
   const orgs = state.presence.organisations;
