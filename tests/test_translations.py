@@ -4,6 +4,7 @@ translated, fails here with its name."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -62,3 +63,17 @@ def test_urdu_and_french_differ_from_english_where_it_matters() -> None:
         assert i18n.gettext(lang, "Language") != "Language"
         assert len(catalogue) > 300
     assert re.search("[\u0600-\u06ff]", i18n.gettext("ur", "Language"))
+
+
+def test_no_marked_text_escapes_extraction(extracted: dict[str, object]) -> None:
+    """Babel's JavaScript extractor skips calls inside template literals: every
+    t("...")/tn("...") a plain search finds must be in the extraction."""
+    call = re.compile(r'\btn?\(\s*"((?:[^"\\]|\\.)*)"')
+    missed = sorted(
+        (path.name, text)
+        for path in (ROOT / "static" / "js").glob("*.js")
+        if path.name != "i18n.js"  # its comments show examples
+        for text in call.findall(path.read_text(encoding="utf-8"))
+        if (json.loads(f'"{text}"') if "\\" in text else text) not in extracted
+    )
+    assert not missed, f"write these calls outside `${{…}}`: {missed}"

@@ -60,9 +60,9 @@ function render(state) {
   bind(root, "code").textContent = state.workshop.code;
   bind(root, "status").textContent = STATUS_NAMES[state.workshop.status] || state.workshop.status;
   bind(root, "count").textContent = String(state.presence.total);
-  bind(root, "summary").textContent =
-    `${tn("{n} organisation", "{n} organisations", state.presence.organisations)} · ${
-      tn("{n} sector", "{n} sectors", state.presence.by_sector.length)}`;
+  const organisations = tn("{n} organisation", "{n} organisations", state.presence.organisations);
+  const sectors = tn("{n} sector", "{n} sectors", state.presence.by_sector.length);
+  bind(root, "summary").textContent = `${organisations} · ${sectors}`;
   renderParticipants(state.participants || []);
   renderStageTools(state, stage);
   renderDraft(state);

@@ -220,7 +220,7 @@ export class ConsoleProgramme {
     });
     return h("div", { class: "row schedule" },
       h("label", { class: "inline" }, t("Starts at"), this.startsAt),
-      h("span", {}, `${t("Total")} `, this.total, this.ends),
+      h("span", {}, t("Total"), " ", this.total, this.ends),
       fitForm);
   }
 
