@@ -37,6 +37,8 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 
 from . import accountability, i18n
 from .canonical import canonical_bytes
+from .plan import STATUSES
+from .signoff import DECISIONS
 
 
 def N_(text: str) -> str:
@@ -79,19 +81,6 @@ ACTION_COLUMNS: dict[str, tuple[float, float]] = {
 CUSTOM_COLUMN = (17.0, 1.0)
 #: Columns the monitoring framework (section 8) shows, by ref, rather than the action table.
 MONITORING_COLUMNS = ("indicator", "baseline", "target", "verification", "review_date")
-DECISIONS = {
-    "endorse": N_("Endorsed"),
-    "endorse_with_reservations": N_("Endorsed with reservations"),
-    "decline": N_("Declined"),
-}
-#: Action statuses in words (the same as the plan screen's).
-STATUSES = {
-    "planned": N_("Planned"),
-    "in_progress": N_("In progress"),
-    "done": N_("Done"),
-    "delayed": N_("Delayed"),
-    "cancelled": N_("Cancelled"),
-}
 #: Stakeholder-map quadrants, for a map whose kit does not name them.
 QUADRANTS = {
     "keep_satisfied": N_("Keep satisfied"),

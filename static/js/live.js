@@ -8,7 +8,7 @@ import { agendaReducers, applyAgendaCount } from "./agenda_state.js";
 import { applyCount, pollReducers } from "./polls_state.js";
 import { stakeholderReducers } from "./stakeholders_state.js";
 import { planReducers, planTransients } from "./plan_state.js";
-import { LANG, t, tk } from "./i18n.js";
+import { LANG, t, tk, tkDir } from "./i18n.js";
 
 const ACK_TIMEOUT_MS = 8000;
 const MAX_TRIES = 4;
@@ -278,6 +278,17 @@ export function withNodes(text, nodes) {
     const name = part.slice(1, -1);
     return part[0] === "{" && Object.prototype.hasOwnProperty.call(nodes, name) ? nodes[name] : part;
   });
+}
+
+// The stage's title and prompt in a screen's [data-bind=stage-title/-prompt]: a kit's
+// text translated runs in the page's direction, a text the facilitator typed in its own.
+export function showStageText(root, stage, workshopTitle) {
+  const title = bind(root, "stage-title");
+  title.dir = stage ? tkDir(stage.title) : "auto";
+  title.textContent = stage ? tk(stage.title) : workshopTitle;
+  const prompt = bind(root, "stage-prompt");
+  prompt.dir = stage ? tkDir(stage.prompt) : "auto";
+  prompt.textContent = stage ? tk(stage.prompt) : "";
 }
 
 export function bind(root, name) {

@@ -2,8 +2,8 @@
 import { ACTIONS } from "/protocol.js";
 import { boardOfStage } from "./board.js";
 import { PhoneBoard } from "./board_ui.js";
-import { Live, announce, bind, currentStage, h, showError, stageAnnouncer, withNodes } from "./live.js";
-import { t, tk, tkDir } from "./i18n.js";
+import { Live, announce, bind, currentStage, h, showError, showStageText, stageAnnouncer, withNodes } from "./live.js";
+import { t } from "./i18n.js";
 import { PhoneAgenda } from "./agenda.js";
 import { PhonePolls } from "./polls.js";
 import { PhoneMap } from "./stakeholders.js";
@@ -47,12 +47,7 @@ function render(state) {
   me.textContent = `${state.me.name} · ${state.me.organisation}`;
   bind(root, "stage-count").textContent = stage
     ? t("Stage {n} of {total}", { n: index + 1, total: state.stages.length }) : "";
-  const title = bind(root, "stage-title");
-  title.dir = stage ? tkDir(stage.title) : "auto";
-  title.textContent = stage ? tk(stage.title) : state.workshop.title;
-  const prompt = bind(root, "stage-prompt");
-  prompt.dir = stage ? tkDir(stage.prompt) : "auto";
-  prompt.textContent = stage ? tk(stage.prompt) : "";
+  showStageText(root, stage, state.workshop.title);
   const body = bind(root, "stage-body");
   // Rebuild the stage's controls only when the stage changes, never under a typing thumb.
   const view = `${stage && stage.id}|${state.workshop.status}|${JSON.stringify(state.me)}`;

@@ -1,14 +1,14 @@
 // The projector: join code and QR, the current stage, who is in the room.
 import { boardOfStage } from "./board.js";
 import { ProjectorBoard } from "./board_ui.js";
-import { Live, bind, currentStage, h, stageAnnouncer } from "./live.js";
+import { Live, bind, currentStage, h, showStageText, stageAnnouncer } from "./live.js";
 import { ProjectorAgenda } from "./agenda.js";
 import { ProjectorPolls } from "./polls.js";
 import { ProjectorMap } from "./stakeholders.js";
 import { ProjectorPlan } from "./plan.js";
 import { ProjectorSignoff } from "./signoff.js";
 import { voiceTable, watchVoice } from "./voice.js";
-import { t, tn, tk, tkDir } from "./i18n.js";
+import { t, tn, tk } from "./i18n.js";
 
 const root = document.getElementById("projector");
 let projectorBoard = null;
@@ -30,12 +30,7 @@ function render(state) {
   bind(root, "stage-count").textContent = stage
     ? t("Stage {n} of {total}", { n: index + 1, total: state.stages.length })
     : "";
-  const title = bind(root, "stage-title");
-  title.dir = stage ? tkDir(stage.title) : "auto";
-  title.textContent = stage ? tk(stage.title) : state.workshop.title;
-  const prompt = bind(root, "stage-prompt");
-  prompt.dir = stage ? tkDir(stage.prompt) : "auto";
-  prompt.textContent = stage ? tk(stage.prompt) : "";
+  showStageText(root, stage, state.workshop.title);
   bind(root, "code").textContent = state.workshop.status === "closed" ? t("closed") : state.workshop.code;
   bind(root, "count").textContent = String(state.presence.total);
   const orgs = state.presence.organisations;
