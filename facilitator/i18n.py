@@ -187,6 +187,12 @@ def _(text: str, **values: Any) -> str:
     return gettext(current(), text, **values)
 
 
+def error_text(error: dict[str, Any]) -> str:
+    """A refusal's message (an ack's ``error``) in the page's language."""
+    template = error.get("template") or error.get("message") or ""
+    return _(str(template), **(error.get("values") or {}))
+
+
 def init_app(app: Flask) -> None:
     """Templates get ``_``, ``_n`` and ``tk`` in the page's language, and ``lang`` and
     ``lang_dir`` for ``<html>``."""
@@ -207,8 +213,9 @@ def init_app(app: Flask) -> None:
 
 # -- extraction ---
 
-#: Marker functions: ``_``/``_n`` (templates, Python), ``t``/``tn`` (screens), ``N_``.
-KEYWORDS = ("_", "_n:1,2", "t", "tn:1,2", "N_")
+#: Marker functions: ``_``/``_n`` (templates, Python), ``t``/``tn`` (screens), ``N_``,
+#: and the message of every ``DomainError`` (shown by the screens in their language).
+KEYWORDS = ("_", "_n:1,2", "t", "tn:1,2", "N_", "DomainError:2")
 PROJECT = Path(__file__).resolve().parent.parent
 
 

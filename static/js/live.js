@@ -329,6 +329,8 @@ export function stageAnnouncer() {
 export function showError(root, error) {
   const el = bind(root, "error");
   if (!el) return;
-  el.textContent = error ? error.message || String(error) : "";
+  // A refusal's text in this screen's language: the server sends its English words
+  // (`template`, or the whole `message`) and the values that go in them.
+  el.textContent = error ? (error.message ? t(error.template || error.message, error.values) : String(error)) : "";
   el.hidden = !error;
 }
