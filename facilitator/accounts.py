@@ -35,9 +35,17 @@ class User(Base):
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise DomainError(INVALID, f"The password must have at least {MIN_PASSWORD} characters.")
+        raise DomainError(
+            INVALID,
+            "The password must have at least {min} characters.",
+            values={"min": MIN_PASSWORD},
+        )
     if len(password) > MAX_PASSWORD:
-        raise DomainError(INVALID, f"The password must have at most {MAX_PASSWORD} characters.")
+        raise DomainError(
+            INVALID,
+            "The password must have at most {max} characters.",
+            values={"max": MAX_PASSWORD},
+        )
 
 
 def normalise_username(username: str) -> str:
@@ -57,7 +65,11 @@ def create_user(
     name = normalise_username(username)
     _check_password(password)
     if session.scalar(select(User).where(User.username == name)) is not None:
-        raise DomainError(CONFLICT, f"A facilitator named {name!r} already exists.")
+        raise DomainError(
+            CONFLICT,
+            "A facilitator named {name} already exists.",
+            values={"name": repr(name)},
+        )
     shown = (display_name or name).strip()[:80] or name
     user = User(
         username=name,

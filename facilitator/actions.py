@@ -226,7 +226,7 @@ def _parse(spec: ActionSpec, payload: Any) -> tuple[str | None, Params]:
             )
     where = _unstorable_number(fields)
     if where is not None:
-        raise DomainError(INVALID, f"{where}: a number out of range")
+        raise DomainError(INVALID, "{where}: a number out of range", values={"where": where})
     try:
         return action_id, spec.params.model_validate(fields)
     except ValidationError as exc:
@@ -235,7 +235,11 @@ def _parse(spec: ActionSpec, payload: Any) -> tuple[str | None, Params]:
 
 def _authorise(spec: ActionSpec, caller: Caller) -> None:
     if caller.role not in spec.roles:
-        raise DomainError(FORBIDDEN, f"A {caller.role} may not send {spec.name}.")
+        raise DomainError(
+            FORBIDDEN,
+            "A {role} may not send {event}.",
+            values={"role": caller.role, "event": spec.name},
+        )
 
 
 def _load(session: Session, spec: ActionSpec, caller: Caller) -> Context:
@@ -277,7 +281,8 @@ def _context(
         if spec.stage_types is not None and (stage is None or stage.type not in spec.stage_types):
             raise DomainError(
                 STAGE,
-                f"{spec.name} is not possible in the current stage ({stage and stage.title}).",
+                "{event} is not possible in the current stage ({stage}).",
+                values={"event": spec.name, "stage": stage and stage.title},
             )
     return Context(session=session, caller=caller, workshop=workshop, participant=participant)
 
@@ -315,7 +320,9 @@ def perform(caller: Caller, name: str, payload: Any) -> dict[str, Any]:
     spec = REGISTRY.get(name) if isinstance(name, str) else None
     try:
         if spec is None:
-            raise DomainError(UNKNOWN_EVENT, f"Unknown event {str(name)[:60]!r}.")
+            raise DomainError(
+                UNKNOWN_EVENT, "Unknown event {event}.", values={"event": repr(str(name)[:60])}
+            )
         _authorise(spec, caller)
         action_id, params = _parse(spec, payload)
         if spec.throttle is not None and not spec.throttle(caller):
@@ -404,19 +411,21 @@ def _storage_refusal(name: str, exc: OperationalError) -> DomainError | None:
     be sent again once the condition clears."""
     error = getattr(exc.orig, "sqlite_errorname", "")
     if error.startswith(_BUSY):
-        message = (
+        refusal = DomainError(
+            UNAVAILABLE,
             "The database is busy (another program is writing to it); nothing was saved."
-            " Try again in a moment."
+            " Try again in a moment.",
         )
     elif error.startswith(_FULL):
-        message = (
+        refusal = DomainError(
+            UNAVAILABLE,
             "The server's disk is full; nothing was saved."
-            " Try again once the facilitator has made room on it."
+            " Try again once the facilitator has made room on it.",
         )
     else:
         return None
-    log.warning("%s refused: %s (%s)", name, message, exc.orig)
-    return DomainError(UNAVAILABLE, message)
+    log.warning("%s refused: %s (%s)", name, refusal.message, exc.orig)
+    return refusal
 
 
 def _answer_from_receipt(stored: tuple[str, dict[str, Any]], fingerprint: str) -> dict[str, Any]:

@@ -91,7 +91,7 @@ def _stage(workshop: Workshop) -> Stage:
 def _item(session: Session, stage: Stage, item_id: int) -> AgendaItem:
     item = session.get(AgendaItem, item_id)
     if item is None or item.stage_id != stage.id:
-        raise DomainError(NOT_FOUND, f"There is no agenda item {item_id}.")
+        raise DomainError(NOT_FOUND, "There is no agenda item {id}.", values={"id": item_id})
     return item
 
 
@@ -101,7 +101,10 @@ def _title(text: str) -> str:
         raise DomainError(INVALID, "An agenda item needs a title.", field="title")
     if len(cleaned) > TITLE_MAX:
         raise DomainError(
-            INVALID, f"An agenda item has at most {TITLE_MAX} characters.", field="title"
+            INVALID,
+            "An agenda item has at most {max} characters.",
+            values={"max": TITLE_MAX},
+            field="title",
         )
     return cleaned
 
@@ -155,13 +158,18 @@ def propose(
     minutes: int | None,
 ) -> Outcome:
     stage = _stage(workshop)
-    if participant is not None:
-        quotas.check(
-            session,
-            AgendaItem,
-            [AgendaItem.stage_id == stage.id, AgendaItem.proposed_by == participant.id],
-            quotas.AGENDA_ITEMS_PER_PARTICIPANT,
-            "agenda items proposed",
+    if participant is not None and quotas.reached(
+        session,
+        AgendaItem,
+        [AgendaItem.stage_id == stage.id, AgendaItem.proposed_by == participant.id],
+        quotas.AGENDA_ITEMS_PER_PARTICIPANT,
+    ):
+        raise DomainError(
+            INVALID,
+            "You have reached the limit of {limit} agenda items proposed. "
+            "Ask the facilitator if more are needed.",
+            values={"limit": quotas.AGENDA_ITEMS_PER_PARTICIPANT},
+            limit=quotas.AGENDA_ITEMS_PER_PARTICIPANT,
         )
     item = AgendaItem(
         workshop_id=workshop.id,
@@ -183,7 +191,7 @@ def promote_note(
     """Turn a board note into an agenda item (its own note, for a participant)."""
     note = session.get(Note, note_id)
     if note is None or note.workshop_id != workshop.id or note.private:
-        raise DomainError(NOT_FOUND, f"There is no note {note_id} to promote.")
+        raise DomainError(NOT_FOUND, "There is no note {id} to promote.", values={"id": note_id})
     if participant is not None and note.author_id != participant.id:
         raise DomainError(INVALID, "You can promote only your own notes.")
     outcome = propose(session, workshop, participant, note.text[:TITLE_MAX], None)
@@ -280,7 +288,11 @@ def place_dots(
             raise DomainError(INVALID, "One dot per item in this vote.")
     used = sum(dots.values())
     if used > rules["dots"]:
-        raise DomainError(INVALID, f"You have {rules['dots']} dots; this uses {used}.")
+        raise DomainError(
+            INVALID,
+            "You have {dots} dots; this uses {used}.",
+            values={"dots": rules["dots"], "used": used},
+        )
     mine = session.scalars(
         select(AgendaDot)
         .join(AgendaItem, AgendaItem.id == AgendaDot.item_id)

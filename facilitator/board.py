@@ -175,7 +175,7 @@ def _full(session: Session, note: Note, stage: Stage) -> dict[str, Any]:
 def _get_note(session: Session, workshop: Workshop, note_id: int) -> tuple[Note, Stage]:
     note = session.get(Note, note_id)
     if note is None or note.workshop_id != workshop.id:
-        raise DomainError(NOT_FOUND, f"There is no note {note_id} on this board.")
+        raise DomainError(NOT_FOUND, "There is no note {id} on this board.", values={"id": note_id})
     stage = session.get(Stage, note.stage_id)
     assert stage is not None
     return note, stage
@@ -184,7 +184,9 @@ def _get_note(session: Session, workshop: Workshop, note_id: int) -> tuple[Note,
 def _get_group(session: Session, workshop: Workshop, group_id: int) -> NoteGroup:
     group = session.get(NoteGroup, group_id)
     if group is None or group.workshop_id != workshop.id:
-        raise DomainError(NOT_FOUND, f"There is no group {group_id} on this board.")
+        raise DomainError(
+            NOT_FOUND, "There is no group {id} on this board.", values={"id": group_id}
+        )
     return group
 
 
@@ -212,7 +214,8 @@ def _clean_text(text: str) -> str:
     if len(cleaned) > NOTE_MAX:
         raise DomainError(
             INVALID,
-            f"A note has at most {NOTE_MAX} characters ({len(cleaned)} given).",
+            "A note has at most {max} characters ({given} given).",
+            values={"max": NOTE_MAX, "given": len(cleaned)},
             field="text",
         )
     return cleaned
@@ -222,7 +225,10 @@ def _clean_title(title: str) -> str:
     cleaned = " ".join(title.split())
     if not cleaned or len(cleaned) > GROUP_TITLE_MAX:
         raise DomainError(
-            INVALID, f"A group title has 1 to {GROUP_TITLE_MAX} characters.", field="title"
+            INVALID,
+            "A group title has 1 to {max} characters.",
+            values={"max": GROUP_TITLE_MAX},
+            field="title",
         )
     return cleaned
 
@@ -254,13 +260,18 @@ def create_note(
 ) -> Outcome:
     stage = current_board(workshop)
     _check_participant_may_change(stage, workshop, participant)
-    if participant is not None:
-        quotas.check(
-            session,
-            Note,
-            [Note.stage_id == stage.id, Note.author_id == participant.id],
-            quotas.NOTES_PER_PARTICIPANT,
-            "notes on this board",
+    if participant is not None and quotas.reached(
+        session,
+        Note,
+        [Note.stage_id == stage.id, Note.author_id == participant.id],
+        quotas.NOTES_PER_PARTICIPANT,
+    ):
+        raise DomainError(
+            INVALID,
+            "You have reached the limit of {limit} notes on this board. "
+            "Ask the facilitator if more are needed.",
+            values={"limit": quotas.NOTES_PER_PARTICIPANT},
+            limit=quotas.NOTES_PER_PARTICIPANT,
         )
     note = Note(
         workshop_id=workshop.id,
@@ -326,7 +337,9 @@ def move_note(
         if group_id is not None:
             group = _get_group(session, workshop, group_id)
             if group.stage_id != stage.id:
-                raise DomainError(NOT_FOUND, f"There is no group {group_id} on this board.")
+                raise DomainError(
+                    NOT_FOUND, "There is no group {id} on this board.", values={"id": group_id}
+                )
             if participant is not None and not settings(stage)["participants_group"]:
                 raise DomainError(FORBIDDEN, "Only the facilitator groups notes on this board.")
         note.group_id = group_id
@@ -395,13 +408,15 @@ def create_group(
 ) -> Outcome:
     stage = current_board(workshop)
     _check_may_group(stage, workshop, participant)
-    if participant is not None:
-        quotas.check(
-            session,
-            NoteGroup,
-            [NoteGroup.stage_id == stage.id],
-            quotas.GROUPS_PER_BOARD,
-            "groups on this board",
+    if participant is not None and quotas.reached(
+        session, NoteGroup, [NoteGroup.stage_id == stage.id], quotas.GROUPS_PER_BOARD
+    ):
+        raise DomainError(
+            INVALID,
+            "You have reached the limit of {limit} groups on this board. "
+            "Ask the facilitator if more are needed.",
+            values={"limit": quotas.GROUPS_PER_BOARD},
+            limit=quotas.GROUPS_PER_BOARD,
         )
     group = NoteGroup(
         workshop_id=workshop.id, stage_id=stage.id, title=_clean_title(title), x=x, y=y
@@ -511,7 +526,11 @@ def change_settings(
         state["private"] = private
     if authors is not None:
         if authors not in AUTHOR_MODES:
-            raise DomainError(INVALID, f"authors must be one of {', '.join(AUTHOR_MODES)}.")
+            raise DomainError(
+                INVALID,
+                "authors must be one of {modes}.",
+                values={"modes": ", ".join(AUTHOR_MODES)},
+            )
         state["authors"] = authors
     stage.state = state
     session.flush()
@@ -547,12 +566,16 @@ def focus(
     if note_id is not None:
         note, note_stage = _get_note(session, workshop, note_id)
         if note_stage.id != stage.id:
-            raise DomainError(NOT_FOUND, f"There is no note {note_id} on this board.")
+            raise DomainError(
+                NOT_FOUND, "There is no note {id} on this board.", values={"id": note_id}
+            )
         target = {"note_id": note.id}
     elif group_id is not None:
         group = _get_group(session, workshop, group_id)
         if group.stage_id != stage.id:
-            raise DomainError(NOT_FOUND, f"There is no group {group_id} on this board.")
+            raise DomainError(
+                NOT_FOUND, "There is no group {id} on this board.", values={"id": group_id}
+            )
         target = {"group_id": group.id}
     stage.state = {**(stage.state or {}), "focus": target}
     session.flush()

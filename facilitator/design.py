@@ -67,20 +67,32 @@ def _changed(workshop: Workshop, session: Session) -> Outcome:
 def _stage(workshop: Workshop, stage_id: int) -> Stage:
     stage = next((s for s in workshop.stages if s.id == stage_id), None)
     if stage is None:
-        raise DomainError(NOT_FOUND, f"There is no stage {stage_id} in this workshop.")
+        raise DomainError(
+            NOT_FOUND, "There is no stage {id} in this workshop.", values={"id": stage_id}
+        )
     return stage
 
 
 def _title(value: str) -> str:
     title = " ".join(value.split())
     if not title or len(title) > TITLE_MAX:
-        raise DomainError(INVALID, f"A stage title has 1 to {TITLE_MAX} characters.", field="title")
+        raise DomainError(
+            INVALID,
+            "A stage title has 1 to {max} characters.",
+            values={"max": TITLE_MAX},
+            field="title",
+        )
     return title
 
 
 def _minutes(value: int) -> int:
     if not 1 <= value <= MINUTES_MAX:
-        raise DomainError(INVALID, f"A time box is 1 to {MINUTES_MAX} minutes.", field="minutes")
+        raise DomainError(
+            INVALID,
+            "A time box is 1 to {max} minutes.",
+            values={"max": MINUTES_MAX},
+            field="minutes",
+        )
     return value
 
 
@@ -117,9 +129,16 @@ def add_stage(
     after_stage_id: int | None,
 ) -> Outcome:
     if stage_type not in STAGE_TYPES:
-        raise DomainError(INVALID, f"A stage is one of: {', '.join(STAGE_TYPES)}.", field="type")
+        raise DomainError(
+            INVALID,
+            "A stage is one of: {types}.",
+            values={"types": ", ".join(STAGE_TYPES)},
+            field="type",
+        )
     if len(workshop.stages) >= MAX_STAGES:
-        raise DomainError(INVALID, f"A workshop has at most {MAX_STAGES} stages.")
+        raise DomainError(
+            INVALID, "A workshop has at most {max} stages.", values={"max": MAX_STAGES}
+        )
     ordered = list(workshop.stages)
     index = len(ordered)
     if after_stage_id is not None:
@@ -149,7 +168,10 @@ def edit_stage(
         prompt = changes["prompt"].strip()
         if len(prompt) > PROMPT_MAX:
             raise DomainError(
-                INVALID, f"A prompt has at most {PROMPT_MAX} characters.", field="prompt"
+                INVALID,
+                "A prompt has at most {max} characters.",
+                values={"max": PROMPT_MAX},
+                field="prompt",
             )
         stage.prompt = prompt
     if "minutes" in changes:
@@ -180,7 +202,12 @@ def move_stage(session: Session, workshop: Workshop, stage_id: int, position: in
     ordered = list(workshop.stages)
     stage = _stage(workshop, stage_id)
     if not 0 <= position < len(ordered):
-        raise DomainError(INVALID, f"A position is 0 to {len(ordered) - 1}.", field="position")
+        raise DomainError(
+            INVALID,
+            "A position is 0 to {last}.",
+            values={"last": len(ordered) - 1},
+            field="position",
+        )
     ordered.remove(stage)
     ordered.insert(position, stage)
     _renumber(workshop, ordered)
@@ -190,7 +217,9 @@ def move_stage(session: Session, workshop: Workshop, stage_id: int, position: in
 def duplicate_stage(session: Session, workshop: Workshop, stage_id: int) -> Outcome:
     """A copy of the stage's design (not its content), right after it."""
     if len(workshop.stages) >= MAX_STAGES:
-        raise DomainError(INVALID, f"A workshop has at most {MAX_STAGES} stages.")
+        raise DomainError(
+            INVALID, "A workshop has at most {max} stages.", values={"max": MAX_STAGES}
+        )
     source = _stage(workshop, stage_id)
     ordered = list(workshop.stages)
     title = f"{source.title} (copy)"[:TITLE_MAX]
@@ -244,7 +273,11 @@ def remove_stage(session: Session, workshop: Workshop, stage_id: int) -> Outcome
         raise DomainError(CONFLICT, "This is the current stage: move to another one first.")
     made = _content(session, stage)
     if made:
-        raise DomainError(CONFLICT, f"“{stage.title}” holds what the room made ({made}); it stays.")
+        raise DomainError(
+            CONFLICT,
+            "“{title}” holds what the room made ({made}); it stays.",
+            values={"title": stage.title, "made": made},
+        )
     ordered = [s for s in workshop.stages if s.id != stage.id]
     session.execute(delete(Poll).where(Poll.stage_id == stage.id))  # only drafts are left
     workshop.stages.remove(stage)  # its row goes, and with it prepared areas and topics
@@ -267,8 +300,8 @@ def set_schedule(
         if not len(stages) <= total_minutes <= MINUTES_MAX * len(stages):
             raise DomainError(
                 INVALID,
-                f"The total must leave each of the {len(stages)} stages 1 to "
-                f"{MINUTES_MAX} minutes.",
+                "The total must leave each of the {count} stages 1 to {max} minutes.",
+                values={"count": len(stages), "max": MINUTES_MAX},
                 field="total_minutes",
             )
         _fit(stages, total_minutes)

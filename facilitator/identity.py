@@ -67,7 +67,9 @@ def caller_for_screen(
     if not isinstance(workshop_id, int) or isinstance(workshop_id, bool):
         raise DomainError(INVALID, "workshop_id must be a number.")
     if screen not in SCREENS:
-        raise DomainError(INVALID, f"screen must be one of {', '.join(SCREENS)}.")
+        raise DomainError(
+            INVALID, "screen must be one of {screens}.", values={"screens": ", ".join(SCREENS)}
+        )
     with db.reader() as s:
         workshop = s.get(Workshop, workshop_id)
         if workshop is None:

@@ -118,9 +118,9 @@ class EventLimits:
         if role == "facilitator":
             return ALLOWED
         if not self.connection.take(sid):
-            error = self._error("this connection", self.connection)
+            error = self._error(self.connection, participant=False)
         elif role == "participant" and not self.participant.take(actor):
-            error = self._error("you (all your devices together)", self.participant)
+            error = self._error(self.participant, participant=True)
         else:
             return ALLOWED
         return EventVerdict(error, disconnect=self.strikes.add(sid))
@@ -131,12 +131,22 @@ class EventLimits:
         self.strikes.forget(sid)
 
     @staticmethod
-    def _error(who: str, buckets: TokenBuckets) -> DomainError:
-        rate, burst = _number(buckets.rate), _number(buckets.burst)
+    def _error(buckets: TokenBuckets, *, participant: bool) -> DomainError:
+        values = {"rate": _number(buckets.rate), "burst": _number(buckets.burst)}
+        if participant:
+            return DomainError(
+                RATE_LIMITED,
+                "Too many actions: at most {rate} a second for you (all your devices "
+                "together), {burst} at once. Wait a moment and try again.",
+                values=values,
+                rate=buckets.rate,
+                burst=buckets.burst,
+            )
         return DomainError(
             RATE_LIMITED,
-            f"Too many actions: at most {rate} a second for {who}, {burst} at once. "
+            "Too many actions: at most {rate} a second for this connection, {burst} at once. "
             "Wait a moment and try again.",
+            values=values,
             rate=buckets.rate,
             burst=buckets.burst,
         )

@@ -146,11 +146,19 @@ def settings(workshop: Workshop) -> dict[str, Any]:
 
 def _org(value: Any, label: str) -> str:
     if not isinstance(value, str):
-        raise DomainError(INVALID, f"The {label} must be an organisation's name.", field=label)
+        raise DomainError(
+            INVALID,
+            "The {field} must be an organisation's name.",
+            values={"field": label},
+            field=label,
+        )
     name = " ".join(value.split())
     if len(name) > ORG_MAX:
         raise DomainError(
-            INVALID, f"The {label} must have at most {ORG_MAX} characters.", field=label
+            INVALID,
+            "The {field} must have at most {max} characters.",
+            values={"field": label, "max": ORG_MAX},
+            field=label,
         )
     return name
 
@@ -161,27 +169,42 @@ def clean_field(config: dict[str, Any], name: str, value: Any) -> Any:
     if name in TEXT_FIELDS or name in config["custom"]:
         limit = TEXT_FIELDS.get(name, CUSTOM_MAX)
         if not isinstance(value, str):
-            raise DomainError(INVALID, f"{name} must be text.", field=name)
+            raise DomainError(INVALID, "{field} must be text.", values={"field": name}, field=name)
         text = value.strip()
         if len(text) > limit:
-            raise DomainError(INVALID, f"{name} must have at most {limit} characters.", field=name)
+            raise DomainError(
+                INVALID,
+                "{field} must have at most {max} characters.",
+                values={"field": name, "max": limit},
+                field=name,
+            )
         return text
     if name in DATE_FIELDS:
         if value in ("", None):
             return ""
         if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise DomainError(INVALID, f"{name} must be a date as YYYY-MM-DD.", field=name)
+            raise DomainError(
+                INVALID, "{field} must be a date as YYYY-MM-DD.", values={"field": name}, field=name
+            )
         try:
             date.fromisoformat(value)
         except ValueError:
-            raise DomainError(INVALID, f"{name}: {value} is not a date.", field=name) from None
+            raise DomainError(
+                INVALID,
+                "{field}: {value} is not a date.",
+                values={"field": name, "value": value},
+                field=name,
+            ) from None
         return value
     if name == "lead":
         return _org(value, "lead")
     if name == "partners":
         if not isinstance(value, list) or len(value) > MAX_PARTNERS:
             raise DomainError(
-                INVALID, f"partners must be a list of at most {MAX_PARTNERS} names.", field=name
+                INVALID,
+                "partners must be a list of at most {max} names.",
+                values={"max": MAX_PARTNERS},
+                field=name,
             )
         partners: list[str] = []
         for item in value:
@@ -220,18 +243,33 @@ def clean_field(config: dict[str, Any], name: str, value: Any) -> Any:
         for known in allowed:
             if isinstance(value, str) and known.casefold() == value.strip().casefold():
                 return known
+        if not allowed:
+            raise DomainError(
+                INVALID,
+                "{field} must be one of: nothing in this kit.",
+                values={"field": name},
+                field=name,
+            )
         raise DomainError(
             INVALID,
-            f"{name} must be one of: {', '.join(allowed) or 'nothing in this kit'}.",
+            "{field} must be one of: {choices}.",
+            values={"field": name, "choices": ", ".join(allowed)},
             field=name,
         )
-    raise DomainError(INVALID, f"The plan has no field {name!r}.", field=name)
+    raise DomainError(
+        INVALID, "The plan has no field {field}.", values={"field": repr(name)}, field=name
+    )
 
 
 def _check_dates(fields: dict[str, Any]) -> None:
     start, due = fields.get("start"), fields.get("due")
     if start and due and due < start:
-        raise DomainError(INVALID, f"The due date {due} is before the start {start}.", field="due")
+        raise DomainError(
+            INVALID,
+            "The due date {due} is before the start {start}.",
+            values={"due": due, "start": start},
+            field="due",
+        )
 
 
 # -- operations ---------------------------------------------------------------------------------
@@ -240,7 +278,9 @@ def _check_dates(fields: dict[str, Any]) -> None:
 def _row(session: Session, workshop: Workshop, action_id: int) -> PlanAction:
     row = session.get(PlanAction, action_id)
     if row is None or row.workshop_id != workshop.id:
-        raise DomainError(NOT_FOUND, f"There is no action {action_id} in this plan.")
+        raise DomainError(
+            NOT_FOUND, "There is no action {id} in this plan.", values={"id": action_id}
+        )
     return row
 
 
@@ -263,14 +303,21 @@ def create(
     """A new row: accepted when the facilitator adds it, a proposal from a participant."""
     count = session.scalar(select(func.count()).where(PlanAction.workshop_id == workshop.id))
     if (count or 0) >= MAX_ACTIONS:
-        raise DomainError(INVALID, f"A plan holds at most {MAX_ACTIONS} actions.")
-    if participant is not None:
-        quotas.check(
-            session,
-            PlanAction,
-            [PlanAction.workshop_id == workshop.id, PlanAction.proposed_by == participant.id],
-            quotas.ACTIONS_PER_PARTICIPANT,
-            "actions proposed",
+        raise DomainError(
+            INVALID, "A plan holds at most {max} actions.", values={"max": MAX_ACTIONS}
+        )
+    if participant is not None and quotas.reached(
+        session,
+        PlanAction,
+        [PlanAction.workshop_id == workshop.id, PlanAction.proposed_by == participant.id],
+        quotas.ACTIONS_PER_PARTICIPANT,
+    ):
+        raise DomainError(
+            INVALID,
+            "You have reached the limit of {limit} actions proposed. "
+            "Ask the facilitator if more are needed.",
+            values={"limit": quotas.ACTIONS_PER_PARTICIPANT},
+            limit=quotas.ACTIONS_PER_PARTICIPANT,
         )
     if participant is not None and set(fields) & set(OFFER_ONLY):
         raise DomainError(
@@ -313,7 +360,9 @@ def create_from(session: Session, workshop: Workshop, kind: str, source_id: int)
     if kind == "poll":
         poll = session.get(Poll, source_id)
         if poll is None or poll.workshop_id != workshop.id:
-            raise DomainError(NOT_FOUND, f"There is no poll {source_id} in this workshop.")
+            raise DomainError(
+                NOT_FOUND, "There is no poll {id} in this workshop.", values={"id": source_id}
+            )
         decided = session.scalar(
             select(PollRound)
             .where(PollRound.poll_id == poll.id, PollRound.closed_at.is_not(None))
@@ -325,7 +374,7 @@ def create_from(session: Session, workshop: Workshop, kind: str, source_id: int)
     elif kind == "agenda":
         item = session.get(AgendaItem, source_id)
         if item is None or item.workshop_id != workshop.id:
-            raise DomainError(NOT_FOUND, f"There is no agenda item {source_id}.")
+            raise DomainError(NOT_FOUND, "There is no agenda item {id}.", values={"id": source_id})
         fields = {"objective": item.title[:300]}
     else:
         raise DomainError(INVALID, "An action is made from a poll or an agenda item.")
@@ -363,16 +412,13 @@ def edit(
     for name in changes:
         if name not in versions:
             raise DomainError(
-                INVALID, f"Say which version of {name} your change is based on.", field=name
+                INVALID,
+                "Say which version of {field} your change is based on.",
+                values={"field": name},
+                field=name,
             )
         if versions[name] != row.versions.get(name, 0):
-            raise DomainError(
-                CONFLICT,
-                f"Someone changed {name} of {row.ref} while you were editing; it is now "
-                f"{_quote(current[name])}. Your change was not saved.",
-                field=name,
-                current={"value": current[name], "version": row.versions.get(name, 0)},
-            )
+            raise _stale(row, name, current[name], row.versions.get(name, 0))
     config = settings(workshop)
     clean = {name: clean_field(config, name, value) for name, value in changes.items()}
     merged = {**row.fields, **clean}
@@ -389,16 +435,44 @@ def edit(
     return _changed(row, protocol.PLAN_UPDATED)
 
 
-def _quote(value: Any) -> str:
+def _stale(row: PlanAction, name: str, value: Any, version: int) -> DomainError:
+    """The refusal of a change based on an older version of field ``name``, which now
+    holds ``value`` (a list of names shown joined, another value in quotes)."""
+    values = {"field": name, "ref": row.ref}
+    current = {"value": value, "version": version}
+    shown = ", ".join(value) if isinstance(value, list) else value
+    if not shown:
+        return DomainError(
+            CONFLICT,
+            "Someone changed {field} of {ref} while you were editing; it is now empty. "
+            "Your change was not saved.",
+            values=values,
+            field=name,
+            current=current,
+        )
     if isinstance(value, list):
-        return ", ".join(value) or "empty"
-    return f"“{value}”" if value else "empty"
+        return DomainError(
+            CONFLICT,
+            "Someone changed {field} of {ref} while you were editing; it is now {value}. "
+            "Your change was not saved.",
+            values={**values, "value": shown},
+            field=name,
+            current=current,
+        )
+    return DomainError(
+        CONFLICT,
+        "Someone changed {field} of {ref} while you were editing; it is now “{value}”. "
+        "Your change was not saved.",
+        values={**values, "value": shown},
+        field=name,
+        current=current,
+    )
 
 
 def accept(session: Session, workshop: Workshop, action_id: int) -> Outcome:
     row = _row(session, workshop, action_id)
     if row.accepted:
-        raise DomainError(CONFLICT, f"{row.ref} is already in the plan.")
+        raise DomainError(CONFLICT, "{ref} is already in the plan.", values={"ref": row.ref})
     row.accepted = True
     session.flush()
     return _changed(row, protocol.PLAN_UPDATED)
@@ -431,9 +505,17 @@ def offer(
     key = organisation.casefold()
     fields = _complete(row.fields)
     if role == "lead" and fields["lead"].casefold() == key:
-        raise DomainError(CONFLICT, f"{organisation} already leads {row.ref}.")
+        raise DomainError(
+            CONFLICT,
+            "{organisation} already leads {ref}.",
+            values={"organisation": organisation, "ref": row.ref},
+        )
     if role == "partner" and key in {p.casefold() for p in fields["partners"]}:
-        raise DomainError(CONFLICT, f"{organisation} already supports {row.ref}.")
+        raise DomainError(
+            CONFLICT,
+            "{organisation} already supports {ref}.",
+            values={"organisation": organisation, "ref": row.ref},
+        )
     offers = [o for o in row.offers if o["organisation"].casefold() != key]
     offers.append({"organisation": organisation, "role": role, "participant_id": participant.id})
     row.offers = offers
@@ -449,7 +531,11 @@ def settle_offer(
     key = " ".join(organisation.split()).casefold()
     found = next((o for o in row.offers if o["organisation"].casefold() == key), None)
     if found is None:
-        raise DomainError(NOT_FOUND, f"{organisation} has no open offer on {row.ref}.")
+        raise DomainError(
+            NOT_FOUND,
+            "{organisation} has no open offer on {ref}.",
+            values={"organisation": organisation, "ref": row.ref},
+        )
     row.offers = [o for o in row.offers if o is not found]
     if accept:
         fields = _complete(row.fields)

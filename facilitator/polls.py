@@ -180,7 +180,9 @@ def round_dict(item: PollRound | Any) -> dict[str, Any]:
 def _get(session: Session, workshop: Workshop, poll_id: int) -> Poll:
     poll = session.get(Poll, poll_id)
     if poll is None or poll.workshop_id != workshop.id:
-        raise DomainError(NOT_FOUND, f"There is no poll {poll_id} in this workshop.")
+        raise DomainError(
+            NOT_FOUND, "There is no poll {id} in this workshop.", values={"id": poll_id}
+        )
     return poll
 
 
@@ -220,7 +222,10 @@ def _clean_config(method: str, config: dict[str, Any]) -> dict[str, Any]:
 def _group_by(value: str) -> str:
     if value not in GROUP_BY:
         raise DomainError(
-            INVALID, f"group_by must be one of {', '.join(GROUP_BY)}.", field="group_by"
+            INVALID,
+            "group_by must be one of {choices}.",
+            values={"choices": ", ".join(GROUP_BY)},
+            field="group_by",
         )
     return value
 
@@ -228,10 +233,15 @@ def _group_by(value: str) -> str:
 def _text(value: str, label: str, limit: int, required: bool = False) -> str:
     cleaned = value.strip()
     if required and not cleaned:
-        raise DomainError(INVALID, f"Please give the poll's {label}.", field=label)
+        raise DomainError(
+            INVALID, "Please give the poll's {field}.", values={"field": label}, field=label
+        )
     if len(cleaned) > limit:
         raise DomainError(
-            INVALID, f"The {label} must have at most {limit} characters.", field=label
+            INVALID,
+            "The {field} must have at most {max} characters.",
+            values={"field": label, "max": limit},
+            field=label,
         )
     return cleaned
 
@@ -479,7 +489,9 @@ def _voting_round(session: Session, workshop: Workshop, poll_id: int) -> Any:
     anonymous, and the poll's group_by), or the DomainError saying why there is none."""
     row = session.execute(_VOTING_ROUND, {"pid": poll_id}).first()
     if row is None or row.workshop_id != workshop.id:
-        raise DomainError(NOT_FOUND, f"There is no poll {poll_id} in this workshop.")
+        raise DomainError(
+            NOT_FOUND, "There is no poll {id} in this workshop.", values={"id": poll_id}
+        )
     if row.status == DRAFT:
         raise DomainError(CLOSED, "This poll has not opened yet.")
     if row.status == CLOSED_POLL:
@@ -498,11 +510,21 @@ def _check_ballot(item: Any, choice: Any, reason: str) -> tuple[Any, str]:
     reason = _text(reason, "reason", REASON_MAX)
     needs_reason = not isinstance(choice, dict | list) and choice in method.needs_reason
     if needs_reason and not reason:
-        label = {8: "A veto", 0: "A block", "block": "A block", "object": "An objection"}
+        kind = {8: "veto", 0: "block", "block": "block", "object": "objection"}.get(choice)
+        if kind == "veto":
+            raise DomainError(
+                INVALID, "A veto needs a reason the room can discuss.", field="reason"
+            )
+        if kind == "block":
+            raise DomainError(
+                INVALID, "A block needs a reason the room can discuss.", field="reason"
+            )
+        if kind == "objection":
+            raise DomainError(
+                INVALID, "An objection needs a reason the room can discuss.", field="reason"
+            )
         raise DomainError(
-            INVALID,
-            f"{label.get(choice, 'This choice')} needs a reason the room can discuss.",
-            field="reason",
+            INVALID, "This choice needs a reason the room can discuss.", field="reason"
         )
     return choice, reason
 

@@ -12,8 +12,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .errors import INVALID, DomainError
-
 #: Notes of one participant on one board.
 NOTES_PER_PARTICIPANT = 100
 #: Groups on one board, for participants creating them (the facilitator may add more).
@@ -26,13 +24,8 @@ AGENDA_ITEMS_PER_PARTICIPANT = 30
 ACTIONS_PER_PARTICIPANT = 50
 
 
-def check(session: Session, model: Any, where: list[Any], limit: int, what: str) -> None:
-    """Refuse one more ``what`` when the rows matching ``where`` number ``limit``."""
+def reached(session: Session, model: Any, where: list[Any], limit: int) -> bool:
+    """Whether the rows matching ``where`` number ``limit`` already: then the caller
+    refuses one more, saying which limit (a full sentence each, to translate)."""
     count = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-    if count >= limit:
-        raise DomainError(
-            INVALID,
-            f"You have reached the limit of {limit} {what}. Ask the facilitator if more "
-            "are needed.",
-            limit=limit,
-        )
+    return count >= limit

@@ -211,7 +211,10 @@ def freeze(session: Session, workshop: Workshop, override_reason: str = "") -> O
     override_reason = override_reason.strip()
     if len(override_reason) > REASON_MAX:
         raise DomainError(
-            INVALID, f"The reason must have at most {REASON_MAX} characters.", field="reason"
+            INVALID,
+            "The reason must have at most {max} characters.",
+            values={"max": REASON_MAX},
+            field="reason",
         )
     previous = latest(session, workshop.id)
     now = utcnow()
@@ -225,7 +228,8 @@ def freeze(session: Session, workshop: Workshop, override_reason: str = "") -> O
         raise DomainError(
             INVALID,
             "Every action needs one accountable lead organisation before the plan is "
-            "frozen. Missing: " + "; ".join(gaps[:10]) + ("…" if len(gaps) > 10 else ""),
+            "frozen. Missing: {missing}",
+            values={"missing": "; ".join(gaps[:10]) + ("…" if len(gaps) > 10 else "")},
             missing=gaps,
         )
     override = {"reason": override_reason, "missing": gaps} if gaps else None
@@ -317,44 +321,62 @@ def sign(
     if rep is None or rep.participant_id != participant.id:
         raise DomainError(
             FORBIDDEN,
-            f"Only the representative the facilitator named for {participant.organisation} "
-            "signs for it.",
+            "Only the representative the facilitator named for {organisation} signs for it.",
+            values={"organisation": participant.organisation},
         )
     version = session.get(PlanVersion, version_id)
     if version is None or version.workshop_id != workshop.id:
-        raise DomainError(NOT_FOUND, f"There is no plan version {version_id} in this workshop.")
+        raise DomainError(
+            NOT_FOUND,
+            "There is no plan version {id} in this workshop.",
+            values={"id": version_id},
+        )
     newest = latest(session, workshop.id)
     assert newest is not None
     if version.id != newest.id:
         raise DomainError(
             CONFLICT,
-            f"Version {version.number} is no longer current: version {newest.number} replaced "
-            "it. Read the newest version before signing.",
+            "Version {version} is no longer current: version {newest} replaced it. "
+            "Read the newest version before signing.",
+            values={"version": version.number, "newest": newest.number},
         )
     if changed_since(session, workshop, version):
         raise DomainError(
             CONFLICT,
-            f"The plan changed after version {version.number} was frozen; the facilitator "
+            "The plan changed after version {version} was frozen; the facilitator "
             "must freeze it again before it is signed.",
+            values={"version": version.number},
         )
     if decision not in DECISIONS:
         raise DomainError(
-            INVALID, f"decision must be one of: {', '.join(DECISIONS)}.", field="decision"
+            INVALID,
+            "decision must be one of: {choices}.",
+            values={"choices": ", ".join(DECISIONS)},
+            field="decision",
         )
     full_name, title, text = (" ".join(full_name.split()), " ".join(title.split()), text.strip())
     if not full_name or len(full_name) > NAME_MAX:
         raise DomainError(
-            INVALID, f"Give your full name (at most {NAME_MAX} characters).", field="full_name"
+            INVALID,
+            "Give your full name (at most {max} characters).",
+            values={"max": NAME_MAX},
+            field="full_name",
         )
     if not title or len(title) > TITLE_MAX:
         raise DomainError(
-            INVALID, f"Give your title (at most {TITLE_MAX} characters).", field="title"
+            INVALID,
+            "Give your title (at most {max} characters).",
+            values={"max": TITLE_MAX},
+            field="title",
         )
     if decision != "endorse" and not text:
-        what = "reservations" if decision == "endorse_with_reservations" else "reason for declining"
-        raise DomainError(INVALID, f"Please state your {what}.", field="text")
+        if decision == "endorse_with_reservations":
+            raise DomainError(INVALID, "Please state your reservations.", field="text")
+        raise DomainError(INVALID, "Please state your reason for declining.", field="text")
     if len(text) > TEXT_MAX:
-        raise DomainError(INVALID, f"At most {TEXT_MAX} characters.", field="text")
+        raise DomainError(
+            INVALID, "At most {max} characters.", values={"max": TEXT_MAX}, field="text"
+        )
     signature = Signature(
         version_id=version.id,
         organisation=rep.organisation,
@@ -371,7 +393,9 @@ def sign(
             session.flush()
     except IntegrityError:
         raise DomainError(
-            CONFLICT, f"{rep.organisation} has already signed version {version.number}."
+            CONFLICT,
+            "{organisation} has already signed version {version}.",
+            values={"organisation": rep.organisation, "version": version.number},
         ) from None
     data = {"version_id": version.id, "signature": signature_dict(signature)}
     return Outcome(result=data, events=[Event(protocol.SIGNOFF_SIGNED, data)])

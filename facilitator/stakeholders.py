@@ -167,7 +167,11 @@ def summarise(points: list[tuple[float, float]], scale_max: int) -> dict[str, An
 def _get(session: Session, workshop: Workshop, stakeholder_id: int) -> Stakeholder:
     item = session.get(Stakeholder, stakeholder_id)
     if item is None or item.workshop_id != workshop.id:
-        raise DomainError(NOT_FOUND, f"There is no stakeholder {stakeholder_id} in this workshop.")
+        raise DomainError(
+            NOT_FOUND,
+            "There is no stakeholder {id} in this workshop.",
+            values={"id": stakeholder_id},
+        )
     return item
 
 
@@ -188,17 +192,27 @@ def map_settings(workshop: Workshop) -> dict[str, Any]:
 def _text(value: str, label: str, limit: int, required: bool = False) -> str:
     cleaned = " ".join(value.split())
     if required and not cleaned:
-        raise DomainError(INVALID, f"Please give the stakeholder's {label}.", field=label)
+        raise DomainError(
+            INVALID, "Please give the stakeholder's {field}.", values={"field": label}, field=label
+        )
     if len(cleaned) > limit:
         raise DomainError(
-            INVALID, f"The {label} must have at most {limit} characters.", field=label
+            INVALID,
+            "The {field} must have at most {max} characters.",
+            values={"field": label, "max": limit},
+            field=label,
         )
     return cleaned
 
 
 def _in_scale(value: float, label: str, scale_max: int) -> float:
     if not 0 <= value <= scale_max:
-        raise DomainError(INVALID, f"{label} must be between 0 and {scale_max}.", field=label)
+        raise DomainError(
+            INVALID,
+            "{field} must be between 0 and {max}.",
+            values={"field": label, "max": scale_max},
+            field=label,
+        )
     return float(value)
 
 
@@ -224,13 +238,19 @@ def add(
     scale = map_spec(workshop)["scale_max"]
     if participant is not None:
         _map_stage(workshop)
-        quotas.check(
+        if quotas.reached(
             session,
             Stakeholder,
             [Stakeholder.workshop_id == workshop.id, Stakeholder.proposed_by == participant.id],
             quotas.STAKEHOLDERS_PER_PARTICIPANT,
-            "stakeholders proposed",
-        )
+        ):
+            raise DomainError(
+                INVALID,
+                "You have reached the limit of {limit} stakeholders proposed. "
+                "Ask the facilitator if more are needed.",
+                values={"limit": quotas.STAKEHOLDERS_PER_PARTICIPANT},
+                limit=quotas.STAKEHOLDERS_PER_PARTICIPANT,
+            )
     item = Stakeholder(
         workshop_id=workshop.id,
         name=_text(name, "name", NAME_MAX, required=True),

@@ -62,7 +62,9 @@ def _fixed(choices: dict[Any, str]) -> Callable[[Any, dict[str, Any]], Any]:
     def validate(choice: Any, config: dict[str, Any]) -> Any:
         if isinstance(choice, bool) or choice not in choices:
             allowed = ", ".join(str(c) for c in choices)
-            raise DomainError(INVALID, f"Choose one of {allowed}.", field="choice")
+            raise DomainError(
+                INVALID, "Choose one of {choices}.", values={"choices": allowed}, field="choice"
+            )
         return choice
 
     return validate
@@ -161,7 +163,9 @@ def _decide_yes_no(tally: dict[str, Any], rule: dict[str, Any]) -> tuple[bool | 
 def _validate_scale(choice: Any, config: dict[str, Any]) -> Any:
     top = int(config.get("scale_max", 5))
     if isinstance(choice, bool) or not isinstance(choice, int) or not 1 <= choice <= top:
-        raise DomainError(INVALID, f"Choose a whole number from 1 to {top}.", field="choice")
+        raise DomainError(
+            INVALID, "Choose a whole number from 1 to {top}.", values={"top": top}, field="choice"
+        )
     return choice
 
 
@@ -205,7 +209,9 @@ def _validate_dots(choice: Any, config: dict[str, Any]) -> Any:
     cleaned: dict[str, int] = {}
     for key, value in choice.items():
         if not str(key).isdigit() or not 0 <= int(key) < len(options):
-            raise DomainError(INVALID, f"There is no option {key}.", field="choice")
+            raise DomainError(
+                INVALID, "There is no option {key}.", values={"key": key}, field="choice"
+            )
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise DomainError(INVALID, "Dots are whole numbers.", field="choice")
         if value > 1 and not config.get("stacking", True):
@@ -214,9 +220,18 @@ def _validate_dots(choice: Any, config: dict[str, Any]) -> Any:
             cleaned[str(int(key))] = value
     used = sum(cleaned.values())
     if used > dots:
-        plural = "" if dots == 1 else "s"
+        if dots == 1:
+            raise DomainError(
+                INVALID,
+                "You have {dots} dot; this ballot uses {used}.",
+                values={"dots": dots, "used": used},
+                field="choice",
+            )
         raise DomainError(
-            INVALID, f"You have {dots} dot{plural}; this ballot uses {used}.", field="choice"
+            INVALID,
+            "You have {dots} dots; this ballot uses {used}.",
+            values={"dots": dots, "used": used},
+            field="choice",
         )
     if not used:
         raise DomainError(INVALID, "Put your dots on one or more options.", field="choice")
@@ -410,13 +425,27 @@ def choices(method: str, config: dict[str, Any]) -> list[list[Any]]:
 def check_rule(method: str, rule: dict[str, Any]) -> dict[str, Any]:
     """The method's default rule with the given changes; unknown keys are an error."""
     if method not in METHODS:
-        raise DomainError(INVALID, f"Unknown voting method {method!r}.", field="method")
-    unknown = set(rule) - RULE_KEYS[method]
-    if unknown:
         raise DomainError(
             INVALID,
-            f"{', '.join(sorted(unknown))} is not a rule of {METHODS[method].label}; "
-            f"its rule takes {', '.join(sorted(RULE_KEYS[method])) or 'nothing'}.",
+            "Unknown voting method {method}.",
+            values={"method": repr(method)},
+            field="method",
+        )
+    unknown = set(rule) - RULE_KEYS[method]
+    if unknown:
+        keys = ", ".join(sorted(RULE_KEYS[method]))
+        values = {"unknown": ", ".join(sorted(unknown)), "method": METHODS[method].label}
+        if not keys:
+            raise DomainError(
+                INVALID,
+                "{unknown} is not a rule of {method}; its rule takes nothing.",
+                values=values,
+                field="rule",
+            )
+        raise DomainError(
+            INVALID,
+            "{unknown} is not a rule of {method}; its rule takes {keys}.",
+            values={**values, "keys": keys},
             field="rule",
         )
     return {**METHODS[method].default_rule, **rule}

@@ -201,10 +201,14 @@ def create_workshop(
 ) -> Workshop:
     title = strip_bidi_controls(title).strip() or kit.title
     if len(title) > TITLE_MAX:
-        raise DomainError(INVALID, f"The title must have at most {TITLE_MAX} characters.")
+        raise DomainError(
+            INVALID, "The title must have at most {max} characters.", values={"max": TITLE_MAX}
+        )
     place = " ".join(strip_bidi_controls(place).split())
     if len(place) > PLACE_MAX:
-        raise DomainError(INVALID, f"The place must have at most {PLACE_MAX} characters.")
+        raise DomainError(
+            INVALID, "The place must have at most {max} characters.", values={"max": PLACE_MAX}
+        )
     kit_data = kit.model_dump(exclude={"stages"})
     workshop = Workshop(
         title=title,
@@ -253,10 +257,15 @@ def find_open_by_code(session: Session, raw_code: str) -> Workshop | None:
 def _clean(value: str, label: str, limit: int) -> str:
     cleaned = " ".join(value.split())
     if not cleaned:
-        raise DomainError(INVALID, f"Please give your {label}.", field=label)
+        raise DomainError(
+            INVALID, "Please give your {field}.", values={"field": label}, field=label
+        )
     if len(cleaned) > limit:
         raise DomainError(
-            INVALID, f"The {label} must have at most {limit} characters.", field=label
+            INVALID,
+            "The {field} must have at most {max} characters.",
+            values={"field": label, "max": limit},
+            field=label,
         )
     return cleaned
 
@@ -396,7 +405,7 @@ def active_participants(session: Session, workshop_id: int) -> list[Participant]
 def goto_stage(session: Session, workshop: Workshop, stage_id: int) -> Outcome:
     stage = next((s for s in workshop.stages if s.id == stage_id), None)
     if stage is None:
-        raise DomainError(NOT_FOUND, f"This workshop has no stage {stage_id}.")
+        raise DomainError(NOT_FOUND, "This workshop has no stage {id}.", values={"id": stage_id})
     previous = workshop.current_stage_id
     if previous == stage.id:
         return Outcome(result={"stage_id": stage.id})
@@ -414,8 +423,9 @@ def step_stage(session: Session, workshop: Workshop, delta: int) -> Outcome:
         raise DomainError(CONFLICT, "The current stage is unknown; choose a stage to go to.")
     target = index + delta
     if not 0 <= target < len(stages):
-        where = "last" if delta > 0 else "first"
-        raise DomainError(CONFLICT, f"This is already the {where} stage.")
+        if delta > 0:
+            raise DomainError(CONFLICT, "This is already the last stage.")
+        raise DomainError(CONFLICT, "This is already the first stage.")
     return goto_stage(session, workshop, stages[target].id)
 
 
@@ -466,7 +476,11 @@ def archive_workshop(session: Session, workshop: Workshop) -> None:
 def start_workshop(session: Session, workshop: Workshop) -> Outcome:
     """Open a draft workshop: from now on people can join."""
     if workshop.status != DRAFT:
-        raise DomainError(CONFLICT, f"This workshop is {workshop.status}, not a draft.")
+        raise DomainError(
+            CONFLICT,
+            "This workshop is {status}, not a draft.",
+            values={"status": workshop.status},
+        )
     workshop.status = LIVE
     session.flush()
     data = {"status": workshop.status}
@@ -514,9 +528,12 @@ def set_display(session: Session, workshop: Workshop, display: dict[str, Any]) -
 
 def _language(code: str) -> str:
     if not i18n.supported(code):
-        shipped = ", ".join(i18n.LANGUAGES)
-        message = f"Unknown language {code!r}: one of {shipped}."
-        raise DomainError(INVALID, message, field="language")
+        raise DomainError(
+            INVALID,
+            "Unknown language {code}: one of {languages}.",
+            values={"code": repr(code), "languages": ", ".join(i18n.LANGUAGES)},
+            field="language",
+        )
     return code
 
 
