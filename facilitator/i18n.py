@@ -190,7 +190,10 @@ def _(text: str, **values: Any) -> str:
 def error_text(error: dict[str, Any]) -> str:
     """A refusal's message (an ack's ``error``) in the page's language."""
     template = error.get("template") or error.get("message") or ""
-    return _(str(template), **(error.get("values") or {}))
+    lang = current()
+    # A value may itself be a fixed word (a field's name): translated like a kit's text.
+    values = {k: kit_text(lang, v) for k, v in (error.get("values") or {}).items()}
+    return gettext(lang, str(template), **values)
 
 
 def init_app(app: Flask) -> None:

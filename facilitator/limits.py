@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import i18n
 from .errors import RATE_LIMITED, DomainError
 
 Clock = Callable[[], float]
@@ -234,5 +235,5 @@ def client_address() -> str:
 def minutes(seconds: int) -> str:
     """'about 3 minutes', for people waiting out a limit."""
     if seconds < 90:
-        return f"{seconds} seconds" if seconds != 1 else "1 second"
-    return f"about {round(seconds / 60)} minutes"
+        return i18n.ngettext(i18n.current(), "{n} second", "{n} seconds", seconds)
+    return i18n._("about {n} minutes", n=round(seconds / 60))

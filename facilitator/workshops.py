@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relat
 from . import i18n, protocol
 from .db import Base, utcnow
 from .errors import CLOSED, CONFLICT, INVALID, NOT_FOUND, DomainError
+from .i18n import N_
 from .kits import Kit
 from .live import Event, redacted_for
 from .text import strip_bidi_controls
@@ -272,7 +273,7 @@ def _clean(value: str, label: str, limit: int) -> str:
 
 def _sector(workshop: Workshop, raw: str) -> str:
     """A sector from the kit's list (matched without regard to case) or a new one."""
-    sector = _clean(raw, "sector", SECTOR_MAX)
+    sector = _clean(raw, N_("sector"), SECTOR_MAX)
     for known in workshop.sectors:
         if known.lower() == sector.lower():
             return known
@@ -330,8 +331,8 @@ def join(
         )
     participant = Participant(
         workshop_id=workshop.id,
-        name=_clean(name, "name", NAME_MAX),
-        organisation=_clean(organisation, "organisation", ORGANISATION_MAX),
+        name=_clean(name, N_("name"), NAME_MAX),
+        organisation=_clean(organisation, N_("organisation"), ORGANISATION_MAX),
         sector=_sector(workshop, sector),
         email=_email(email),
     )
@@ -365,9 +366,11 @@ def update_participant(
     session: Session, workshop: Workshop, participant: Participant, changes: dict[str, str]
 ) -> Outcome:
     if "name" in changes:
-        participant.name = _clean(changes["name"], "name", NAME_MAX)
+        participant.name = _clean(changes["name"], N_("name"), NAME_MAX)
     if "organisation" in changes:
-        participant.organisation = _clean(changes["organisation"], "organisation", ORGANISATION_MAX)
+        participant.organisation = _clean(
+            changes["organisation"], N_("organisation"), ORGANISATION_MAX
+        )
     if "sector" in changes:
         participant.sector = _sector(workshop, changes["sector"])
     session.flush()

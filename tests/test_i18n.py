@@ -154,3 +154,34 @@ def test_the_workshop_language_sets_the_projector_and_the_phones_default(room):
         f"{base}/w/{workshop.id}/projector", params={"key": workshop.projector_key}
     )
     assert '<html lang="ur" dir="rtl" data-follows-workshop-language>' in phone_projector.text
+
+
+def test_a_refusal_carries_its_template_and_shows_in_the_persons_language(room):
+    base, workshop = room["base"], room["workshop"]
+    console = LiveClient(base, workshop.id, "console", room["facilitator"]).connect()
+    try:
+        ack = console.call("workshop:set_language", {"language": "de"})
+    finally:
+        console.close()
+    error = ack["error"]
+    assert error["template"] == "Unknown language {code}: one of {languages}."
+    assert error["values"]["code"] == "'de'" and error["message"] == (
+        "Unknown language 'de': one of en, fr, ur."
+    )
+    # The join form, in French, refuses an empty name in French, the field's name too.
+    http = requests.Session()
+    http.cookies.set("lang", "fr")
+    page = http.get(f"{base}/j/{workshop.code}")
+    refused = http.post(
+        f"{base}/j/{workshop.code}",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "action_id": "a" * 24,
+            "name": " ",
+            "organisation": "OMS",
+            "sector": workshop.sectors[0],
+        },
+    )
+    assert refused.status_code == 400
+    expected = i18n.gettext("fr", "Please give your {field}.", field=i18n.gettext("fr", "name"))
+    assert expected != "Please give your name." and expected in refused.text

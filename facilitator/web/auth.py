@@ -11,6 +11,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from .. import identity
 from ..accounts import User, authenticate
 from ..db import db
+from ..i18n import _
 from ..limits import client_address, http_limits, minutes
 
 bp = Blueprint("auth", __name__)
@@ -58,7 +59,7 @@ def login() -> Any:
             limits.login_account.retry_after(account),
         )
         if wait:
-            error = f"Too many failed log-ins. Wait {minutes(wait)} and try again."
+            error = _("Too many failed log-ins. Wait {wait} and try again.", wait=minutes(wait))
             page = render_template("login.html", error=error)
             return page, 429, {"Retry-After": str(wait)}
         with db.reader() as s:
@@ -74,7 +75,7 @@ def login() -> Any:
             session["user_id"] = user_id
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
-        error = "Unknown username or wrong password."
+        error = _("Unknown username or wrong password.")
     return render_template("login.html", error=error), (401 if error else 200)
 
 

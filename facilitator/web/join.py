@@ -48,9 +48,12 @@ def _too_many_codes(wait: int) -> Any:
     """Join codes cannot be guessed: after too many wrong ones, no more tries for a while."""
     page = render_template(
         "message.html",
-        title="Too many wrong codes",
-        message=f"Too many wrong join codes came from this network address. Wait "
-        f"{minutes(wait)} and try again, or scan the QR code on the screen.",
+        title=_("Too many wrong codes"),
+        message=_(
+            "Too many wrong join codes came from this network address. Wait {wait} and try "
+            "again, or scan the QR code on the screen.",
+            wait=minutes(wait),
+        ),
     )
     return page, 429, {"Retry-After": str(wait)}
 
@@ -161,7 +164,7 @@ def _join(workshop: Workshop) -> Any:
         },
     )
     if not ack["ok"]:
-        context = _form_context(workshop, form=form, error=ack["error"]["message"])
+        context = _form_context(workshop, form=form, error=i18n.error_text(ack["error"]))
         return render_template("join_form.html", **context), 400
     identity.remember_participant(session, workshop.id, ack["participant"]["id"])
     return redirect(url_for("join.workshop", code=workshop.code))

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from .. import i18n, identity
 from ..db import db
 from ..errors import DomainError
+from ..i18n import _
 from ..kits import KitError
 from ..workshops import (
     CLOSED_STATUS,
@@ -92,12 +93,14 @@ def create() -> Any:
                 title,
                 place,
                 status=DRAFT if request.form.get("draft") else LIVE,
+                # In the facilitator's language until they choose another for the room.
+                language=i18n.current(),
             )
             new_id = workshop.id
     except KitError as exc:
-        return _index_page(f"That kit cannot be used: {exc}", 400)
+        return _index_page(_("That kit cannot be used: {problem}", problem=exc), 400)
     except DomainError as exc:
-        return _index_page(exc.message, 400)
+        return _index_page(i18n.error_text(exc.as_ack()["error"]), 400)
     return redirect(url_for("workshops.console", workshop_id=new_id))
 
 

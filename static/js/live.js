@@ -331,6 +331,10 @@ export function showError(root, error) {
   if (!el) return;
   // A refusal's text in this screen's language: the server sends its English words
   // (`template`, or the whole `message`) and the values that go in them.
-  el.textContent = error ? (error.message ? t(error.template || error.message, error.values) : String(error)) : "";
+  // A value may itself be a fixed word (a field's name), translated like a kit's text.
+  const values = error && error.values
+    ? Object.fromEntries(Object.entries(error.values).map(([k, v]) => [k, typeof v === "string" ? tk(v) : v]))
+    : undefined;
+  el.textContent = error ? (error.message ? t(error.template || error.message, values) : String(error)) : "";
   el.hidden = !error;
 }
