@@ -37,15 +37,9 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 
 from . import accountability, i18n
 from .canonical import canonical_bytes
+from .i18n import N_
 from .plan import STATUSES
 from .signoff import DECISIONS
-
-
-def N_(text: str) -> str:
-    """Marks a text for translation (the extractor's keyword ``N_``) where it is defined;
-    it is translated into the plan's language where it is shown."""
-    return text
-
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 ATTACHMENT_NAME = "plan.json"
@@ -365,10 +359,14 @@ def html_fill(text: str, **values: Any) -> Markup:
     """A translated ``text`` (``_("...")`` without values) escaped, with values put in by
     name: markup values (a file name in its typeface) as they are, any other escaped. The
     translator sees ``{name}`` and never the markup."""
-    out = escape_html(text)
-    for name, value in values.items():
-        out = out.replace("{" + name + "}", escape_html(value))
-    return out
+    # Split at the placeholders (odd parts are names): each filled once, escaped.
+    parts = i18n.VALUE.split(str(text))
+    return Markup("").join(
+        escape_html(values[part])
+        if i % 2 and part in values
+        else escape_html("{" + part + "}" if i % 2 else part)
+        for i, part in enumerate(parts)
+    )
 
 
 # -- the document's parts --------------------------------------------------------------------
