@@ -200,6 +200,13 @@ def test_every_stage_on_every_screen_in_french_and_urdu(
             )
         for phone in phones:
             no_horizontal_scroll(phone)
+            # A note's character count reads "typed / most" in either direction.
+            counter = phone.evaluate(
+                "(() => { const c = document.querySelector('.counter');"
+                " return c && [c.textContent, getComputedStyle(c).direction]; })()"
+            )
+            if counter:
+                assert counter[1] == "ltr" and counter[0].endswith("/ 280"), counter
             # A translated prompt runs in the page's direction, even when it starts
             # with a word in Latin script (SWOT).
             assert (

@@ -30,7 +30,7 @@ function colourPicker(name, selected) {
 }
 
 function counter(textarea) {
-  const out = h("span", { class: "small muted counter" });
+  const out = h("span", { class: "small muted counter", dir: "ltr" });
   const update = () => { out.textContent = `${textarea.value.length} / ${NOTE_MAX}`; };
   textarea.addEventListener("input", update);
   update();
