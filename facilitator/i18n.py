@@ -55,26 +55,33 @@ def direction(lang: str) -> str:
 
 
 @cache
+def _po(lang: str) -> list[Any]:
+    """The messages of ``lang``'s catalogue, read once per process."""
+    path = TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
+    if lang == DEFAULT or lang not in LANGUAGES or not path.exists():
+        return []
+    with path.open("rb") as stream:
+        return [m for m in read_po(stream, locale=lang) if m.id]
+
+
+def _key(message: Any) -> str:
+    return str(message.id[0] if isinstance(message.id, tuple | list) else message.id)
+
+
+@cache
 def catalogue(lang: str) -> dict[str, str | list[str]]:
     """Translated texts by English text; plural entries as a list of forms. Entries
     without a translation (or fuzzy) are left out, so the English shows instead."""
-    if lang == DEFAULT or lang not in LANGUAGES:
-        return {}
-    path = TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as stream:
-        po = read_po(stream, locale=lang)
     out: dict[str, str | list[str]] = {}
-    for message in po:
-        if not message.id or message.fuzzy:
+    for message in _po(lang):
+        if message.fuzzy:
             continue
         if isinstance(message.id, tuple | list):
             forms = [str(s) for s in message.string]
             if all(forms):
-                out[str(message.id[0])] = forms
+                out[_key(message)] = forms
         elif message.string:
-            out[str(message.id)] = str(message.string)
+            out[_key(message)] = str(message.string)
     return out
 
 
@@ -127,15 +134,8 @@ def _for_screens(paths: list[str]) -> bool:
 def screen_catalogue(lang: str) -> dict[str, str | list[str]]:
     """The part of the catalogue the screens' modules use: a phone on a weak link loads
     no text it never shows."""
-    if lang == DEFAULT or lang not in LANGUAGES:
-        return {}
-    path = TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
-    with path.open("rb") as stream:
-        po = read_po(stream, locale=lang)
     wanted = {
-        str(m.id[0] if isinstance(m.id, tuple | list) else m.id)
-        for m in po
-        if m.id and _for_screens([location for location, _ in m.locations])
+        _key(m) for m in _po(lang) if _for_screens([location for location, _ in m.locations])
     }
     return {k: v for k, v in catalogue(lang).items() if k in wanted}
 
