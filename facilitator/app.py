@@ -44,7 +44,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import polls
 
     polls.configure(app.config["SECRET_KEY"])
-    exports.renderer.configure(app.config["PDF_RENDER_SECONDS"], app.config["PDF_RENDER_MEMORY_MB"])
+    exports.renderer.configure(
+        app.config["PDF_RENDER_SECONDS"],
+        app.config["PDF_RENDER_MEMORY_MB"],
+        app.config["PDF_PROCESSES"],
+    )
     app.extensions["facilitator.kits"] = KitLibrary(app.config["KITS_PATH"])
 
     from . import (  # noqa: F401 - registers the actions

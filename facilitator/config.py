@@ -178,6 +178,8 @@ def from_env(instance_path: Path | None = None) -> dict[str, object]:
         "PDF_PREWARM": _count("PDF_PREWARM", 1, minimum=0) > 0,
         "PDF_RENDER_SECONDS": _count("PDF_RENDER_SECONDS", 120),
         "PDF_RENDER_MEMORY_MB": _count("PDF_RENDER_MEMORY_MB", 1024, minimum=64),
+        # Processes laying out one PDF (0: one per core, up to two).
+        "PDF_PROCESSES": _count("PDF_PROCESSES", 0, minimum=0),
         # Optional e-mail of the signed plan; nothing is sent without a host.
         "SMTP_HOST": os.environ.get("FACILITATOR_SMTP_HOST") or None,
         "SMTP_PORT": _smtp_port(os.environ.get("FACILITATOR_SMTP_PORT")),

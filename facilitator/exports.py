@@ -145,19 +145,24 @@ class Renderer:
     would only each take twice as long. A service that died is started again.
     """
 
-    def __init__(self, seconds: int = RENDER_SECONDS, memory_mb: int = RENDER_MEMORY_MB) -> None:
+    def __init__(
+        self, seconds: int = RENDER_SECONDS, memory_mb: int = RENDER_MEMORY_MB, processes: int = 0
+    ) -> None:
         self.seconds = seconds
         self.memory_mb = memory_mb
+        self.processes = processes
         self._process: subprocess.Popen[bytes] | None = None
         self._ready = False
         self._lock = os_lock()
 
-    def configure(self, seconds: int, memory_mb: int) -> None:
-        """Set the limits; a running service with other limits is restarted on next use."""
+    def configure(self, seconds: int, memory_mb: int, processes: int = 0) -> None:
+        """Set the limits, and the processes laying out one PDF (0: one per core, up to
+        two); a running service set otherwise is restarted on next use."""
+        settings = (seconds, memory_mb, processes)
         with self._lock:
-            if (seconds, memory_mb) != (self.seconds, self.memory_mb) and self._process:
+            if settings != (self.seconds, self.memory_mb, self.processes) and self._process:
                 self._stop(self._process)
-            self.seconds, self.memory_mb = seconds, memory_mb
+            self.seconds, self.memory_mb, self.processes = settings
 
     def start(self, wait: bool = False) -> None:
         """Start the service if it is not running; it warms up on its own, and with
@@ -187,6 +192,7 @@ class Renderer:
                     "facilitator.render_worker",
                     str(self.seconds),
                     str(self.memory_mb),
+                    str(self.processes),
                 ],
                 stdin=processes.PIPE,
                 stdout=processes.PIPE,

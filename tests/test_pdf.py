@@ -501,7 +501,7 @@ def test_the_template_is_well_formed_xml_so_the_fast_parser_takes_it(rendered: R
         rendered.plan, rendered.digest, rendered.signatures, generated_at=GENERATED
     )
     ElementTree.fromstring(html)  # raises if it is not well-formed
-    root = pdf._parsed(html, pdf.LocalOnlyURLFetcher()).etree_element
+    root = pdf._tree(html)
     assert root.tag == "html"
     assert root.find("body") is not None
     # The same tree the HTML parser builds: same elements in the same order.
@@ -511,6 +511,6 @@ def test_the_template_is_well_formed_xml_so_the_fast_parser_takes_it(rendered: R
 
 def test_text_the_xml_parser_refuses_goes_the_html_parsers_way() -> None:
     html = "<html><body><p>Form feed \x0c here &nbsp; and <br> unclosed</p></body></html>"
-    document = pdf._parsed(html, pdf.LocalOnlyURLFetcher())
+    document = pdf._document(pdf._tree(html), pdf.LocalOnlyURLFetcher())
     assert "Form feed" in "".join(document.etree_element.itertext())
     assert document.render().pages
