@@ -201,11 +201,19 @@ class Renderer:
         return self._process
 
     def render(
-        self, plan_text: str, digest: str, items: list[dict[str, Any]]
+        self,
+        plan_text: str,
+        digest: str,
+        items: list[dict[str, Any]],
+        generated_at: str | None = None,
     ) -> tuple[bytes, dict[str, float]]:
         """The PDF and what it cost (``cpu_seconds``, ``peak_rss_mb`` of the render);
-        raises RuntimeError with the service's one-line reason."""
-        request = json.dumps({"plan": plan_text, "digest": digest, "signatures": items})
+        raises RuntimeError with the service's one-line reason. ``generated_at`` (ISO
+        8601) dates the document, now by default."""
+        body = {"plan": plan_text, "digest": digest, "signatures": items}
+        if generated_at is not None:
+            body["generated_at"] = generated_at
+        request = json.dumps(body)
         with self._lock:
             process = self._ensure()
             assert process.stdin is not None and process.stdout is not None

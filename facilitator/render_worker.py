@@ -10,7 +10,8 @@ waits for requests on stdin. Each request is rendered in a forked child, so
   service (and the server) go on.
 
 Frames both ways are a 4-byte big-endian length and a body. A request body is JSON
-``{"plan": canonical text, "digest": sha256, "signatures": [...]}``; an answer body is
+``{"plan": canonical text, "digest": sha256, "signatures": [...]}`` and, to date the
+document other than now, ``"generated_at"`` (ISO 8601); an answer body is
 ``b"P"``, a frame of JSON figures (``cpu_seconds``, ``peak_rss_mb``) and the PDF, or
 ``b"E"`` and a one-line error in UTF-8.
 """
@@ -72,7 +73,13 @@ def render_request(body: bytes) -> bytes:
 
     request = json.loads(body)
     plan = json.loads(request["plan"])
-    return render_plan_pdf(plan, request["digest"], request["signatures"], processes=PROCESSES)
+    return render_plan_pdf(
+        plan,
+        request["digest"],
+        request["signatures"],
+        generated_at=request.get("generated_at"),
+        processes=PROCESSES,
+    )
 
 
 def default_processes() -> int:
