@@ -122,6 +122,23 @@ def _lead_with(body: ElementTree.Element, labels: ElementTree.Element) -> None:
         body[0].insert(0, labels)
 
 
+#: What a unit costs to lay out and draw, in tenths of a millisecond, fitted on the
+#: sections of plans of 20 to 300 actions: per HTML element, per character of text,
+#: and per SVG element (each one drawn on its own).
+COST_ELEMENT, COST_CHARACTER, COST_SVG = 6, 0.7, 18
+
+
+def layout_cost(section: ElementTree.Element) -> int:
+    """A section's estimated cost: its elements, its text and its drawings."""
+    cost = 0.0
+    for element in section.iter():
+        tag = element.tag if isinstance(element.tag, str) else ""
+        svg = tag.startswith("{http://www.w3.org/2000/svg}")
+        cost += COST_SVG if svg else COST_ELEMENT
+        cost += COST_CHARACTER * (len(element.text or "") + len(element.tail or ""))
+    return round(cost)
+
+
 def units_of(body: ElementTree.Element) -> list[Unit]:
     """The body's sections grouped into units; raises ValueError when a section that
     starts a unit has no id (the template gives each one)."""
@@ -130,7 +147,7 @@ def units_of(body: ElementTree.Element) -> list[Unit]:
         if local_name(child) != "section":
             continue
         classes = (child.get("class") or "").split()
-        cost = sum(1 for _ in child.iter())
+        cost = layout_cost(child)
         if "flow" in classes and units:
             units[-1].sections.append(child)
             units[-1].cost += cost

@@ -163,14 +163,27 @@ def _body(*sections: str) -> ElementTree.Element:
     return ElementTree.fromstring(f"<html><body>{''.join(sections)}</body></html>")
 
 
-def test_a_flowing_section_stays_with_its_chapter_and_costs_count_elements() -> None:
+def test_a_flowing_section_stays_with_its_chapter() -> None:
     root = _body(
         '<section id="a"><p/><p/></section>',
         '<section id="b" class="chapter"><p/></section>',
         '<section class="flow"><p/><p/><p/></section>',
     )
     units = pdf_parts.units_of(pdf_parts.body_of(root))
-    assert [(u.name, len(u.sections), u.cost) for u in units] == [("a", 1, 3), ("b", 2, 6)]
+    assert [(u.name, len(u.sections)) for u in units] == [("a", 1), ("b", 2)]
+    assert units[1].cost == 6 * pdf_parts.COST_ELEMENT
+
+
+def test_the_cost_counts_elements_text_and_drawings() -> None:
+    element, character, drawing = (
+        pdf_parts.COST_ELEMENT,
+        pdf_parts.COST_CHARACTER,
+        pdf_parts.COST_SVG,
+    )
+    text = ElementTree.fromstring("<td>abcdefghij</td>")
+    svg = ElementTree.fromstring('<svg xmlns="http://www.w3.org/2000/svg"><path/></svg>')
+    assert pdf_parts.layout_cost(text) == round(element + 10 * character)
+    assert pdf_parts.layout_cost(svg) == 2 * drawing
 
 
 def test_a_chapter_without_an_id_is_refused_by_name() -> None:
