@@ -166,6 +166,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the bench requests the PDF URL every this long until the 200 (default 250)",
     )
     group.add_argument(
+        "--no-one-process",
+        dest="one_process",
+        action="store_false",
+        help="skip rendering each plan in one process too (the speed-up of the parts)",
+    )
+    group.add_argument(
         "--no-control",
         dest="control",
         action="store_false",
@@ -205,14 +211,15 @@ def render_request(actions: int, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def measure_one(request_path: Path, out_path: Path) -> dict[str, float]:
+def measure_one(request_path: Path, out_path: Path, processes: int = 0) -> dict[str, float]:
     """In the wrapper process: render once as the server does, with a render service
     started and warm (the server starts it with itself); wall seconds, and the CPU
-    seconds and peak RSS of the forked child that rendered."""
+    seconds and peak RSS of the forked child that rendered (with the processes it
+    forked to lay out parts). ``processes`` as ``FACILITATOR_PDF_PROCESSES``."""
     from facilitator.exports import Renderer
 
     request = json.loads(request_path.read_text(encoding="utf-8"))
-    renderer = Renderer()
+    renderer = Renderer(processes=processes)
     try:
         renderer.start(wait=True)
         started = time.perf_counter()
@@ -224,12 +231,14 @@ def measure_one(request_path: Path, out_path: Path) -> dict[str, float]:
     return {"seconds": seconds, **figures}
 
 
-def render_once(request_path: Path, out_path: Path, timeout: float) -> dict[str, Any]:
+def render_once(
+    request_path: Path, out_path: Path, timeout: float, processes: int = 0
+) -> dict[str, Any]:
     """One measurement in a fresh wrapper process; adds the PDF's pages and bytes."""
     from pypdf import PdfReader
 
     done = subprocess.run(  # noqa: S603 - our interpreter, our module
-        [sys.executable, "-m", "bench.pdf", str(request_path), str(out_path)],
+        [sys.executable, "-m", "bench.pdf", str(request_path), str(out_path), str(processes)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -267,6 +276,11 @@ def measure_renders(folder: Path, args: argparse.Namespace, repeat: int) -> list
                 figures["peak_rss_mb"],
                 figures["pages"],
             )
+            if args.one_process:
+                one = render_once(requests_at[size], folder / "out.pdf", args.render_timeout, 1)
+                figures["one_process_seconds"] = one["seconds"]
+                figures["one_process_cpu_seconds"] = one["cpu_seconds"]
+                log.info("  one process: %.2f s (CPU %.2f s)", one["seconds"], one["cpu_seconds"])
             runs[size].append(figures)
     results = []
     for size, measured in runs.items():
@@ -280,6 +294,17 @@ def measure_renders(folder: Path, args: argparse.Namespace, repeat: int) -> list
             "pages": round(median(m["pages"] for m in measured) or 0),
             "bytes": round(median(m["bytes"] for m in measured) or 0),
         }
+        if args.one_process:
+            # Paired: each run's one-process render right after its render in parts.
+            row["one_process_seconds"] = rounded(
+                median(m["one_process_seconds"] for m in measured)
+            )
+            row["one_process_cpu_seconds"] = rounded(
+                median(m["one_process_cpu_seconds"] for m in measured)
+            )
+            row["speedup"] = rounded(
+                median(m["one_process_seconds"] / m["seconds"] for m in measured)
+            )
         if repeat > 1:
             row["seconds_runs"] = [rounded(m["seconds"]) for m in measured]
             row["cpu_seconds_runs"] = [rounded(m["cpu_seconds"]) for m in measured]
@@ -898,9 +923,14 @@ def format_table(result: dict[str, Any]) -> str:
         f"{'actions':>8} {'seconds':>8} {'CPU s':>8} {'peak MB':>8} {'pages':>6} {'bytes':>9}",
     ]
     for row in result["results"]:
+        one = (
+            f"  one process {row['one_process_seconds']} s, speed-up {row['speedup']}"
+            if "speedup" in row
+            else ""
+        )
         lines.append(
             f"{row['actions']:>8} {row['seconds']:>8} {row['cpu_seconds']:>8} "
-            f"{row['peak_rss_mb']:>8} {row['pages']:>6} {row['bytes']:>9}"
+            f"{row['peak_rss_mb']:>8} {row['pages']:>6} {row['bytes']:>9}{one}"
         )
     lines += [
         f"server rendering {result['stall_actions']} actions: "
@@ -939,11 +969,13 @@ def format_table(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m bench.pdf REQUEST OUT``: one measurement, figures as JSON on stdout."""
-    if len(argv) != 2:
-        print("usage: python -m bench.pdf REQUEST.json OUT.pdf", file=sys.stderr)
+    """``python -m bench.pdf REQUEST OUT [PROCESSES]``: one measurement, figures as JSON
+    on stdout."""
+    if len(argv) not in (2, 3):
+        print("usage: python -m bench.pdf REQUEST.json OUT.pdf [PROCESSES]", file=sys.stderr)
         return 2
-    print(json.dumps(measure_one(Path(argv[0]), Path(argv[1]))))
+    processes = int(argv[2]) if len(argv) == 3 else 0
+    print(json.dumps(measure_one(Path(argv[0]), Path(argv[1]), processes)))
     return 0
 
 

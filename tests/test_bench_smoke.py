@@ -135,6 +135,8 @@ def test_bench_pdf_prints_figures() -> None:
     assert 0 < row["cpu_seconds"] and 0 < row["seconds"] < 60, row
     assert 20 < row["peak_rss_mb"] < 2000, row
     assert row["pages"] >= 1 and row["bytes"] > 1000, row
+    # The same plan in one process, right after: the speed-up of laying out in parts.
+    assert 0 < row["one_process_seconds"] < 60 and row["speedup"] > 0, row
     for suffix in ("idle", "during_render", "after", "control"):
         p50, p99 = result[f"ping_p50_ms_{suffix}"], result[f"ping_p99_ms_{suffix}"]
         assert 0 < p50 <= p99 <= result[f"ping_max_ms_{suffix}"] < 10_000, (suffix, result)
