@@ -78,6 +78,11 @@ def ensure_nginx() -> None:
     ensure_package("nginx-light", nginx_path, "the proxy test")
 
 
+def ensure_poppler() -> None:
+    """Install Debian's poppler-utils (pdftoppm) to compare PDF pages as pictures."""
+    ensure_package("poppler-utils", lambda: shutil.which("pdftoppm"), "the PDF picture tests")
+
+
 def ensure_package(package: str, found, purpose: str) -> None:
     if found():
         return
@@ -181,6 +186,7 @@ def main() -> int:
         ensure_venv("test")
         ensure_chromium()
         ensure_nginx()
+        ensure_poppler()
         lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."])
         tests = subprocess.call([str(PYTHON), "-m", "pytest", *rest])
         return tests or lint
