@@ -966,6 +966,13 @@ class CrowdPhone:
 
     async def stop(self) -> None:
         self.stopping = True
+        # A reconnection under way would connect a new client after this one is gone,
+        # and once the crowd's shared session is closed its engine would open a session
+        # of its own that nobody closes.
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+            with contextlib.suppress(BaseException):
+                await self._reconnecting
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.sio.disconnect(), 5)
 
