@@ -234,6 +234,8 @@ def _receive(stream: Any) -> tuple[bytes, bytes]:
     body = stream.read(size)
     if head[:1] == b"E":
         raise RuntimeError(body.decode("utf-8", "replace"))
+    if head[:1] == b"M":
+        raise PartOutOfMemory(body.decode("utf-8", "replace"))
     return head[:1], body
 
 
@@ -266,9 +268,10 @@ class _Forked:
     names: list[str]
 
 
-def _fork(work: Callable[[Any], None], names: list[str]) -> _Forked:
-    """Run ``work(stream)`` in a forked process writing to a pipe; an exception there
-    ends the stream with b"E" and a one-line error."""
+def _fork(work: Callable[[Any], None], names: list[str], shares: int) -> _Forked:
+    """Run ``work(stream)`` in a forked process writing to a pipe, with ``1/shares`` of
+    the memory the caller may still take; an exception there ends the stream with b"E"
+    and a one-line error (b"M" when it ran out of memory)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child never returns into the caller, whatever happens
@@ -276,17 +279,59 @@ def _fork(work: Callable[[Any], None], names: list[str]) -> _Forked:
         try:
             os.close(read_end)
             _die_with_parent()
+            ceiling = _share_address_space(shares)
             with os.fdopen(write_end, "wb") as stream:
                 try:
                     work(stream)
                     code = 0
                 except Exception as exc:  # reported to the parent as one line
                     message = f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")
-                    _send(stream, b"E", message)
+                    memory = isinstance(exc, MemoryError) or near_address_limit(ceiling)
+                    _send(stream, b"M" if memory else b"E", message)
         finally:
             os._exit(code)
     os.close(write_end)
     return _Forked(pid, os.fdopen(read_end, "rb"), names)
+
+
+class PartOutOfMemory(RuntimeError):
+    """A part's process ran out of its share of the render's memory."""
+
+
+def _share_address_space(shares: int) -> int | None:
+    """Lower this process's address-space limit to its share of what the render may
+    still map (the limit it inherited less what is mapped now), so the parts together
+    stay within the render's memory limit; the new limit in bytes, if any (Linux)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY or shares <= 1:
+        return None
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            mapped = int(statm.read().split()[0]) * resource.getpagesize()
+    except OSError:
+        return None
+    if soft <= mapped:
+        return soft
+    ceiling = mapped + (soft - mapped) // shares
+    resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+    return ceiling
+
+
+def near_address_limit(ceiling: int | None) -> bool:
+    """Whether this process's address space came within 5 % of ``ceiling``: out of
+    memory, C code fails in its own ways rather than with MemoryError."""
+    if ceiling is None:
+        return False
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024 >= ceiling * 0.95
+    except OSError:
+        pass
+    return False
 
 
 def _die_with_parent() -> None:
@@ -500,6 +545,7 @@ def render_in_parts(
                 _fork(
                     lambda stream, names=names: _part_process(root, names, labels, render, stream),
                     names,
+                    len(groups),
                 )
             )
         parts = [_laid_out(one) for one in forked]

@@ -191,19 +191,6 @@ def _limit_child(seconds: int, memory_mb: int) -> int | None:
     return None
 
 
-def _near_ceiling(ceiling: int | None) -> bool:
-    """Whether the address space came within 5 % of ``ceiling``: out of memory, C code
-    fails in its own ways (SystemError, a None where an object was due) rather than
-    with MemoryError."""
-    if ceiling is None:
-        return False
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmPeak:"):
-                return int(line.split()[1]) * 1024 >= ceiling * 0.95
-    return False
-
-
 def _lift_memory_limit() -> None:
     """Back to the hard limit, so the answer can be written whatever happened."""
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -224,7 +211,7 @@ def _child(body: bytes, out: int, seconds: int, memory_mb: int) -> int:
     """The forked child's work: render, write the answer to ``out``, return the exit code."""
     over_memory = f"Erendering stopped at the memory limit ({memory_mb} MB)".encode()
     ceiling = _limit_child(seconds, memory_mb)
-    from .pdf_parts import PartStopped
+    from .pdf_parts import PartOutOfMemory, PartStopped, near_address_limit
 
     try:
         pdf = render_request(body)
@@ -232,7 +219,7 @@ def _child(body: bytes, out: int, seconds: int, memory_mb: int) -> int:
         _lift_memory_limit()
         if isinstance(exc, PartStopped):  # a process laying out part of it hit a limit
             answer = b"E" + _describe_exit(exc.status, seconds, memory_mb).encode()
-        elif isinstance(exc, MemoryError) or _near_ceiling(ceiling):
+        elif isinstance(exc, MemoryError | PartOutOfMemory) or near_address_limit(ceiling):
             answer = over_memory
         else:
             answer = f"E{type(exc).__name__}: {exc}".encode("utf-8", "replace")
