@@ -22,10 +22,12 @@ thread with WeasyPrint loaded, so the forked processes start warm.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
-import struct
+import resource
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -34,6 +36,8 @@ from xml.etree import ElementTree
 
 import pikepdf
 from weasyprint import CSS, Attachment
+
+from .render_worker import read_frame, write_frame
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +62,6 @@ FRAME_CSS = """
 """
 #: The unit the frame renders itself: its page numbers are the whole document's.
 FRAME_UNIT = "contents"
-HEADER = struct.Struct(">I")
 
 
 @dataclass
@@ -68,7 +71,6 @@ class Unit:
     name: str
     sections: list[ElementTree.Element]
     cost: int
-    page_name: str = ""
 
 
 @dataclass
@@ -88,7 +90,6 @@ class Part:
     pages: list[PartPage] = field(default_factory=list)
     unit_starts: dict[str, int] = field(default_factory=dict)
     pdf: bytes = b""
-    warnings: list[str] = field(default_factory=list)
 
 
 def local_name(element: ElementTree.Element) -> str:
@@ -220,23 +221,21 @@ class _Collect(logging.Handler):
 
 
 def _send(stream: Any, kind: bytes, body: bytes) -> None:
-    stream.write(kind + HEADER.pack(len(body)) + body)
-    stream.flush()
+    write_frame(stream, kind + body)
 
 
 def _receive(stream: Any) -> tuple[bytes, bytes]:
     """The next message from a part's process: its kind and its body; an error message
     (b"E") is raised as RuntimeError, an end of stream is kind b""."""
-    head = stream.read(1 + HEADER.size)
-    if len(head) < 1 + HEADER.size:
+    frame = read_frame(stream)
+    if not frame:
         return b"", b""
-    (size,) = HEADER.unpack_from(head, 1)
-    body = stream.read(size)
-    if head[:1] == b"E":
+    kind, body = frame[:1], frame[1:]
+    if kind == b"E":
         raise RuntimeError(body.decode("utf-8", "replace"))
-    if head[:1] == b"M":
+    if kind == b"M":
         raise PartOutOfMemory(body.decode("utf-8", "replace"))
-    return head[:1], body
+    return kind, body
 
 
 def _part_process(
@@ -302,8 +301,6 @@ def _share_address_space(shares: int) -> int | None:
     """Lower this process's address-space limit to its share of what the render may
     still map (the limit it inherited less what is mapped now), so the parts together
     stay within the render's memory limit; the new limit in bytes, if any (Linux)."""
-    import resource
-
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if soft == resource.RLIM_INFINITY or shares <= 1:
         return None
@@ -338,9 +335,6 @@ def _die_with_parent() -> None:
     """Linux: stop this process if the one that forked it dies (a render stopped at its
     time limit takes its parts with it)."""
     try:
-        import ctypes
-        import signal
-
         libc = ctypes.CDLL(None, use_errno=True)
         pr_set_pdeathsig = 1
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
@@ -394,8 +388,6 @@ def _finish(forked: _Forked, part: Part) -> None:
 
 def _stop(forked: Sequence[_Forked]) -> None:
     """After a failure: end the parts' processes still running."""
-    import signal
-
     for one in forked:
         one.stream.close()
         if one.pid:
