@@ -930,9 +930,21 @@ def accountability_view(
     leaderless = {_text(a.get("ref")) for a in actions if not _text(a.get("lead"))}
     rows = [(owner["organisation"], set(owner["lead"]), set(owner["support"])) for owner in owners]
     no_lead = i18n.gettext(lang, N_("No lead"))
+    chunks = [
+        rows[start : start + MATRIX_ROWS_PER_BLOCK]
+        for start in range(0, len(rows), MATRIX_ROWS_PER_BLOCK)
+    ] or [[]]
+    rtl = i18n.direction(lang) == "rtl"
     blocks = [
-        _matrix_block(refs[start : start + MATRIX_REFS_PER_BLOCK], rows, leaderless, no_lead)
+        _matrix_block(
+            refs[start : start + MATRIX_REFS_PER_BLOCK],
+            chunk,
+            leaderless,
+            no_lead if chunk is chunks[-1] else None,
+            rtl=rtl,
+        )
         for start in range(0, len(refs), MATRIX_REFS_PER_BLOCK)
+        for chunk in chunks
     ]
     ownership_rows = [
         {
@@ -955,6 +967,10 @@ def accountability_view(
 MATRIX_CELL_W = 6.9
 MATRIX_ROW_H = 4.4
 MATRIX_HEAD_H = 5.6
+#: The organisation column's width.
+MATRIX_ORG_W = 58.0
+#: Organisation rows per block at most, so a block fits a landscape page under a heading.
+MATRIX_ROWS_PER_BLOCK = 32
 #: How each kind of mark is drawn: shapes only, which survive greyscale printing and
 #: cost a fraction of SVG text (WeasyPrint lays out SVG text letter by letter). Each
 #: is a cell fill and perhaps a figure, both as path data joined into one path per
@@ -966,21 +982,25 @@ MARK_STYLES = {
 }
 
 
-def _mark_paths(kind: str, xs: Sequence[float]) -> str:
-    """The marks of one kind at the cells starting at ``xs``, as (at most) two paths."""
+def _mark_paths(kind: str, cells: Sequence[tuple[float, float]]) -> str:
+    """The marks of one kind in the cells whose top-left corners are ``cells``, as (at
+    most) two paths."""
     w, h = MATRIX_CELL_W, MATRIX_ROW_H
     fill, figure = MARK_STYLES[kind]
-    cells = "".join(f"M{x:.2f} 0h{w}v{h}h-{w}z" for x in xs)
-    out = f'<path d="{cells}" {fill}/>'
+    out = '<path d="{}" {}/>'.format(
+        "".join(f"M{x:.2f} {y:.2f}h{w}v{h}h-{w}z" for x, y in cells), fill
+    )
     if kind == "S":  # a ring
         r = 1.1
         rings = "".join(
-            f"M{x + w / 2 - r:.2f} {h / 2}a{r} {r} 0 1 0 {2 * r} 0a{r} {r} 0 1 0 -{2 * r} 0"
-            for x in xs
+            f"M{x + w / 2 - r:.2f} {y + h / 2:.2f}a{r} {r} 0 1 0 {2 * r} 0a{r} {r} 0 1 0 -{2 * r} 0"
+            for x, y in cells
         )
         out += f'<path d="{rings}" {figure}/>'
     elif kind == "!":  # a cross
-        crosses = "".join(f"M{x + w / 2 - 1:.2f} {h / 2 - 1}l2 2m0-2l-2 2" for x in xs)
+        crosses = "".join(
+            f"M{x + w / 2 - 1:.2f} {y + h / 2 - 1:.2f}l2 2m0-2l-2 2" for x, y in cells
+        )
         out += f'<path d="{crosses}" {figure}/>'
     return out
 
@@ -990,47 +1010,62 @@ def mark_swatch(kind: str) -> Markup:
     return Markup(  # noqa: S704 - fixed shapes, no text
         f'<svg xmlns="http://www.w3.org/2000/svg" class="swatch" width="{MATRIX_CELL_W}mm" '
         f'height="{MATRIX_ROW_H}mm" viewBox="0 0 {MATRIX_CELL_W} {MATRIX_ROW_H}">'
-        f"{_mark_paths(kind, [0.0])}</svg>"
+        f"{_mark_paths(kind, [(0.0, 0.0)])}</svg>"
     )
 
 
-def _strip(marks: Sequence[str], labels: Sequence[str] = ()) -> Markup:
-    """One row of the matrix, or its header of refs, as an SVG strip of equal columns.
-
-    The organisation names stay HTML text: WeasyPrint lays out SVG text letter by
-    letter, so names drawn in SVG would cost seconds on a 300-action plan, and the
-    marks are shapes for the same reason. The strips are kept small (one path per
-    kind of mark, relative path commands) as a large plan has hundreds of them and
-    every byte is parsed twice (HTML, then SVG).
-    """
-    w = MATRIX_CELL_W
-    columns = len(labels) or len(marks)
-    width = w * columns
-    height = MATRIX_HEAD_H if labels else MATRIX_ROW_H
+def _matrix_svg(
+    refs: Sequence[str], marks: Sequence[Sequence[str]], *, rtl: bool, leaderless_row: bool
+) -> Markup:
+    """A block of the matrix drawn as one SVG: the header band with the refs, a rule
+    under every row and after every fifth column, and the marks, one path per kind of
+    mark for the whole block. The organisation names are set over it as HTML
+    (:func:`_matrix_block`): WeasyPrint lays out SVG text letter by letter and would
+    mangle right-to-left names. One drawing per block, not per row: WeasyPrint's cost
+    is per image and per element, not per path segment."""
+    w, h, head = MATRIX_CELL_W, MATRIX_ROW_H, MATRIX_HEAD_H
+    strip = w * len(refs)
+    width, height = MATRIX_ORG_W + strip, head + h * len(marks)
+    x0 = 0.0 if rtl else MATRIX_ORG_W  # where the ref columns start
+    org_edge = strip if rtl else MATRIX_ORG_W
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.1f}mm" height="{height}mm" '
-        f'viewBox="0 0 {width:.1f} {height}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.1f}mm" height="{height:.1f}mm" '
+        f'viewBox="0 0 {width:.1f} {height:.1f}">',
+        f'<rect width="{width:.1f}" height="{head}" fill="#e9e9e9"/>',
     ]
-    if labels:
-        baseline = f"{height / 2 + 0.85:.2f}"
-        out.append(f'<rect width="{width:.2f}" height="{height}" fill="#e9e9e9"/>')
-        out.append(
-            '<g font-family="DejaVu Sans Condensed" font-weight="bold" text-anchor="middle" '
-            'font-size="2.2" fill="#222">'
-        )
-        out.extend(
-            f'<text x="{w * (i + 0.5):.2f}" y="{baseline}">{escape(label)}</text>'
-            for i, label in enumerate(labels)
-        )
-        out.append("</g>")
     for kind in MARK_STYLES:
-        xs = [w * i for i, mark in enumerate(marks) if mark == kind]
-        if xs:
-            out.append(_mark_paths(kind, xs))
-    # A rule every five columns, as on graph paper: the eye keeps its column, and a
-    # strip draws six lines rather than thirty.
-    rules = f"v{height}m{5 * w}-{height}" * -(-columns // 5)
-    out.append(f'<path d="M0 0{rules}" stroke="#c4c4c4" stroke-width="0.2"/></svg>')
+        cells = [
+            (x0 + w * column, head + h * row)
+            for row, line in enumerate(marks)
+            for column, mark in enumerate(line)
+            if mark == kind
+        ]
+        if cells:
+            out.append(_mark_paths(kind, cells))
+    rows = "".join(f"M0 {head + h * row:.2f}h{width:.1f}" for row in range(1, len(marks)))
+    columns = "".join(f"M{x0 + w * c:.2f} 0v{height:.1f}" for c in range(5, len(refs), 5))
+    out.append(
+        f'<path d="{rows}" stroke="#d0d0d0" stroke-width="0.12"/>'
+        f'<path d="{columns}M{org_edge:.2f} 0v{height:.1f}" stroke="#c4c4c4" '
+        'stroke-width="0.2"/>'
+        f'<path d="M0 {head}h{width:.1f}" stroke="#555" stroke-width="0.25"/>'
+    )
+    if leaderless_row:  # the last row, actions without a lead, is set apart
+        out.append(
+            f'<path d="M0 {height - h:.2f}h{width:.1f}" stroke="#888" stroke-width="0.28"/>'
+        )
+    out.append(
+        f'<rect x="0.09" y="0.09" width="{width - 0.18:.2f}" height="{height - 0.18:.2f}" '
+        'fill="none" stroke="#8a8a8a" stroke-width="0.18"/>'
+        '<g font-family="DejaVu Sans Condensed" font-weight="bold" text-anchor="middle" '
+        f'font-size="2.2" fill="#222">'
+    )
+    baseline = f"{head / 2 + 0.85:.2f}"
+    out.extend(
+        f'<text x="{x0 + w * (i + 0.5):.2f}" y="{baseline}">{escape(ref)}</text>'
+        for i, ref in enumerate(refs)
+    )
+    out.append("</g></svg>")
     return Markup("".join(out))  # noqa: S704 - the only texts are escaped refs
 
 
@@ -1038,26 +1073,37 @@ def _matrix_block(
     refs: Sequence[str],
     rows: Sequence[tuple[str, set[str], set[str]]],
     leaderless: set[str],
-    no_lead: str = N_("No lead"),
+    no_lead: str | None = N_("No lead"),
+    *,
+    rtl: bool = False,
 ) -> dict[str, Any]:
-    """Organisations x up to 30 action refs: L where it leads, S where it supports, and a
-    last row marking the actions nobody leads."""
-    body = [
-        {
-            "organisation": name,
-            "marks": _strip(["L" if r in lead else "S" if r in support else "" for r in refs]),
-            "no_lead": False,
-        }
-        for name, lead, support in rows
+    """Organisations x up to 30 action refs: L where it leads, S where it supports, and,
+    unless ``no_lead`` is None, a last row marking the actions nobody leads. Its
+    drawing, its size (mm), and each name with its place over the drawing."""
+    names = [name for name, _, _ in rows]
+    marks = [
+        ["L" if r in lead else "S" if r in support else "" for r in refs]
+        for _, lead, support in rows
     ]
-    body.append(
+    if no_lead is not None:
+        names.append(no_lead)
+        marks.append(["!" if r in leaderless else "" for r in refs])
+    side = "right" if rtl else "left"
+    labels = [
         {
-            "organisation": no_lead,
-            "marks": _strip(["!" if r in leaderless else "" for r in refs]),
-            "no_lead": True,
+            "text": name,
+            "no_lead": index == len(rows),
+            "style": f"top: {MATRIX_HEAD_H + MATRIX_ROW_H * index:.2f}mm; {side}: 0",
         }
-    )
-    return {"header": _strip([], refs), "rows": body}
+        for index, name in enumerate(names)
+    ]
+    return {
+        "svg": _matrix_svg(refs, marks, rtl=rtl, leaderless_row=no_lead is not None),
+        "width": round(MATRIX_ORG_W + MATRIX_CELL_W * len(refs), 2),
+        "height": round(MATRIX_HEAD_H + MATRIX_ROW_H * len(names), 2),
+        "head_style": f"top: 0; {side}: 0",
+        "labels": labels,
+    }
 
 
 def monitoring_row(action: Mapping[str, Any]) -> dict[str, Any]:

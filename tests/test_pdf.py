@@ -241,6 +241,52 @@ def test_accountability_gaps_and_ownership(rendered: Rendered) -> None:
     assert "Shareofactionsled" in text
 
 
+def test_the_matrix_names_every_organisation_on_an_action_and_marks_the_leaderless(
+    rendered: Rendered,
+) -> None:
+    reader = PdfReader(BytesIO(rendered.pdf))
+    first = bookmarks(reader)["7 Accountability"]
+    matrix = squash(rendered.pages[first])
+    named = {a["lead"] for a in rendered.plan["actions"] if a.get("lead")}
+    named |= {p for a in rendered.plan["actions"] for p in a.get("partners") or []}
+    assert named
+    for organisation in named:
+        assert squash(organisation) in matrix, organisation
+    assert "Organisation" in matrix and "Nolead" in matrix
+    assert "".join(a["ref"] for a in rendered.plan["actions"]) in matrix  # the header
+
+
+def test_matrix_blocks_hold_30_refs_and_32_organisations_and_one_leaderless_row() -> None:
+    refs = [f"A{i}" for i in range(1, 41)]
+    rows = [(f"Org {i}", {refs[i]}, {refs[i + 1]}) for i in range(36)]
+    actions = [
+        {"ref": r, "lead": f"Org {i}" if i < 36 else "", "partners": []}
+        for i, r in enumerate(refs)
+    ]
+    organisations = [{"name": name} for name, _, _ in rows]
+    blocks = pdf.accountability_view(actions, organisations)["blocks"]
+    # refs 1-30 then 31-40, each for organisations 1-32 then 33-36 and the last row
+    assert [len(b["labels"]) for b in blocks] == [32, 5, 32, 5]
+    assert [b["labels"][-1]["no_lead"] for b in blocks] == [False, True, False, True]
+    assert blocks[1]["labels"][-1]["text"] == "No lead"
+    svg = ElementTree.fromstring(str(blocks[3]["svg"]))
+    refs_drawn = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    assert refs_drawn == refs[30:]
+    assert blocks[0]["height"] == pytest.approx(pdf.MATRIX_HEAD_H + 32 * pdf.MATRIX_ROW_H)
+
+
+def test_matrix_marks_are_drawn_in_their_cells() -> None:
+    block = pdf._matrix_block(["A1", "A2", "A3"], [("Org", {"A2"}, {"A3"})], {"A1"})
+    paths = {
+        p.get("fill"): p.get("d")
+        for p in ElementTree.fromstring(str(block["svg"])).iter("{http://www.w3.org/2000/svg}path")
+    }
+    x0, w, y0, h = pdf.MATRIX_ORG_W, pdf.MATRIX_CELL_W, pdf.MATRIX_HEAD_H, pdf.MATRIX_ROW_H
+    assert paths["#1f4e79"] == f"M{x0 + w:.2f} {y0:.2f}h{w}v{h}h-{w}z"  # lead: row 1, A2
+    assert paths["#dde6ef"] == f"M{x0 + 2 * w:.2f} {y0:.2f}h{w}v{h}h-{w}z"  # support: A3
+    assert paths["#fbf1f1"] == f"M{x0:.2f} {y0 + h:.2f}h{w}v{h}h-{w}z"  # no lead: A1
+
+
 def test_no_warnings_from_weasyprint(rendered: Rendered) -> None:
     assert [r.getMessage() for r in rendered.logged] == []
 
