@@ -143,6 +143,9 @@ def from_env(instance_path: Path | None = None) -> dict[str, object]:
         "DATABASE_URL": db_url,
         "SECRET_KEY": secret,
         "ASYNC_MODE": async_mode_from_env(),
+        # SQLite: how long a write waits for another program's lock (a backup, a
+        # second server on the same file) before it is refused as "database is busy".
+        "SQLITE_BUSY_SECONDS": _number("SQLITE_BUSY_SECONDS", 10, minimum=0.1),
         "MESSAGE_QUEUE": os.environ.get("FACILITATOR_MESSAGE_QUEUE") or None,
         # Its channel; unset: one named after the database (one per installation).
         "MESSAGE_CHANNEL": os.environ.get("FACILITATOR_MESSAGE_CHANNEL") or None,

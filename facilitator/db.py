@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+#: How long a SQLite write waits for a lock held by another program, by default.
+BUSY_SECONDS = 10.0
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -33,7 +36,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(busy_ms: int, dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, say when transactions begin (below), so reads
     # see one snapshot and SAVEPOINTs work: the recipe in SQLAlchemy's SQLite notes.
     dbapi_connection.isolation_level = None
@@ -41,7 +44,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
     cursor.close()
 
 
@@ -71,21 +74,27 @@ class Database:
         self.engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
 
-    def configure(self, url: str) -> None:
+    def configure(self, url: str, busy_seconds: float = BUSY_SECONDS) -> None:
+        """``busy_seconds``: how long a SQLite write waits for another program's lock
+        before it is refused as "database is busy"."""
         url = engine_url(url)
         options: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
-            options["connect_args"] = {"check_same_thread": False, "timeout": 10}
+            options["connect_args"] = {"check_same_thread": False, "timeout": busy_seconds}
         else:
             options.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
         self.engine = create_engine(url, **options)
         if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(
+                self.engine, "connect", partial(_sqlite_pragmas, round(busy_seconds * 1000))
+            )
             event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def init_app(self, app: Any) -> None:
-        self.configure(app.config["DATABASE_URL"])
+        self.configure(
+            app.config["DATABASE_URL"], app.config.get("SQLITE_BUSY_SECONDS", BUSY_SECONDS)
+        )
         app.extensions["facilitator.db"] = self
 
     @contextmanager

@@ -35,6 +35,9 @@ class ServerProcess:
             **inherited,
             "FACILITATOR_INSTANCE_PATH": str(instance),
             "FACILITATOR_ASYNC_MODE": "eventlet",
+            # The PDF service starts on the first PDF rather than with the server: most
+            # of these tests make none, and its warm-up would compete with their load.
+            "FACILITATOR_PDF_PREWARM": "0",
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

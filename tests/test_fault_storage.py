@@ -4,7 +4,7 @@ nothing half-written, and the same action (same id) succeeds once the condition 
 
 The full disk is real: the database on a small tmpfs, filled up (mounting needs root;
 elsewhere the test is skipped, saying so). The lock is held by another program (here the
-test) beyond SQLite's busy timeout of 10 seconds.
+test) beyond SQLite's busy timeout (FACILITATOR_SQLITE_BUSY_SECONDS, 2 s here).
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ def test_a_full_disk_refuses_the_action_clearly_and_its_retry_succeeds(tmp_path:
 
 
 def test_a_locked_database_refuses_votes_clearly_and_their_retries_succeed(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path).start()
+    # Writes wait 2 s for the lock rather than the default 10 s: the same path, sooner.
+    server = ServerProcess(tmp_path, {"FACILITATOR_SQLITE_BUSY_SECONDS": "2"}).start()
     store = Store(server.database_url)
     clients: list[Screen] = []
     try:
@@ -147,6 +148,7 @@ def test_a_locked_database_refuses_votes_clearly_and_their_retries_succeed(tmp_p
         for thread in threads:
             thread.join(100)
         waited = time.monotonic() - started
+        assert waited >= 2, f"refused after {waited:.1f} s, before the busy timeout"
         for ack in acks:  # alone or in a batch, each one refused
             refused_clearly(ack, "database is busy")
         holder.execute("ROLLBACK")
