@@ -974,7 +974,7 @@ MATRIX_ROWS_PER_BLOCK = 32
 #: How each kind of mark is drawn: shapes only, which survive greyscale printing and
 #: cost a fraction of SVG text (WeasyPrint lays out SVG text letter by letter). Each
 #: is a cell fill and perhaps a figure, both as path data joined into one path per
-#: row: WeasyPrint's SVG drawing costs per element, not per path segment.
+#: block: WeasyPrint's SVG drawing costs per element, not per path segment.
 MARK_STYLES = {
     "L": ('fill="#1f4e79"', ""),
     "S": ('fill="#dde6ef"', 'fill="none" stroke="#1f4e79" stroke-width="0.45"'),
