@@ -1105,6 +1105,30 @@ def machine_figures(started: float, load_start: float) -> dict[str, Any]:
     }
 
 
+def _reference_work() -> int:
+    """A fixed piece of plain Python (numbers, strings, a dict, calls): the same work on
+    every run and every version of the app."""
+    counts: dict[str, int] = {}
+    total = 0
+    for i in range(600_000):
+        text = str(i)
+        counts[text[-2:]] = counts.get(text[-2:], 0) + len(text)
+        total += i * i % 7
+    return total + len(counts)
+
+
+def cpu_reference_ms(repeat: int = 5) -> float:
+    """How long this machine takes for :func:`_reference_work` now, in ms (median of
+    ``repeat``, one core): the machine's speed varies from day to day and hour to hour,
+    so absolute times of runs on different days are compared through it."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        _reference_work()
+        times.append((time.perf_counter() - started) * 1000)
+    return round(sorted(times)[len(times) // 2], 1)
+
+
 class ResourceWatch:
     """CPU used by a server and by other processes (client workers) over a window,
     and the server's peak RSS, sampled every ``interval`` seconds by a thread.

@@ -62,6 +62,7 @@ from .common import (
     WorkerOptions,
     action_id,
     cookie_header,
+    cpu_reference_ms,
     join,
     median,
     new_client,
@@ -894,6 +895,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     repeat = args.repeat or DEFAULT_REPEAT
     started = time.monotonic()
     load_start = os.getloadavg()[0]
+    reference_start = cpu_reference_ms()
     with tempfile.TemporaryDirectory(prefix="bench-pdf-") as tmp:
         results = measure_renders(Path(tmp), args, repeat)
         load_mid = os.getloadavg()[0]
@@ -914,6 +916,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "loadavg_start": round(load_start, 2),
         "loadavg_mid": round(load_mid, 2),
         "loadavg_end": round(os.getloadavg()[0], 2),
+        "cpu_reference_ms_start": reference_start,
+        "cpu_reference_ms_end": cpu_reference_ms(),
     }
 
 
@@ -964,6 +968,8 @@ def format_table(result: dict[str, Any]) -> str:
         f"unanswered pings {result['pings_unanswered']}, server errors {result['server_errors']}",
         f"goals met: {result['goals_met']}",
         f"load {result['loadavg_start']} -> {result['loadavg_end']} on {result['cpus']} CPUs",
+        f"machine reference {result['cpu_reference_ms_start']} -> "
+        f"{result['cpu_reference_ms_end']} ms (the same plain Python work)",
     ]
     return "\n".join(lines)
 

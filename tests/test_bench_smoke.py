@@ -151,6 +151,9 @@ def test_bench_pdf_prints_figures() -> None:
         "ping_p99_ms_during_render",
     }
     assert result["goals_met"]["seconds_100"] is None  # no 100-action plan here
+    # The machine's speed at the start and the end, for comparing runs of other days.
+    assert 0 < result["cpu_reference_ms_start"] < 60_000, result
+    assert 0 < result["cpu_reference_ms_end"] < 60_000, result
 
 
 @pytest.mark.server
