@@ -164,7 +164,8 @@ def i18n() -> int:
     for lang in ("fr", "ur"):
         po = folder / lang / "LC_MESSAGES" / "messages.po"
         step = "update" if po.exists() else "init"
-        merge = [*babel, step, "-i", str(template), "-d", str(folder), "-l", lang]
+        # Lines of up to 100 characters, as the extraction writes messages.pot.
+        merge = [*babel, step, "-i", str(template), "-d", str(folder), "-l", lang, "-w", "100"]
         if step == "update":
             merge += ["--no-fuzzy-matching", "--ignore-obsolete"]
         if subprocess.call(merge, cwd=ROOT):

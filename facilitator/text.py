@@ -7,11 +7,15 @@ an override reverses the text after it on the same line: the organisation shown
 beside a name, the rest of a table row, a line of the PDF. Right-to-left scripts
 need none of them (their letters carry their direction), and the implicit marks
 (U+200E, U+200F, U+061C) are kept: they reorder nothing around them.
+
+Where a text runs the other way from the page around it, :func:`text_direction` says
+which way, for a ``dir`` attribute of its own.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
@@ -26,3 +30,17 @@ def strip_bidi_controls(value: Any) -> Any:
     if isinstance(value, list):
         return [strip_bidi_controls(v) for v in value]
     return value
+
+
+def text_direction(value: Any) -> str | None:
+    """``rtl`` or ``ltr`` by the first letter with a direction (as ``dir="auto"`` decides
+    in a browser), None for a text without one (digits, punctuation)."""
+    if not isinstance(value, str):
+        return None
+    for char in value:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return None

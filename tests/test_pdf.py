@@ -33,6 +33,13 @@ from facilitator.pdf import (
     render_plan_html,
     render_plan_pdf,
 )
+from facilitator.pdf_drawings import (
+    MATRIX_CELL_W,
+    MATRIX_HEAD_H,
+    MATRIX_ORG_W,
+    MATRIX_ROW_H,
+    matrix_block,
+)
 
 from .plan_sample import sample_plan, sample_signatures
 
@@ -272,16 +279,16 @@ def test_matrix_blocks_hold_30_refs_and_32_organisations_and_one_leaderless_row(
     svg = ElementTree.fromstring(str(blocks[3]["svg"]))
     refs_drawn = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
     assert refs_drawn == refs[30:]
-    assert blocks[0]["height"] == pytest.approx(pdf.MATRIX_HEAD_H + 32 * pdf.MATRIX_ROW_H)
+    assert blocks[0]["height"] == pytest.approx(MATRIX_HEAD_H + 32 * MATRIX_ROW_H)
 
 
 def test_matrix_marks_are_drawn_in_their_cells() -> None:
-    block = pdf._matrix_block(["A1", "A2", "A3"], [("Org", {"A2"}, {"A3"})], {"A1"})
+    block = matrix_block(["A1", "A2", "A3"], [("Org", {"A2"}, {"A3"})], {"A1"})
     paths = {
         p.get("fill"): p.get("d")
         for p in ElementTree.fromstring(str(block["svg"])).iter("{http://www.w3.org/2000/svg}path")
     }
-    x0, w, y0, h = pdf.MATRIX_ORG_W, pdf.MATRIX_CELL_W, pdf.MATRIX_HEAD_H, pdf.MATRIX_ROW_H
+    x0, w, y0, h = MATRIX_ORG_W, MATRIX_CELL_W, MATRIX_HEAD_H, MATRIX_ROW_H
     assert paths["#1f4e79"] == f"M{x0 + w:.2f} {y0:.2f}h{w}v{h}h-{w}z"  # lead: row 1, A2
     assert paths["#dde6ef"] == f"M{x0 + 2 * w:.2f} {y0:.2f}h{w}v{h}h-{w}z"  # support: A3
     assert paths["#fbf1f1"] == f"M{x0:.2f} {y0 + h:.2f}h{w}v{h}h-{w}z"  # no lead: A1
