@@ -1126,7 +1126,7 @@ def cpu_reference_ms(repeat: int = 5) -> float:
         started = time.perf_counter()
         _reference_work()
         times.append((time.perf_counter() - started) * 1000)
-    return round(sorted(times)[len(times) // 2], 1)
+    return round(median(times) or 0.0, 1)
 
 
 class ResourceWatch:

@@ -1,9 +1,9 @@
 """The plan PDF's two drawings, as inline SVG: the stakeholder map (the power/interest
 grid) and the accountability matrix (organisations x actions).
 
-Both are drawn as few SVG elements as they can be, and any text SVG would mangle is set
-over the drawing as HTML instead: WeasyPrint lays out SVG text letter by letter, left to
-right, and its drawing costs per element, not per path segment. Every text is escaped.
+Text SVG would mangle is set over a drawing as HTML instead: WeasyPrint lays out SVG
+text letter by letter, left to right. The matrix joins its marks into a few paths, as
+WeasyPrint's drawing costs per element, not per path segment. Every text is escaped.
 """
 
 from __future__ import annotations
