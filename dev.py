@@ -2,7 +2,8 @@
 """Set up and run Facilitator with nothing but Python 3.11+ installed.
 
     python3 dev.py demo     create .venv, install, prepare the database, run the demo
-    python3 dev.py test     create .venv, install with test tools, run every test
+    python3 dev.py test     create .venv, install with test tools, check the code (ruff, the
+                            import layers) and run every test
     python3 dev.py bench S  run benchmark scenario S (see bench/README.md)
     python3 dev.py i18n     extract the texts to translate and merge them into each
                             language's catalogue (facilitator/translations)
@@ -189,8 +190,10 @@ def main() -> int:
         ensure_nginx()
         ensure_poppler()
         lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."])
+        # The layer rule of docs/architecture.md (contracts in pyproject.toml).
+        layers = subprocess.call([str(BIN / "lint-imports"), "--no-cache"])
         tests = subprocess.call([str(PYTHON), "-m", "pytest", *rest])
-        return tests or lint
+        return tests or lint or layers
     if command == "bench":
         ensure_venv("test")
         return subprocess.call([str(PYTHON), "-m", "bench", *rest])

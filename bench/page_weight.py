@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 
 import websocket
 
-from facilitator import i18n
+from facilitator.core import i18n
 
 from .common import prepare_app, projector_key
 

@@ -4,7 +4,7 @@ server's event loop stalls while one renders.
 1. **Render.** For each size in ``--sizes`` (20, 100, 300 actions, each with
    ``--stakeholders`` 60 and ``--decisions`` 10): a realistic canonical plan and
    its signatures (``tests/plan_sample.py``), rendered exactly as the server
-   renders it: by the warm render service (``python -m facilitator.render_worker``,
+   renders it: by the warm render service (``python -m facilitator.documents.render_worker``,
    which the server starts with itself and which forks a child per PDF). Each
    measurement runs in a fresh wrapper process (``python -m bench.pdf REQUEST
    OUT``) that starts a service, waits until it is warm, and times one render;
@@ -201,7 +201,7 @@ def _sample(actions: int, stakeholders: int, decisions: int) -> Any:
 
 def render_request(actions: int, args: argparse.Namespace) -> dict[str, Any]:
     """What :func:`facilitator.exports.render` gets: canonical text, its hash, signatures."""
-    from facilitator.canonical import canonical_bytes
+    from facilitator.domain.canonical import canonical_bytes
 
     plan, items = _sample(actions, args.stakeholders, args.decisions)
     body = canonical_bytes(plan)
@@ -217,7 +217,7 @@ def measure_one(request_path: Path, out_path: Path, processes: int = 0) -> dict[
     started and warm (the server starts it with itself); wall seconds, and the CPU
     seconds and peak RSS of the forked child that rendered (with the processes it
     forked to lay out parts). ``processes`` as ``FACILITATOR_PDF_PROCESSES``."""
-    from facilitator.exports import Renderer
+    from facilitator.documents.exports import Renderer
 
     request = json.loads(request_path.read_text(encoding="utf-8"))
     renderer = Renderer(processes=processes)

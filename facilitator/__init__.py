@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .app import create_app as create_app
+    from facilitator.app import create_app as create_app
 
 
 def __getattr__(name: str) -> Any:
     if name == "create_app":
-        from .app import create_app
+        from facilitator.app import create_app  # on use: the package import stays light
 
         return create_app
     raise AttributeError(name)

@@ -11,11 +11,16 @@ from flask import Flask, abort, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import compression, exports, i18n
-from . import config as config_module
-from .db import db
-from .kits import KitLibrary
-from .limits import HTTP_LIMITS, HttpLimits
+from facilitator.actions import catalogue  # noqa: F401 - registers every action
+from facilitator.core import compression, i18n
+from facilitator.core import config as config_module
+from facilitator.core.db import db
+from facilitator.core.limits import HTTP_LIMITS, HttpLimits
+from facilitator.documents import exports
+from facilitator.domain import polls
+from facilitator.domain.kits import KitLibrary
+from facilitator.edges.sockets import init_app as init_sockets
+from facilitator.edges.web import register_blueprints
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -41,8 +46,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
     db.init_app(app)
-    from . import polls
-
     polls.configure(app.config["SECRET_KEY"])
     exports.renderer.configure(
         app.config["PDF_RENDER_SECONDS"],
@@ -50,18 +53,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["PDF_PROCESSES"],
     )
     app.extensions["facilitator.kits"] = KitLibrary(app.config["KITS_PATH"])
-
-    from . import (  # noqa: F401 - registers the actions
-        agenda_actions,
-        board_actions,
-        design_actions,
-        plan_actions,
-        poll_actions,
-        stakeholder_actions,
-        workshop_actions,
-    )
-    from .sockets import init_app as init_sockets
-    from .web import register_blueprints
 
     register_blueprints(app)
     init_sockets(app)

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from .kits import KitError, KitLibrary, load_file
+from facilitator.domain.kits import KitError, KitLibrary, load_file
 
 DEMO_USER = "facilitator"
 DEMO_KIT = "hrh-action-framework"
@@ -19,7 +19,8 @@ DEMO_TITLE = "Demo: HRH Action Framework planning"
 
 
 def _app():  # type: ignore[no-untyped-def]
-    from .app import create_app
+    # Imported when the command runs: each command loads only what it uses.
+    from facilitator.app import create_app
 
     return create_app()
 
@@ -38,8 +39,9 @@ def db() -> None:
 
 
 def _upgrade(app) -> None:  # type: ignore[no-untyped-def]
-    from .db import db as database
-    from .migrate import upgrade
+    # Imported when the command runs: each command loads only what it uses.
+    from facilitator.core.db import db as database
+    from facilitator.core.migrate import upgrade
 
     assert database.engine is not None
     upgrade(database.engine)
@@ -77,9 +79,10 @@ def users() -> None:
     help="Asked for when not given; read from standard input with --password -",
 )
 def users_create(username: str, display_name: str | None, password: str) -> None:
-    from .accounts import create_user
-    from .db import db as database
-    from .errors import DomainError
+    # Imported when the command runs: each command loads only what it uses.
+    from facilitator.core.db import db as database
+    from facilitator.core.errors import DomainError
+    from facilitator.domain.accounts import create_user
 
     if password == "-":  # noqa: S105 - the stdin marker, not a password
         password = sys.stdin.readline().rstrip("\n")
@@ -105,7 +108,8 @@ def kits() -> None:
 @kits.command("validate", help="Check kit files (all kits when no FILE is given).")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def kits_validate(files: tuple[Path, ...]) -> None:
-    from .config import PROJECT_ROOT
+    # Imported when the command runs: each command loads only what it uses.
+    from facilitator.core.config import PROJECT_ROOT
 
     library = KitLibrary(PROJECT_ROOT / "workshop_kits")
     paths = list(files) or [library.folder / f"{n}.toml" for n in library.names()]
@@ -131,8 +135,9 @@ def kits_validate(files: tuple[Path, ...]) -> None:
 @click.option("--start", default="09:00", help="Clock time of the first stage (HH:MM).")
 def kits_show(name: str, start: str) -> None:
     """NAME is a kit's name (the file name without .toml); `facilitator kits show` lists them."""
-    from .config import PROJECT_ROOT
-    from .kits import describe_stage
+    # Imported when the command runs: each command loads only what it uses.
+    from facilitator.core.config import PROJECT_ROOT
+    from facilitator.domain.kits import describe_stage
 
     library = KitLibrary(PROJECT_ROOT / "workshop_kits")
     try:
@@ -174,13 +179,14 @@ def kits_show(name: str, start: str) -> None:
 
 
 def _serve(app, host: str | None, port: int | None) -> None:  # type: ignore[no-untyped-def]
-    from .runtime import serve
+    # Imported when the command runs: each command loads only what it uses.
+    from facilitator.core.runtime import serve
 
     host = host or app.config["HOST"]
     port = port or app.config["PORT"]
     mode = app.config["ASYNC_MODE"]
     if app.config["PDF_PREWARM"]:
-        from .exports import renderer
+        from facilitator.documents.exports import renderer  # only when the server warms it
 
         renderer.start()  # warms up beside the server, so the first PDF is quick too
     click.echo(f"Serving on {host}:{port} ({mode}). Stop with Ctrl+C.", err=True)
@@ -234,16 +240,19 @@ def demo(host: str | None, port: int | None) -> None:
 
 
 def _lan() -> str:
-    from .netinfo import lan_address
+    # Imported when the command runs: each command loads only what it uses.
+    from facilitator.core.netinfo import lan_address
 
     return lan_address()
 
 
 def _prepare_demo(app) -> tuple[str, dict[str, object]]:  # type: ignore[no-untyped-def]
     """The demo account with a fresh password, and the demo workshop (kept across runs)."""
-    from .accounts import User, create_user, set_password
-    from .db import db as database
-    from .workshops import Workshop, create_workshop
+    # Imported when the command runs: each command loads only what it uses.
+    from facilitator.core.db import db as database
+    from facilitator.domain.accounts import User, create_user, set_password
+    from facilitator.domain.seeding import create_workshop
+    from facilitator.domain.workshops import Workshop
 
     password = secrets.token_urlsafe(9)
     library: KitLibrary = app.extensions["facilitator.kits"]
@@ -285,10 +294,11 @@ def _prepare_demo(app) -> tuple[str, dict[str, object]]:  # type: ignore[no-unty
 @click.option("--version", "number", type=int, help="Version number (default: the newest).")
 def export(workshop: str, fmt: str, output: Path, number: int | None) -> None:
     """WORKSHOP is a workshop's number or its join code."""
-    from . import exports
-    from .db import db as database
-    from .signoff import PlanVersion
-    from .workshops import Workshop, normalise_code
+    # Imported when the command runs: each command loads only what it uses.
+    from facilitator.core.db import db as database
+    from facilitator.documents import exports
+    from facilitator.domain.signoff import PlanVersion
+    from facilitator.domain.workshops import Workshop, normalise_code
 
     _app()
     with database.reader() as s:
@@ -331,6 +341,7 @@ def export(workshop: str, fmt: str, output: Path, number: int | None) -> None:
 
 @cli.command("version", help="Print the version.")
 def version() -> None:
-    from . import __version__
+    # Imported when the command runs: each command loads only what it uses.
+    from facilitator import __version__
 
     click.echo(__version__)

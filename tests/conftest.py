@@ -20,11 +20,13 @@ from typing import Any
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from facilitator.accounts import create_user
 from facilitator.app import create_app
-from facilitator.db import db
-from facilitator.kits import KitLibrary
-from facilitator.workshops import Workshop, create_workshop
+from facilitator.core.db import db
+from facilitator.domain.accounts import create_user
+from facilitator.domain.kits import KitLibrary
+from facilitator.domain.seeding import create_workshop
+from facilitator.domain.workshops import Workshop
+from facilitator.models import create_all
 
 from .support import free_port, login
 
@@ -63,7 +65,7 @@ def app(instance_path: Path) -> Any:
             "KITS_PATH": str(Path(__file__).parent / "kits"),
         }
     )
-    db.create_all()
+    create_all(db)
     return app
 
 

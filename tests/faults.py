@@ -31,7 +31,7 @@ import socketio
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
-from facilitator.db import engine_url
+from facilitator.core.db import engine_url
 
 from .support import LiveClient, action_id, cookie_header, join
 

@@ -29,7 +29,7 @@ HOSTILE: tuple[str, ...] = (
     "{{7*7}} ${7*7} <%= 7*7 %>",
     "&lt;b&gt;bold&lt;/b&gt; &amp; &#60;i&#62;",
     # Bidirectional controls: a right-to-left override left open ("gnp.exe" would read
-    # "exe.png"), an isolate and an embedding. Removed on input (facilitator/text.py);
+    # "exe.png"), an isolate and an embedding. Removed on input (facilitator/core/text.py);
     # Hebrew letters and the right-to-left mark (U+200F) are kept.
     "Amina \u202egnp.exe\u202c says",
     "\u2067\u05e9\u05dc\u05d5\u05dd\u2069 \u202bembed\u202c \u200fok",

@@ -17,11 +17,17 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
-from facilitator import actions, live, polls, protocol
-from facilitator.actions import Caller, Context, Params, perform
-from facilitator.db import db
-from facilitator.errors import INVALID, DomainError
-from facilitator.workshops import Outcome, Participant, Workshop
+from facilitator.actions import spec
+from facilitator.actions.batching import batcher
+from facilitator.actions.pipeline import perform
+from facilitator.actions.spec import Caller, Context, Params
+from facilitator.core import protocol
+from facilitator.core.db import db
+from facilitator.core.errors import INVALID, DomainError
+from facilitator.core.events import Event, EventRecord, Outcome
+from facilitator.domain import polls
+from facilitator.domain.workshops import Participant, Workshop
+from facilitator.live.receipts import ActionReceipt
 
 from .support import LiveClient, action_id, error_code, join
 
@@ -34,10 +40,10 @@ def ok(ack: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def wide_window() -> Iterator[None]:
     """Let batches gather for 50 ms, so threads started together surely share one."""
-    before = actions.batcher.window, actions.batcher.idle_window
-    actions.batcher.window = actions.batcher.idle_window = 0.05
+    before = batcher.window, batcher.idle_window
+    batcher.window = batcher.idle_window = 0.05
     yield
-    actions.batcher.window, actions.batcher.idle_window = before
+    batcher.window, batcher.idle_window = before
 
 
 @contextmanager
@@ -117,9 +123,9 @@ def close(room: dict[str, Any], poll_id: int) -> dict[str, Any]:
 def stored_receipts(workshop_id: int) -> Counter[tuple[str, str]]:
     with db.reader() as s:
         rows = s.execute(
-            select(live.ActionReceipt.actor, live.ActionReceipt.action_id).where(
-                live.ActionReceipt.workshop_id == workshop_id,
-                live.ActionReceipt.event == protocol.POLL_VOTE,
+            select(ActionReceipt.actor, ActionReceipt.action_id).where(
+                ActionReceipt.workshop_id == workshop_id,
+                ActionReceipt.event == protocol.POLL_VOTE,
             )
         ).all()
     return Counter((r.actor, r.action_id) for r in rows)
@@ -411,7 +417,7 @@ def _echo_one(ctx: Context, p: Echo) -> Outcome:
     if p.word == "refused":
         raise DomainError(INVALID, "This word is refused.")
     data = {"word": p.word}
-    return Outcome(result=data, events=[live.Event(protocol.STAGE_CHANGED, data)])
+    return Outcome(result=data, events=[Event(protocol.STAGE_CHANGED, data)])
 
 
 def _echo_many(calls: list[tuple[Context, Echo]]) -> list[Outcome | DomainError]:
@@ -429,9 +435,9 @@ def _echo_many(calls: list[tuple[Context, Echo]]) -> list[Outcome | DomainError]
 @pytest.fixture
 def echo_action() -> Iterator[str]:
     name = "test:echo"
-    actions.action(name, roles={"facilitator"}, params=Echo, batch=_echo_many)(_echo_one)
+    spec.action(name, roles={"facilitator"}, params=Echo, batch=_echo_many)(_echo_one)
     yield name
-    del actions.REGISTRY[name]
+    del spec.REGISTRY[name]
 
 
 def test_events_of_a_batch_are_numbered_in_order_and_a_failing_batch_is_redone_one_by_one(
@@ -452,9 +458,9 @@ def test_events_of_a_batch_are_numbered_in_order_and_a_failing_batch_is_redone_o
     with db.reader() as s:
         logged = dict(
             s.execute(
-                select(live.EventRecord.seq, live.EventRecord.data).where(
-                    live.EventRecord.workshop_id == workshop.id,
-                    live.EventRecord.seq.in_(seqs),
+                select(EventRecord.seq, EventRecord.data).where(
+                    EventRecord.workshop_id == workshop.id,
+                    EventRecord.seq.in_(seqs),
                 )
             ).all()
         )

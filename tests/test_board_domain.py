@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from facilitator import board
-from facilitator import workshops as ws
-from facilitator.db import db
-from facilitator.errors import DomainError
+from facilitator.core.db import db
+from facilitator.core.errors import DomainError
+from facilitator.domain import board
+from facilitator.domain import workshops as ws
 
 NOTE = {
     "id": 1,

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from facilitator.accounts import User
-from facilitator.db import db
+from facilitator.core.db import db
+from facilitator.domain.accounts import User
 
 from .browser import Page, Pages
 from .conftest import PASSWORD

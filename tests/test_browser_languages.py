@@ -2,7 +2,7 @@
 open projector turns right to left in Urdu; a phone joins in the workshop's language and
 picks French for itself; user text in Arabic script shows as typed, in its direction.
 
-Expected texts come from the catalogues (``facilitator.i18n``) and must differ from the
+Expected texts come from the catalogues (``facilitator.core.i18n``) and must differ from the
 English, so an untranslated screen fails. Screenshots of each screen in each language go
 to test-artifacts/languages/, and axe checks the Urdu phone and projector.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from facilitator import i18n
+from facilitator.core import i18n
 
 from . import a11y
 from .browser import Page, Pages
@@ -147,8 +147,8 @@ def test_every_stage_on_every_screen_in_french_and_urdu(
     facilitator chose the same language), the projector and two phones show the stage in
     that language and direction, nothing scrolls sideways, axe finds nothing serious on
     the phone; a screenshot of each screen at each stage for people to look at."""
-    from facilitator.db import db
-    from facilitator.workshops import create_workshop
+    from facilitator.core.db import db
+    from facilitator.domain.seeding import create_workshop
 
     from .test_browser_workshop import KIT, SHIPPED
 

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from facilitator.config import PROJECT_ROOT
-from facilitator.db import db
-from facilitator.kits import KitLibrary
-from facilitator.workshops import create_workshop
+from facilitator.core.config import PROJECT_ROOT
+from facilitator.core.db import db
+from facilitator.domain.kits import KitLibrary
+from facilitator.domain.seeding import create_workshop
 
 from . import a11y
 from .browser import Page, Pages

@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from facilitator.migrate import current, upgrade
+from facilitator.core.migrate import current, upgrade
 from facilitator.models import metadata
 
 FACILITATOR = Path(sys.executable).parent / "facilitator"

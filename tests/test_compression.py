@@ -1,4 +1,4 @@
-"""Gzip for scripts, styles, SVG and JSON (facilitator/compression.py): in the app,
+"""Gzip for scripts, styles, SVG and JSON (facilitator/core/compression.py): in the app,
 with the caching headers still right, and through the shipped nginx configuration."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from facilitator.config import PROJECT_ROOT
+from facilitator.core.config import PROJECT_ROOT
 
 from .server_process import ServerProcess
 from .test_proxy import nginx  # noqa: F401 - fixture

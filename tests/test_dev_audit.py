@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from facilitator.config import PROJECT_ROOT
+from facilitator.core.config import PROJECT_ROOT
 
 DEV = PROJECT_ROOT / "dev.py"
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from facilitator.actions import REGISTRY
+from facilitator.actions.spec import REGISTRY
 
 from .faults import Room, Screen, Store, comparable, differences
 from .server_process import ServerProcess

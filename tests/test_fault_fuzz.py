@@ -33,8 +33,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import facilitator
-from facilitator.actions import REGISTRY, ActionSpec
-from facilitator.errors import ERROR_CODES
+from facilitator.actions.spec import REGISTRY, ActionSpec
+from facilitator.core.errors import ERROR_CODES
 
 from .faults import Room, Screen, Store, join_many
 from .server_process import ServerProcess

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from facilitator import config
-from facilitator.config import PROJECT_ROOT
+from facilitator.core import config
+from facilitator.core.config import PROJECT_ROOT
 
 from .support import csrf_from
 from .test_http import login

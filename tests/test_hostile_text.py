@@ -20,8 +20,8 @@ import markupsafe
 import pytest
 from pypdf import PdfReader
 
-from facilitator.db import db
-from facilitator.workshops import Workshop
+from facilitator.core.db import db
+from facilitator.domain.workshops import Workshop
 
 from .browser import Page, Pages
 from .conftest import PASSWORD

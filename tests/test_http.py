@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from facilitator.db import db
-from facilitator.workshops import Participant
+from facilitator.core.db import db
+from facilitator.domain.workshops import Participant
 
 from .conftest import PASSWORD
 from .support import csrf_from
@@ -210,7 +210,7 @@ def test_join_url_uses_the_lan_address_not_localhost(client, factory):
 
 
 def test_protocol_module_matches_the_python_names(client):
-    from facilitator import protocol
+    from facilitator.core import protocol
 
     text = client.get("/protocol.js").text
     for name in protocol.ACTIONS + protocol.EVENT_TYPES:

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import requests
 
-from facilitator import i18n
+from facilitator.core import i18n
 
 from .support import LiveClient, csrf_from, error_code, join
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from facilitator.agenda import AgendaItem
-from facilitator.board import NoteGroup
-from facilitator.db import db
-from facilitator.kits import parse_kit
-from facilitator.polls import Poll
-from facilitator.stakeholders import Stakeholder
-from facilitator.workshops import create_workshop
+from facilitator.core.db import db
+from facilitator.domain.agenda import AgendaItem
+from facilitator.domain.board import NoteGroup
+from facilitator.domain.kits import parse_kit
+from facilitator.domain.polls import Poll
+from facilitator.domain.seeding import create_workshop
+from facilitator.domain.stakeholders import Stakeholder
 
 KIT = '''
 title = "Seeded"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from facilitator.config import PROJECT_ROOT
-from facilitator.kits import STAGE_TYPES, KitError, KitLibrary, load_file
+from facilitator.core.config import PROJECT_ROOT
+from facilitator.domain.kits import STAGE_TYPES, KitError, KitLibrary, load_file
 
 BAD = Path(__file__).parent / "kits_bad"
 FACILITATOR = Path(sys.executable).parent / "facilitator"
@@ -175,7 +175,7 @@ def test_cli_show_prints_the_outline_with_clock_times():
 
 
 def test_the_documented_example_is_a_valid_kit_and_every_setting_is_documented():
-    from facilitator.kits import STAGE_CONFIGS, PollSpec, StarterStakeholder, parse_kit
+    from facilitator.domain.kits import STAGE_CONFIGS, PollSpec, StarterStakeholder, parse_kit
 
     doc = (PROJECT_ROOT / "docs" / "kits.md").read_text()
     example = doc.split("## Example")[1].split("```toml")[1].split("```")[0]

@@ -15,7 +15,7 @@ import pytest
 import requests
 import socketio
 
-from facilitator import config
+from facilitator.core import config
 
 from .server_process import ServerProcess
 from .support import ACTION_RE, LiveClient, action_id, cookie_header, csrf_from, login

@@ -48,7 +48,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 import requests
 
-from facilitator.web.urls import room_base_url
+from facilitator.edges.web.urls import room_base_url
 
 from .support import LiveClient, join
 

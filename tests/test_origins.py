@@ -11,7 +11,7 @@ import requests
 import socketio
 import websocket
 
-from facilitator.config import check_origins
+from facilitator.core.config import check_origins
 
 from .server_process import BIN, ServerProcess
 from .support import cookie_header, join

@@ -24,21 +24,21 @@ from pypdf import PdfReader
 from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError
 
-from facilitator import pdf
-from facilitator.pdf import (
+from facilitator.documents import pdf
+from facilitator.documents.drawings import (
+    MATRIX_CELL_W,
+    MATRIX_HEAD_H,
+    MATRIX_ORG_W,
+    MATRIX_ROW_H,
+    matrix_block,
+)
+from facilitator.documents.pdf import (
     ExternalResourceError,
     LocalOnlyURLFetcher,
     canonical_bytes,
     embedded_plan,
     render_plan_html,
     render_plan_pdf,
-)
-from facilitator.pdf_drawings import (
-    MATRIX_CELL_W,
-    MATRIX_HEAD_H,
-    MATRIX_ORG_W,
-    MATRIX_ROW_H,
-    matrix_block,
 )
 
 from .plan_sample import sample_plan, sample_signatures
@@ -471,7 +471,7 @@ def test_same_inputs_same_bytes() -> None:
 
 
 def test_a_plan_too_wide_for_the_page_leaves_monitoring_columns_to_section_8() -> None:
-    from facilitator.kits import PLAN_COLUMNS
+    from facilitator.domain.kits import PLAN_COLUMNS
 
     plan = sample_plan(4, stakeholders=2, decisions=1)
     plan["columns"] = [{"id": c, "label": label} for c, label in PLAN_COLUMNS.items()]

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from facilitator import i18n
-from facilitator.pdf import canonical_bytes, embedded_plan, render_plan_pdf
+from facilitator.core import i18n
+from facilitator.documents.pdf import canonical_bytes, embedded_plan, render_plan_pdf
 
 from . import a11y
 from .plan_sample import sample_plan, sample_signatures

@@ -1,4 +1,4 @@
-"""The plan PDF laid out on two processes and assembled (facilitator.pdf_parts), as the
+"""The plan PDF laid out on two processes and assembled (facilitator.documents.parts), as the
 render service makes it, against the same plan laid out in one process: the same pages
 with the same words, the same page numbers, contents, bookmarks, links and attachment.
 Real WeasyPrint in the real render service (forking from the test process could
@@ -22,10 +22,10 @@ from xml.etree import ElementTree
 import pytest
 from pypdf import PdfReader
 
-from facilitator import pdf_parts
-from facilitator.canonical import canonical_bytes
-from facilitator.exports import Renderer
-from facilitator.pdf import embedded_plan, render_plan_pdf
+from facilitator.documents import parts as pdf_parts
+from facilitator.documents.exports import Renderer
+from facilitator.documents.pdf import embedded_plan, render_plan_pdf
+from facilitator.domain.canonical import canonical_bytes
 
 from .plan_sample import sample_plan, sample_signatures
 from .test_pdf import GENERATED, SCRIPT, digest_of

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 
-from facilitator.actions import REGISTRY, Caller, perform
-from facilitator.config import PROJECT_ROOT
+from facilitator.actions.pipeline import perform
+from facilitator.actions.spec import REGISTRY, Caller
+from facilitator.core.config import PROJECT_ROOT
 
 from .support import LiveClient, error_code, join
 

@@ -252,9 +252,9 @@ def test_signing_belongs_to_the_newest_unchanged_version(plan_room):
 
 
 def test_canonical_form_is_stable_and_any_change_makes_a_new_hash(plan_room):
-    from facilitator import canonical
-    from facilitator.db import db
-    from facilitator.workshops import Workshop
+    from facilitator.core.db import db
+    from facilitator.domain import canonical
+    from facilitator.domain.workshops import Workshop
 
     console = plan_room["console"]
     row = add(console, activity="Costed HRH strategy", lead="Ministry of Health", target="1")

@@ -19,8 +19,8 @@ import pytest
 import requests
 from pypdf import PdfReader
 
-from facilitator.canonical import canonical_bytes
-from facilitator.pdf import embedded_plan, render_plan_pdf
+from facilitator.documents.pdf import embedded_plan, render_plan_pdf
+from facilitator.domain.canonical import canonical_bytes
 
 from .conftest import PASSWORD
 from .plan_sample import sample_plan

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, create_engine, select
 
-from facilitator import polls
-from facilitator.config import PROJECT_ROOT
-from facilitator.db import db, engine_url
-from facilitator.kits import KitError, KitLibrary, parse_kit
-from facilitator.migrate import current, upgrade
-from facilitator.workshops import Workshop, create_workshop
+from facilitator.core.config import PROJECT_ROOT
+from facilitator.core.db import db, engine_url
+from facilitator.core.migrate import current, upgrade
+from facilitator.domain import polls
+from facilitator.domain.kits import KitError, KitLibrary, parse_kit
+from facilitator.domain.seeding import create_workshop
+from facilitator.domain.workshops import Workshop
 
 from .conftest import PASSWORD
 from .postgres import pg_url  # noqa: F401 - fixture

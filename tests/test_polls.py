@@ -8,8 +8,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from facilitator import polls
-from facilitator.db import db
+from facilitator.core.db import db
+from facilitator.domain import polls
 
 from .support import LiveClient, action_id, error_code, join
 

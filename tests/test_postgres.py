@@ -14,8 +14,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from facilitator.db import engine_url
-from facilitator.migrate import current, upgrade
+from facilitator.core.db import engine_url
+from facilitator.core.migrate import current, upgrade
 from facilitator.models import metadata
 
 from .postgres import pg_url  # noqa: F401 - fixture
@@ -42,8 +42,10 @@ def test_processes_starting_together_upgrade_the_schema_in_turn(pg_url):  # noqa
     others wait for it and find it done (without the lock, one's CREATE TABLE collided
     with another's and that process failed to start)."""
     script = (
-        "import sys; from sqlalchemy import create_engine; from facilitator.db import engine_url;"
-        " from facilitator.migrate import upgrade; upgrade(create_engine(engine_url(sys.argv[1])))"
+        "import sys; from sqlalchemy import create_engine;"
+        " from facilitator.core.db import engine_url;"
+        " from facilitator.core.migrate import upgrade;"
+        " upgrade(create_engine(engine_url(sys.argv[1])))"
     )
     runs = [
         subprocess.Popen(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from facilitator import actions, protocol
-from facilitator.config import PROJECT_ROOT
-from facilitator.errors import ERROR_CODES
+from facilitator.actions import spec
+from facilitator.core import protocol
+from facilitator.core.config import PROJECT_ROOT
+from facilitator.core.errors import ERROR_CODES
 
 
 def test_every_action_event_and_error_code_is_documented(app):
@@ -22,4 +23,4 @@ def test_every_action_event_and_error_code_is_documented(app):
 
 
 def test_every_registered_action_is_a_protocol_name(app):
-    assert set(actions.REGISTRY) == set(protocol.ACTIONS)
+    assert set(spec.REGISTRY) == set(protocol.ACTIONS)

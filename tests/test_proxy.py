@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from facilitator.config import PROJECT_ROOT
+from facilitator.core.config import PROJECT_ROOT
 
 from .conftest import require_services
 from .postgres import pg_url  # noqa: F401 - fixture

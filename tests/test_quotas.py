@@ -1,4 +1,4 @@
-"""What one participant may add is bounded (facilitator/quotas.py): past the limit they
+"""What one participant may add is bounded (facilitator/core/quotas.py): past the limit they
 are told so, while the facilitator and the other participants carry on. The limits
 are lowered here so that a test reaches them in a few actions."""
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from facilitator import quotas
+from facilitator.core import quotas
 
 from .support import LiveClient, error_code, join
 

@@ -9,8 +9,8 @@ import signal
 
 import pytest
 
-from facilitator.canonical import canonical_bytes, digest
-from facilitator.exports import Renderer
+from facilitator.documents.exports import Renderer
+from facilitator.domain.canonical import canonical_bytes, digest
 from tests.plan_sample import sample_plan, sample_signatures
 
 
@@ -87,7 +87,7 @@ def test_frames_are_read_whole_from_a_pipe_that_gives_them_in_pieces() -> None:
     import threading
     import time
 
-    from facilitator.render_worker import read_frame, write_frame
+    from facilitator.documents.frames import read_frame, write_frame
 
     read_end, write_end = os.pipe()
     body = os.urandom(300_000)  # several pipe buffers

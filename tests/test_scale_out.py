@@ -213,7 +213,7 @@ def test_coalesced_transients_cross_processes(pg_url, redis_url, tmp_path):  # n
 def test_each_installation_has_its_own_message_channel() -> None:
     """Rooms are named by workshop id and every fresh database starts at 1: two
     installations on one Redis must not share a channel; processes of one must."""
-    from facilitator.sockets import message_channel
+    from facilitator.edges.sockets import message_channel
 
     one = {"DATABASE_URL": "postgresql://db/one"}
     assert message_channel(one) == message_channel(dict(one))

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from facilitator import state
-from facilitator.actions import Caller, perform
-from facilitator.sockets import build_snapshot
+from facilitator.actions.pipeline import perform
+from facilitator.actions.spec import Caller
+from facilitator.edges.sockets import build_snapshot
+from facilitator.live import snapshot
 
 from .support import LiveClient, action_id, join
 
@@ -76,12 +77,12 @@ def test_sharing_can_be_turned_off_for_several_processes(factory: Any) -> None:
     user_id, _ = factory.user()
     workshop = factory.workshop(user_id)
     caller = Caller("projector", workshop.id)
-    state.configure(share=False)
+    snapshot.configure(share=False)
     try:
         one, two = build_snapshot(caller), build_snapshot(caller)
         assert one["presence"] == two["presence"] and one["presence"] is not two["presence"]
     finally:
-        state.configure(share=True)
+        snapshot.configure(share=True)
 
 
 def test_boards_maps_polls_and_agendas_are_shared_and_what_is_mine_stays_mine(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from facilitator import stakeholders as sh
+from facilitator.domain import stakeholders as sh
 
 from .support import LiveClient, error_code, join
 

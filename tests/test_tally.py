@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from facilitator.errors import DomainError
-from facilitator.tally import METHODS, check_rule, instant_runoff, outcome
+from facilitator.core.errors import DomainError
+from facilitator.domain.tally import METHODS, check_rule, instant_runoff, outcome
 
 
 def decide(method, ballots, config=None, **rule):

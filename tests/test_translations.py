@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from facilitator import i18n
+from facilitator.core import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 VALUE = re.compile(r"\{(\w+)\}")

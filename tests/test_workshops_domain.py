@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from facilitator import live
-from facilitator import workshops as ws
-from facilitator.db import db
-from facilitator.errors import DomainError
-from facilitator.live import Event
+from facilitator.core.db import db
+from facilitator.core.errors import DomainError
+from facilitator.core.events import Event, EventRecord
+from facilitator.domain import workshops as ws
+from facilitator.live import log as event_log
 
 LOOK_ALIKES = set("0O1IL2Z5S8BUVDQ")
 
@@ -93,32 +93,34 @@ def test_removing_twice_is_refused(factory):
 def test_events_are_numbered_consecutively_per_workshop(factory):
     one, two = factory.workshop(), factory.workshop()
     with db.transaction() as s:
-        a = live.append(
+        a = event_log.append(
             s, one.id, [Event("stage:changed", {"n": 1}), Event("stage:changed", {"n": 2})]
         )
-        b = live.append(s, two.id, [Event("stage:changed", {"n": 1})])
-        c = live.append(s, one.id, [Event("stage:changed", {"n": 3})])
+        b = event_log.append(s, two.id, [Event("stage:changed", {"n": 1})])
+        c = event_log.append(s, one.id, [Event("stage:changed", {"n": 3})])
     assert [p.seq for p in a + c] == [1, 2, 3]
     assert [p.seq for p in b] == [1]
     with db.reader() as s:
-        assert [e["data"]["n"] for e in live.events_since(s, one.id, 1, "facilitator")] == [2, 3]
-        assert live.events_since(s, one.id, 3, "facilitator") == []
+        events = event_log.events_since(s, one.id, 1, "facilitator")
+        assert [e["data"]["n"] for e in events] == [2, 3]
+        assert event_log.events_since(s, one.id, 3, "facilitator") == []
 
 
 def test_a_sequence_number_cannot_be_used_twice(factory):
     workshop = factory.workshop()
     with db.transaction() as s:
-        live.append(s, workshop.id, [Event("stage:changed", {})])
+        event_log.append(s, workshop.id, [Event("stage:changed", {})])
     with pytest.raises(IntegrityError), db.transaction() as s:
-        s.add(live.EventRecord(workshop_id=workshop.id, seq=1, type="stage:changed", data={}))
+        s.add(EventRecord(workshop_id=workshop.id, seq=1, type="stage:changed", data={}))
         s.flush()
 
 
 def test_a_client_too_far_behind_gets_a_snapshot_instead(factory):
     workshop = factory.workshop()
-    events = [Event("stage:changed", {"n": i}) for i in range(live.MAX_REPLAY + 5)]
+    events = [Event("stage:changed", {"n": i}) for i in range(event_log.MAX_REPLAY + 5)]
     with db.transaction() as s:
-        live.append(s, workshop.id, events)
+        event_log.append(s, workshop.id, events)
     with db.reader() as s:
-        assert live.events_since(s, workshop.id, 0, "projector") is None
-        assert len(live.events_since(s, workshop.id, 10, "projector")) == live.MAX_REPLAY - 5
+        assert event_log.events_since(s, workshop.id, 0, "projector") is None
+        replay = event_log.events_since(s, workshop.id, 10, "projector")
+        assert len(replay) == event_log.MAX_REPLAY - 5

@@ -1,0 +1,12 @@
+"""Every tool's actions: importing this module registers them all (see
+:func:`facilitator.actions.spec.action`)."""
+
+from facilitator.actions import (  # noqa: F401
+    agenda,
+    board,
+    design,
+    plan,
+    polls,
+    stakeholders,
+    workshops,
+)

@@ -1,0 +1,130 @@
+"""Action plan and sign-off actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from facilitator.actions.spec import Context, Params, action
+from facilitator.core import protocol
+from facilitator.core.events import Outcome
+from facilitator.domain import plan, signoff
+
+FACILITATOR = {"facilitator"}
+BOTH = {"facilitator", "participant"}
+PLAN_STAGE = {"action_plan"}
+SIGNOFF_STAGE = {"signoff"}
+FieldName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+
+
+class Add(Params):
+    #: Field name -> value; see docs/plan.md for the fields and their checks.
+    fields: dict[FieldName, Any] = Field(max_length=40)
+
+
+@action(protocol.PLAN_ADD, roles=BOTH, params=Add, stage_types=PLAN_STAGE)
+def add(ctx: Context, p: Add) -> Outcome:
+    """The facilitator adds a row to the plan; a participant proposes one."""
+    return plan.create(ctx.session, ctx.workshop, ctx.participant, p.fields)
+
+
+class AddFrom(Params):
+    kind: Literal["poll", "agenda"]
+    source_id: int
+
+
+@action(protocol.PLAN_ADD_FROM, roles=FACILITATOR, params=AddFrom)
+def add_from(ctx: Context, p: AddFrom) -> Outcome:
+    return plan.create_from(ctx.session, ctx.workshop, p.kind, p.source_id)
+
+
+class Edit(Params):
+    action: int
+    changes: dict[FieldName, Any] = Field(min_length=1, max_length=40)
+    #: The version of each changed field the editor started from.
+    versions: dict[FieldName, int] = Field(max_length=40)
+
+
+@action(protocol.PLAN_EDIT, roles=BOTH, params=Edit, stage_types=PLAN_STAGE)
+def edit(ctx: Context, p: Edit) -> Outcome:
+    return plan.edit(ctx.session, ctx.workshop, ctx.participant, p.action, p.changes, p.versions)
+
+
+class Ref(Params):
+    action: int
+
+
+@action(protocol.PLAN_ACCEPT, roles=FACILITATOR, params=Ref)
+def accept(ctx: Context, p: Ref) -> Outcome:
+    return plan.accept(ctx.session, ctx.workshop, p.action)
+
+
+@action(protocol.PLAN_REMOVE, roles=BOTH, params=Ref, stage_types=PLAN_STAGE)
+def remove(ctx: Context, p: Ref) -> Outcome:
+    """The facilitator removes any row; a participant withdraws their own proposal."""
+    return plan.remove(ctx.session, ctx.workshop, ctx.participant, p.action)
+
+
+class Offer(Params):
+    action: int
+    role: Literal["lead", "partner"]
+
+
+@action(protocol.PLAN_OFFER, roles={"participant"}, params=Offer, stage_types=PLAN_STAGE)
+def offer(ctx: Context, p: Offer) -> Outcome:
+    assert ctx.participant is not None
+    return plan.offer(ctx.session, ctx.workshop, ctx.participant, p.action, p.role)
+
+
+class Settle(Params):
+    action: int
+    organisation: Annotated[str, Field(max_length=200)]
+    accept: bool
+
+
+@action(protocol.PLAN_SETTLE_OFFER, roles=FACILITATOR, params=Settle)
+def settle_offer(ctx: Context, p: Settle) -> Outcome:
+    return plan.settle_offer(ctx.session, ctx.workshop, p.action, p.organisation, p.accept)
+
+
+class Freeze(Params):
+    #: Freeze despite gaps (actions with no lead); recorded in the version.
+    override_reason: Annotated[str, Field(max_length=2000)] = ""
+
+
+@action(protocol.PLAN_FREEZE, roles=FACILITATOR, params=Freeze)
+def freeze(ctx: Context, p: Freeze) -> Outcome:
+    return signoff.freeze(ctx.session, ctx.workshop, p.override_reason)
+
+
+class Name(Params):
+    participant_id: int
+
+
+@action(protocol.SIGNOFF_NAME, roles=FACILITATOR, params=Name)
+def name_representative(ctx: Context, p: Name) -> Outcome:
+    return signoff.name_representative(ctx.session, ctx.workshop, p.participant_id)
+
+
+class Sign(Params):
+    version_id: int
+    decision: Literal["endorse", "endorse_with_reservations", "decline"]
+    full_name: Annotated[str, Field(max_length=200)]
+    title: Annotated[str, Field(max_length=200)]
+    text: Annotated[str, Field(max_length=4000)] = ""
+
+
+@action(protocol.SIGNOFF_SIGN, roles={"participant"}, params=Sign, stage_types=SIGNOFF_STAGE)
+def sign(ctx: Context, p: Sign) -> Outcome:
+    assert ctx.participant is not None
+    return signoff.sign(
+        ctx.session,
+        ctx.workshop,
+        ctx.participant,
+        p.version_id,
+        p.decision,
+        p.full_name,
+        p.title,
+        p.text,
+    )

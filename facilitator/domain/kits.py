@@ -1,0 +1,476 @@
+"""Workshop kits: TOML files in ``workshop_kits/`` describing a workshop type.
+
+A kit is loaded only by its name (the file stem), validated against the
+:class:`Kit` schema, and cached until the file changes. Every problem is
+reported as ``KitError`` naming the file, the field and what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from facilitator.core.errors import DomainError
+from facilitator.core.i18n import N_
+from facilitator.domain.tally import METHODS as TALLY_METHODS
+from facilitator.domain.tally import check_rule, describe_rule
+
+KIT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+#: Stage types a kit may use. Screens show a generic view for types whose
+#: interactive tools are not built yet.
+STAGE_TYPES = (
+    "welcome",
+    "board",
+    "stakeholder_map",
+    "agenda",
+    "vote",
+    "action_plan",
+    "signoff",
+    "close",
+)
+
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+#: Voting methods (facilitator/domain/tally.py defines their choices and rules).
+METHODS = ("gradients", "fist", "consensus", "consent", "yes_no", "dots", "ranked", "scale")
+Label = Annotated[str, Field(min_length=1, max_length=80)]
+#: How a poll's results are broken down: by the voter's sector (the default), by
+#: their organisation, or not at all (facilitator/domain/polls.py folds small groups).
+GROUP_BY = ("sector", "organisation", "none")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Option(_Strict):
+    """A named choice with a stable id (an action field, a cycle phase...)."""
+
+    id: Slug
+    name: Label
+    description: str = Field(default="", max_length=500)
+
+
+class BoardConfig(_Strict):
+    """A brainstorm board: how authors show, and areas (groups) set up in advance."""
+
+    authors: Literal["show", "hide_projector", "anonymous"] = "show"
+    private: bool = False
+    participants_group: bool = False
+    #: Groups the board starts with (e.g. a SWOT per action field).
+    areas: list[Label] = Field(default_factory=list, max_length=40)
+
+    @model_validator(mode="after")
+    def _unique_areas(self) -> BoardConfig:
+        _no_duplicates("areas", [a.lower() for a in self.areas], "area")
+        return self
+
+
+class MapConfig(_Strict):
+    #: Everyone places every stakeholder privately; the room's median is shown.
+    participatory: bool = False
+
+
+class AgendaConfig(_Strict):
+    dots_per_participant: int = Field(default=3, ge=1, le=20)
+    allow_stacking: bool = True
+    #: Time box of a new item, in minutes.
+    default_minutes: int = Field(default=10, ge=1, le=600)
+    #: Topics the agenda starts with (participants add their own).
+    topics: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=30
+    )
+
+
+def _check_group_by(value: Any) -> Any:
+    if value not in GROUP_BY:
+        raise PydanticCustomError(
+            "group_by",
+            "{value} is not a way to group results; use {known}",
+            {"value": repr(value), "known": ", ".join(GROUP_BY)},
+        )
+    return value
+
+
+GroupBy = Annotated[str, BeforeValidator(_check_group_by)]
+
+
+def _check_rule(method: str, rule: dict[str, Any]) -> None:
+    try:
+        check_rule(method, rule)
+    except DomainError as exc:
+        raise ValueError(f"rule: {exc.message}") from None
+
+
+class PollSpec(_Strict):
+    """A poll prepared in the kit: it waits as a draft in its vote stage."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    proposal: str = Field(default="", max_length=2000)
+    method: Literal[METHODS]  # type: ignore[valid-type]
+    options: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=30
+    )
+    dots: int | None = Field(default=None, ge=1, le=20)
+    scale_max: int | None = Field(default=None, ge=2, le=10)
+    rule: dict[str, Any] = Field(default_factory=dict)
+    anonymous: bool = True
+    results: Literal["on_close", "live"] = "on_close"
+    group_by: GroupBy = "sector"
+
+    @model_validator(mode="after")
+    def _fits_method(self) -> PollSpec:
+        if self.method in ("dots", "ranked") and len(self.options) < 2:
+            raise ValueError(f"options: a {self.method} poll needs at least two options")
+        if self.method not in ("dots", "ranked") and self.options:
+            raise ValueError(f"options: a {self.method} poll has fixed choices, not options")
+        _check_rule(self.method, self.rule)
+        return self
+
+
+class VoteConfig(_Strict):
+    """Defaults for polls of this stage, and polls prepared in advance."""
+
+    method: Literal[METHODS] | None = None  # type: ignore[valid-type]
+    anonymous: bool = True
+    results: Literal["on_close", "live"] = "on_close"
+    #: How new polls of this stage break their results down.
+    group_by: GroupBy = "sector"
+    #: The decision rule of polls by ``method`` (fixed before they open).
+    rule: dict[str, Any] = Field(default_factory=dict)
+    polls: list[PollSpec] = Field(default_factory=list, max_length=30)
+
+    @model_validator(mode="after")
+    def _rule_fits(self) -> VoteConfig:
+        if self.rule and self.method is None:
+            raise ValueError("rule: give the method the rule belongs to")
+        if self.method is not None:
+            _check_rule(self.method, self.rule)
+        return self
+
+
+class NoConfig(_Strict):
+    pass
+
+
+#: The settings each stage type takes in ``config`` (docs/kits.md lists them).
+STAGE_CONFIGS: dict[str, type[BaseModel]] = {
+    "welcome": NoConfig,
+    "board": BoardConfig,
+    "stakeholder_map": MapConfig,
+    "agenda": AgendaConfig,
+    "vote": VoteConfig,
+    "action_plan": NoConfig,
+    "signoff": NoConfig,
+    "close": NoConfig,
+}
+
+
+def check_stage_config(stage_type: str, config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` validated for ``stage_type``, with defaults; ValueError naming the key."""
+    try:
+        model = STAGE_CONFIGS[stage_type].model_validate(config)
+    except ValidationError as exc:
+        problems = [_describe(error) for error in exc.errors()]
+        raise ValueError("config." + "; config.".join(problems)) from None
+    return model.model_dump(exclude_defaults=True)
+
+
+def describe_stage(stage: StageSpec) -> list[str]:
+    """What a stage prepares, in words (for ``facilitator kits show``)."""
+    config = stage.config
+    lines = []
+    if config.get("areas"):
+        lines.append(f"areas: {', '.join(config['areas'])}")
+    if stage.type == "agenda":
+        dots = config.get("dots_per_participant", 3)
+        stacking = "stacking allowed" if config.get("allow_stacking", True) else "no stacking"
+        lines.append(f"{dots} dots each, {stacking}")
+        if config.get("topics"):
+            lines.append(f"topics: {'; '.join(config['topics'])}")
+    if stage.type == "vote":
+        if config.get("method"):
+            method = config["method"]
+            lines.append(
+                f"new polls: {TALLY_METHODS[method].label}{_grouping(config)} "
+                f"({describe_rule(method, config.get('rule', {}))})"
+            )
+        elif _grouping(config):
+            lines.append(f"new polls: {_grouping(config).removeprefix(', ')}")
+        for poll in config.get("polls", []):
+            method = poll["method"]
+            secret = "anonymous" if poll.get("anonymous", True) else "named"
+            lines.append(
+                f"poll: {poll['title']} ({TALLY_METHODS[method].label}, {secret}"
+                f"{_grouping(poll)}; {describe_rule(method, poll.get('rule', {}))})"
+            )
+    return lines
+
+
+def _grouping(settings: dict[str, Any]) -> str:
+    """How results are grouped, in words, when not by sector (the default)."""
+    grouping = settings.get("group_by", "sector")
+    if grouping == "sector":
+        return ""
+    return ", no results by group" if grouping == "none" else f", by {grouping}"
+
+
+class StageSpec(_Strict):
+    id: Slug
+    type: Literal[STAGE_TYPES]  # type: ignore[valid-type]
+    title: Label
+    prompt: str = Field(default="", max_length=2000)
+    minutes: int = Field(default=10, ge=1, le=600)
+    #: Settings for the stage type; STAGE_CONFIGS gives each type's keys.
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _config_fits_type(self) -> StageSpec:
+        try:
+            check_stage_config(self.type, self.config)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (stage {self.id!r})") from None
+        return self
+
+
+class Quadrants(_Strict):
+    """Labels of the power/interest grid's quadrants (Mendelow)."""
+
+    manage_closely: Label = N_("Key players: manage closely")
+    keep_satisfied: Label = N_("Keep satisfied")
+    keep_informed: Label = N_("Keep informed")
+    monitor: Label = N_("Monitor")
+
+
+class StarterStakeholder(_Strict):
+    """A typical actor the stakeholder map starts with (the room adjusts it)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    category: str = Field(default="", max_length=80)
+    sector: str = Field(default="", max_length=60)
+    level: str = Field(default="", max_length=40)
+    power: float = Field(ge=0)
+    interest: float = Field(ge=0)
+    notes: str = Field(default="", max_length=500)
+
+
+class StakeholderMapSpec(_Strict):
+    """How stakeholders are rated: power and interest from 0 to ``scale_max``."""
+
+    scale_max: int = Field(default=10, ge=2, le=100)
+    quadrants: Quadrants = Field(default_factory=Quadrants)
+    #: Typical actors placed on the map when a workshop is created.
+    starters: list[StarterStakeholder] = Field(default_factory=list, max_length=60)
+
+    @model_validator(mode="after")
+    def _starters_on_scale(self) -> StakeholderMapSpec:
+        for index, starter in enumerate(self.starters):
+            for axis in ("power", "interest"):
+                if getattr(starter, axis) > self.scale_max:
+                    raise ValueError(
+                        f"starters[{index}].{axis}: must be at most scale_max ({self.scale_max})"
+                    )
+        _no_duplicates("starters", [s.name.lower() for s in self.starters], "stakeholder")
+        return self
+
+
+#: The standard columns of an action plan, in display order (see docs/plan.md).
+PLAN_COLUMNS: dict[str, str] = {
+    "objective": N_("Objective"),
+    "activity": N_("Activity"),
+    "action_field": N_("Action field"),
+    "cycle_phase": N_("Cycle phase"),
+    "sector": N_("Sector"),
+    "lead": N_("Lead organisation (accountable)"),
+    "partners": N_("Supporting partners"),
+    "level": N_("Level"),
+    "geography": N_("Geography"),
+    "start": N_("Start"),
+    "due": N_("Due"),
+    "budget": N_("Budget and funding source"),
+    "indicator": N_("Indicator"),
+    "baseline": N_("Baseline"),
+    "target": N_("Target"),
+    "verification": N_("Means of verification"),
+    "risks": N_("Risks and assumptions"),
+    "review_date": N_("Review date"),
+    "status": N_("Status"),
+}
+#: Columns every plan has: what is done, and who is accountable for it.
+REQUIRED_PLAN_COLUMNS = ("activity", "lead")
+
+
+class PlanSpec(_Strict):
+    """Which columns the action plan has: standard ones, and the kit's own text columns."""
+
+    columns: list[str] = Field(default_factory=lambda: list(PLAN_COLUMNS), max_length=40)
+    custom_columns: list[Option] = Field(default_factory=list, max_length=10)
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+
+    @model_validator(mode="after")
+    def _known_columns(self) -> PlanSpec:
+        for index, column in enumerate(self.columns):
+            if column not in PLAN_COLUMNS:
+                raise ValueError(
+                    f"columns[{index}]: unknown column {column!r}; "
+                    f"the standard columns are {', '.join(PLAN_COLUMNS)}"
+                )
+        _no_duplicates("columns", self.columns, "column")
+        for column in REQUIRED_PLAN_COLUMNS:
+            if column not in self.columns:
+                raise ValueError(f"columns: a plan must have the {column!r} column")
+        for index, option in enumerate(self.custom_columns):
+            if option.id in PLAN_COLUMNS:
+                raise ValueError(f"custom_columns[{index}].id: {option.id!r} is a standard column")
+        _no_duplicates("custom_columns", [o.id for o in self.custom_columns], "column id")
+        return self
+
+
+class Kit(_Strict):
+    """The schema of a kit file (documented field by field in docs/kits.md)."""
+
+    format: Literal[1] = 1
+    title: Label
+    summary: str = Field(default="", max_length=1000)
+    sectors: list[Label] = Field(min_length=1, max_length=60)
+    stakeholder_categories: list[Label] = Field(default_factory=list, max_length=60)
+    levels: list[Label] = Field(default_factory=list, max_length=20)
+    action_fields: list[Option] = Field(default_factory=list, max_length=30)
+    cycle_phases: list[Option] = Field(default_factory=list, max_length=20)
+    stakeholder_map: StakeholderMapSpec = Field(default_factory=StakeholderMapSpec)
+    plan: PlanSpec = Field(default_factory=PlanSpec)
+    stages: list[StageSpec] = Field(min_length=1, max_length=60)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Kit:
+        _no_duplicates("stages", [s.id for s in self.stages], "stage id")
+        _no_duplicates("sectors", [s.lower() for s in self.sectors], "sector")
+        _no_duplicates(
+            "stakeholder_categories", [c.lower() for c in self.stakeholder_categories], "category"
+        )
+        _no_duplicates("action_fields", [o.id for o in self.action_fields], "action field id")
+        _no_duplicates("cycle_phases", [o.id for o in self.cycle_phases], "cycle phase id")
+        return self
+
+    @property
+    def total_minutes(self) -> int:
+        return sum(stage.minutes for stage in self.stages)
+
+
+def _no_duplicates(field: str, values: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            raise ValueError(f"{field}[{index}]: duplicate {what} {value!r}")
+        seen.add(value)
+
+
+class KitError(Exception):
+    """A kit that cannot be used: names the file, the field and the problem."""
+
+    def __init__(self, file: str, problems: list[str]) -> None:
+        self.file = file
+        self.problems = problems
+        super().__init__(f"{file}: " + "; ".join(problems))
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text or "(top level)"
+
+
+def _describe(error: Any) -> str:
+    loc = tuple(p for p in error["loc"] if not str(p).startswith("function-after"))
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown field"
+    if error["type"] == "missing":
+        message = "required field is missing"
+    if error["type"] == "value_error" and ": " in message:
+        # Our own checks start with the field they name, relative to where they run.
+        return f"{_location(loc)}.{message}" if loc else message
+    return f"{_location(loc)}: {message}"
+
+
+def parse_kit(text: str, file: str) -> Kit:
+    """Parse and validate kit text; ``file`` is only used in messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise KitError(file, [f"not valid TOML: {exc}"]) from None
+    try:
+        return Kit.model_validate(data)
+    except ValidationError as exc:
+        raise KitError(file, [_describe(e) for e in exc.errors()]) from None
+
+
+class KitLibrary:
+    """The kits folder: lists kit names, loads them by name, caches by mtime."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self._cache: dict[str, tuple[float, Kit]] = {}
+        self._lock = threading.Lock()
+
+    def names(self) -> list[str]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(p.stem for p in self.folder.glob("*.toml") if KIT_NAME_RE.match(p.stem))
+
+    def path(self, name: str) -> Path:
+        if not KIT_NAME_RE.match(name):
+            raise KitError(name, ["not a kit name (lowercase letters, digits, '-' and '_')"])
+        path = self.folder / f"{name}.toml"
+        if not path.is_file():
+            raise KitError(f"{self.folder.name}/{name}.toml", ["no such kit"])
+        return path
+
+    def load(self, name: str) -> Kit:
+        path = self.path(name)
+        mtime = path.stat().st_mtime
+        with self._lock:
+            cached = self._cache.get(name)
+            if cached and cached[0] == mtime:
+                return cached[1]
+        kit = load_file(path, display=f"{self.folder.name}/{path.name}")
+        with self._lock:
+            self._cache[name] = (mtime, kit)
+        return kit
+
+    def load_all(self) -> tuple[dict[str, Kit], list[KitError]]:
+        """Every valid kit by name, and the errors of the invalid ones."""
+        kits: dict[str, Kit] = {}
+        errors: list[KitError] = []
+        for name in self.names():
+            try:
+                kits[name] = self.load(name)
+            except KitError as exc:
+                errors.append(exc)
+        return kits, errors
+
+
+def load_file(path: Path, display: str | None = None) -> Kit:
+    shown = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KitError(shown, [f"cannot be read: {exc}"]) from None
+    return parse_kit(text, shown)
