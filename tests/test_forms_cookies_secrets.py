@@ -114,7 +114,7 @@ def test_no_secret_is_in_the_repository():
     ]
     assert "instance/" in (PROJECT_ROOT / ".gitignore").read_text().split()
     # The configuration reads the key; it never holds one.
-    source = (PROJECT_ROOT / "facilitator" / "config.py").read_text()
+    source = (PROJECT_ROOT / "facilitator" / "core" / "config.py").read_text()
     assert not re.search(r"SECRET_KEY\"?\s*[:=]\s*[\"'][^\"']{8,}", source)
 
 
