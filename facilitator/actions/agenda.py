@@ -6,13 +6,19 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from facilitator.actions.spec import Context, Params, action
+from facilitator.actions.spec import (
+    FACILITATOR,
+    FACILITATOR_OR_PARTICIPANT,
+    PARTICIPANT,
+    Context,
+    NoParams,
+    Params,
+    action,
+)
 from facilitator.core import protocol
 from facilitator.core.events import Outcome
 from facilitator.domain import agenda
 
-FACILITATOR = {"facilitator"}
-BOTH = {"facilitator", "participant"}
 AGENDA = {"agenda"}
 Minutes = Annotated[int, Field(ge=1, le=600)]
 
@@ -22,7 +28,9 @@ class Propose(Params):
     minutes: Minutes | None = None
 
 
-@action(protocol.AGENDA_PROPOSE, roles=BOTH, params=Propose, stage_types=AGENDA)
+@action(
+    protocol.AGENDA_PROPOSE, roles=FACILITATOR_OR_PARTICIPANT, params=Propose, stage_types=AGENDA
+)
 def propose(ctx: Context, p: Propose) -> Outcome:
     return agenda.propose(ctx.session, ctx.workshop, ctx.participant, p.title, p.minutes)
 
@@ -31,7 +39,9 @@ class Promote(Params):
     note_id: int
 
 
-@action(protocol.AGENDA_PROMOTE, roles=BOTH, params=Promote, stage_types=AGENDA)
+@action(
+    protocol.AGENDA_PROMOTE, roles=FACILITATOR_OR_PARTICIPANT, params=Promote, stage_types=AGENDA
+)
 def promote(ctx: Context, p: Promote) -> Outcome:
     """Turn a board note (from an earlier brainstorm) into an agenda item."""
     return agenda.promote_note(ctx.session, ctx.workshop, ctx.participant, p.note_id)
@@ -68,10 +78,6 @@ def order(ctx: Context, p: Order) -> Outcome:
     return agenda.order(ctx.session, ctx.workshop, p.item_ids)
 
 
-class NoParams(Params):
-    pass
-
-
 @action(protocol.AGENDA_ORDER_BY_DOTS, roles=FACILITATOR, params=NoParams)
 def order_by_dots(ctx: Context, p: NoParams) -> Outcome:
     return agenda.order_by_dots(ctx.session, ctx.workshop)
@@ -84,7 +90,7 @@ class Dots(Params):
     ] = Field(max_length=200)
 
 
-@action(protocol.AGENDA_DOT, roles={"participant"}, params=Dots, stage_types=AGENDA)
+@action(protocol.AGENDA_DOT, roles=PARTICIPANT, params=Dots, stage_types=AGENDA)
 def dot(ctx: Context, p: Dots) -> Outcome:
     assert ctx.participant is not None
     dots = {int(item_id): count for item_id, count in p.dots.items()}

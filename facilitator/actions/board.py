@@ -6,13 +6,19 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from facilitator.actions.spec import Context, Params, action
+from facilitator.actions.spec import (
+    FACILITATOR,
+    FACILITATOR_OR_PARTICIPANT,
+    Context,
+    NoParams,
+    Params,
+    action,
+)
 from facilitator.core import protocol
 from facilitator.core.events import Outcome
 from facilitator.core.limits import TokenBuckets
 from facilitator.domain import board
 
-ON_BOARD = {"facilitator", "participant"}
 BOARD = {"board"}
 #: Drag positions accepted per second from one caller; more are dropped unread.
 DRAG_RATE = 20
@@ -30,7 +36,7 @@ class NewNote(Params):
     y: Y
 
 
-@action(protocol.NOTE_CREATE, roles=ON_BOARD, params=NewNote, stage_types=BOARD)
+@action(protocol.NOTE_CREATE, roles=FACILITATOR_OR_PARTICIPANT, params=NewNote, stage_types=BOARD)
 def create_note(ctx: Context, p: NewNote) -> Outcome:
     return board.create_note(ctx.session, ctx.workshop, ctx.participant, p.text, p.colour, p.x, p.y)
 
@@ -43,7 +49,7 @@ class EditNote(Params):
     colour: Colour | None = None
 
 
-@action(protocol.NOTE_EDIT, roles=ON_BOARD, params=EditNote, stage_types=BOARD)
+@action(protocol.NOTE_EDIT, roles=FACILITATOR_OR_PARTICIPANT, params=EditNote, stage_types=BOARD)
 def edit_note(ctx: Context, p: EditNote) -> Outcome:
     return board.edit_note(
         ctx.session, ctx.workshop, ctx.participant, p.note_id, p.version, p.text, p.colour
@@ -58,7 +64,7 @@ class MoveNote(Params):
     group_id: int | None = None
 
 
-@action(protocol.NOTE_MOVE, roles=ON_BOARD, params=MoveNote, stage_types=BOARD)
+@action(protocol.NOTE_MOVE, roles=FACILITATOR_OR_PARTICIPANT, params=MoveNote, stage_types=BOARD)
 def move_note(ctx: Context, p: MoveNote) -> Outcome:
     return board.move_note(
         ctx.session,
@@ -84,7 +90,7 @@ _drag_limit = TokenBuckets(rate=DRAG_RATE, burst=3)
 
 @action(
     protocol.NOTE_DRAG,
-    roles=ON_BOARD,
+    roles=FACILITATOR_OR_PARTICIPANT,
     params=DragNote,
     stage_types=BOARD,
     writes=False,
@@ -99,7 +105,7 @@ class NoteRef(Params):
     note_id: int
 
 
-@action(protocol.NOTE_DELETE, roles=ON_BOARD, params=NoteRef, stage_types=BOARD)
+@action(protocol.NOTE_DELETE, roles=FACILITATOR_OR_PARTICIPANT, params=NoteRef, stage_types=BOARD)
 def delete_note(ctx: Context, p: NoteRef) -> Outcome:
     return board.delete_note(ctx.session, ctx.workshop, ctx.participant, p.note_id)
 
@@ -110,7 +116,7 @@ class NewGroup(Params):
     y: Y
 
 
-@action(protocol.GROUP_CREATE, roles=ON_BOARD, params=NewGroup, stage_types=BOARD)
+@action(protocol.GROUP_CREATE, roles=FACILITATOR_OR_PARTICIPANT, params=NewGroup, stage_types=BOARD)
 def create_group(ctx: Context, p: NewGroup) -> Outcome:
     return board.create_group(ctx.session, ctx.workshop, ctx.participant, p.title, p.x, p.y)
 
@@ -120,7 +126,9 @@ class RenameGroup(Params):
     title: Text
 
 
-@action(protocol.GROUP_RENAME, roles=ON_BOARD, params=RenameGroup, stage_types=BOARD)
+@action(
+    protocol.GROUP_RENAME, roles=FACILITATOR_OR_PARTICIPANT, params=RenameGroup, stage_types=BOARD
+)
 def rename_group(ctx: Context, p: RenameGroup) -> Outcome:
     return board.rename_group(ctx.session, ctx.workshop, ctx.participant, p.group_id, p.title)
 
@@ -131,7 +139,7 @@ class MoveGroup(Params):
     y: Y
 
 
-@action(protocol.GROUP_MOVE, roles=ON_BOARD, params=MoveGroup, stage_types=BOARD)
+@action(protocol.GROUP_MOVE, roles=FACILITATOR_OR_PARTICIPANT, params=MoveGroup, stage_types=BOARD)
 def move_group(ctx: Context, p: MoveGroup) -> Outcome:
     return board.move_group(ctx.session, ctx.workshop, ctx.participant, p.group_id, p.x, p.y)
 
@@ -140,7 +148,7 @@ class GroupRef(Params):
     group_id: int
 
 
-@action(protocol.GROUP_DELETE, roles=ON_BOARD, params=GroupRef, stage_types=BOARD)
+@action(protocol.GROUP_DELETE, roles=FACILITATOR_OR_PARTICIPANT, params=GroupRef, stage_types=BOARD)
 def delete_group(ctx: Context, p: GroupRef) -> Outcome:
     return board.delete_group(ctx.session, ctx.workshop, ctx.participant, p.group_id)
 
@@ -151,16 +159,12 @@ class BoardSettings(Params):
     authors: Literal[board.AUTHOR_MODES] | None = None  # type: ignore[valid-type]
 
 
-@action(protocol.BOARD_SETTINGS, roles={"facilitator"}, params=BoardSettings)
+@action(protocol.BOARD_SETTINGS, roles=FACILITATOR, params=BoardSettings)
 def board_settings(ctx: Context, p: BoardSettings) -> Outcome:
     return board.change_settings(ctx.session, ctx.workshop, p.locked, p.private, p.authors)
 
 
-class NoParams(Params):
-    pass
-
-
-@action(protocol.BOARD_REVEAL, roles={"facilitator"}, params=NoParams)
+@action(protocol.BOARD_REVEAL, roles=FACILITATOR, params=NoParams)
 def reveal(ctx: Context, p: NoParams) -> Outcome:
     return board.reveal(ctx.session, ctx.workshop)
 
@@ -170,6 +174,6 @@ class Focus(Params):
     group_id: int | None = None
 
 
-@action(protocol.BOARD_FOCUS, roles={"facilitator"}, params=Focus)
+@action(protocol.BOARD_FOCUS, roles=FACILITATOR, params=Focus)
 def focus(ctx: Context, p: Focus) -> Outcome:
     return board.focus(ctx.session, ctx.workshop, p.note_id, p.group_id)

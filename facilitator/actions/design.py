@@ -6,14 +6,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from facilitator.actions.spec import Context, Params, action
+from facilitator.actions.spec import FACILITATOR, Context, NoParams, Params, action
 from facilitator.core import protocol
 from facilitator.core.events import Outcome
 from facilitator.domain import design
 from facilitator.domain.kits import STAGE_TYPES
 from facilitator.domain.workshops import start_workshop
 
-FACILITATOR = {"facilitator"}
 StageType = Literal[STAGE_TYPES]  # type: ignore[valid-type]
 
 
@@ -80,10 +79,6 @@ class Schedule(Params):
 @action(protocol.WORKSHOP_SCHEDULE, roles=FACILITATOR, params=Schedule)
 def schedule(ctx: Context, p: Schedule) -> Outcome:
     return design.set_schedule(ctx.session, ctx.workshop, p.starts_at, p.total_minutes)
-
-
-class NoParams(Params):
-    pass
 
 
 @action(protocol.WORKSHOP_START, roles=FACILITATOR, params=NoParams)

@@ -6,13 +6,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from facilitator.actions.spec import Context, Params, action
+from facilitator.actions.spec import (
+    FACILITATOR,
+    FACILITATOR_OR_PARTICIPANT,
+    PARTICIPANT,
+    Context,
+    Params,
+    action,
+)
 from facilitator.core import protocol
 from facilitator.core.events import Outcome
 from facilitator.domain import plan, signoff
 
-FACILITATOR = {"facilitator"}
-BOTH = {"facilitator", "participant"}
 PLAN_STAGE = {"action_plan"}
 SIGNOFF_STAGE = {"signoff"}
 FieldName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
@@ -23,7 +28,7 @@ class Add(Params):
     fields: dict[FieldName, Any] = Field(max_length=40)
 
 
-@action(protocol.PLAN_ADD, roles=BOTH, params=Add, stage_types=PLAN_STAGE)
+@action(protocol.PLAN_ADD, roles=FACILITATOR_OR_PARTICIPANT, params=Add, stage_types=PLAN_STAGE)
 def add(ctx: Context, p: Add) -> Outcome:
     """The facilitator adds a row to the plan; a participant proposes one."""
     return plan.create(ctx.session, ctx.workshop, ctx.participant, p.fields)
@@ -46,7 +51,7 @@ class Edit(Params):
     versions: dict[FieldName, int] = Field(max_length=40)
 
 
-@action(protocol.PLAN_EDIT, roles=BOTH, params=Edit, stage_types=PLAN_STAGE)
+@action(protocol.PLAN_EDIT, roles=FACILITATOR_OR_PARTICIPANT, params=Edit, stage_types=PLAN_STAGE)
 def edit(ctx: Context, p: Edit) -> Outcome:
     return plan.edit(ctx.session, ctx.workshop, ctx.participant, p.action, p.changes, p.versions)
 
@@ -60,7 +65,7 @@ def accept(ctx: Context, p: Ref) -> Outcome:
     return plan.accept(ctx.session, ctx.workshop, p.action)
 
 
-@action(protocol.PLAN_REMOVE, roles=BOTH, params=Ref, stage_types=PLAN_STAGE)
+@action(protocol.PLAN_REMOVE, roles=FACILITATOR_OR_PARTICIPANT, params=Ref, stage_types=PLAN_STAGE)
 def remove(ctx: Context, p: Ref) -> Outcome:
     """The facilitator removes any row; a participant withdraws their own proposal."""
     return plan.remove(ctx.session, ctx.workshop, ctx.participant, p.action)
@@ -71,7 +76,7 @@ class Offer(Params):
     role: Literal["lead", "partner"]
 
 
-@action(protocol.PLAN_OFFER, roles={"participant"}, params=Offer, stage_types=PLAN_STAGE)
+@action(protocol.PLAN_OFFER, roles=PARTICIPANT, params=Offer, stage_types=PLAN_STAGE)
 def offer(ctx: Context, p: Offer) -> Outcome:
     assert ctx.participant is not None
     return plan.offer(ctx.session, ctx.workshop, ctx.participant, p.action, p.role)
@@ -115,7 +120,7 @@ class Sign(Params):
     text: Annotated[str, Field(max_length=4000)] = ""
 
 
-@action(protocol.SIGNOFF_SIGN, roles={"participant"}, params=Sign, stage_types=SIGNOFF_STAGE)
+@action(protocol.SIGNOFF_SIGN, roles=PARTICIPANT, params=Sign, stage_types=SIGNOFF_STAGE)
 def sign(ctx: Context, p: Sign) -> Outcome:
     assert ctx.participant is not None
     return signoff.sign(

@@ -6,13 +6,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from facilitator.actions.spec import Context, Params, action
+from facilitator.actions.spec import FACILITATOR, PARTICIPANT, Context, Params, action
 from facilitator.core import protocol
 from facilitator.core.errors import DomainError
 from facilitator.core.events import Outcome
 from facilitator.domain import polls, tally
 
-FACILITATOR = {"facilitator"}
 Method = Literal[tuple(tally.METHODS)]  # type: ignore[valid-type]
 Results = Literal[polls.RESULTS]  # type: ignore[valid-type]
 GroupBy = Literal[polls.GROUP_BY]  # type: ignore[valid-type]
@@ -108,7 +107,7 @@ def vote_many(calls: list[tuple[Context, Vote]]) -> list[Outcome | DomainError]:
 
 @action(
     protocol.POLL_VOTE,
-    roles={"participant"},
+    roles=PARTICIPANT,
     params=Vote,
     stage_types={"vote"},
     batch=vote_many,

@@ -68,6 +68,18 @@ class Params(BaseModel):
         return strip_bidi_controls(data)
 
 
+class NoParams(Params):
+    """The parameters of an action that takes none."""
+
+
+#: Who may send an action (``Caller.role``).
+FACILITATOR = frozenset({"facilitator"})
+PARTICIPANT = frozenset({"participant"})
+PROJECTOR = frozenset({"projector"})
+VISITOR = frozenset({"visitor"})
+FACILITATOR_OR_PARTICIPANT = FACILITATOR | PARTICIPANT
+EVERY_SCREEN = FACILITATOR | PROJECTOR | PARTICIPANT
+
 Handler = Callable[[Context, Any], Outcome]
 #: Performs many calls of one action in the caller's transaction: one answer per
 #: call, in order, an Outcome or the DomainError refusing that call alone. A
@@ -98,7 +110,7 @@ REGISTRY: dict[str, ActionSpec] = {}
 def action(
     name: str,
     *,
-    roles: set[str],
+    roles: frozenset[str],
     params: type[Params],
     stage_types: set[str] | None = None,
     writes: bool = True,

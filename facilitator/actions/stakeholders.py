@@ -6,12 +6,18 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from facilitator.actions.spec import Context, Params, action
+from facilitator.actions.spec import (
+    FACILITATOR,
+    FACILITATOR_OR_PARTICIPANT,
+    PARTICIPANT,
+    Context,
+    Params,
+    action,
+)
 from facilitator.core import protocol
 from facilitator.core.events import Outcome, redacted_for
 from facilitator.domain import stakeholders as sh
 
-FACILITATOR = {"facilitator"}
 MAP = {"stakeholder_map"}
 Scale = Annotated[float, Field(ge=0, le=100)]
 Short = Annotated[str, Field(max_length=600)]
@@ -28,7 +34,7 @@ class AddStakeholder(Params):
 
 @action(
     protocol.STAKEHOLDER_ADD,
-    roles={"facilitator", "participant"},
+    roles=FACILITATOR_OR_PARTICIPANT,
     params=AddStakeholder,
     stage_types=MAP,
 )
@@ -120,7 +126,7 @@ def mode(ctx: Context, p: Mode) -> Outcome:
     return sh.set_mode(ctx.session, ctx.workshop, p.participatory)
 
 
-@action(protocol.PLACEMENT_SET, roles={"participant"}, params=Place, stage_types=MAP)
+@action(protocol.PLACEMENT_SET, roles=PARTICIPANT, params=Place, stage_types=MAP)
 def place_privately(ctx: Context, p: Place) -> Outcome:
     assert ctx.participant is not None
     return sh.place_privately(

@@ -6,7 +6,17 @@ from typing import Annotated
 
 from pydantic import Field
 
-from facilitator.actions.spec import Context, Params, action
+from facilitator.actions.spec import (
+    EVERY_SCREEN,
+    FACILITATOR,
+    PARTICIPANT,
+    PROJECTOR,
+    VISITOR,
+    Context,
+    NoParams,
+    Params,
+    action,
+)
 from facilitator.core import protocol
 from facilitator.core.errors import CONFLICT, INVALID, DomainError
 from facilitator.core.events import Outcome
@@ -14,9 +24,6 @@ from facilitator.domain import workshops as ws
 from facilitator.domain.voice import share_of_voice
 from facilitator.live.log import events_since
 from facilitator.live.snapshot import snapshot
-
-FACILITATOR = {"facilitator"}
-EVERY_SCREEN = {"facilitator", "projector", "participant"}
 
 
 class SyncParams(Params):
@@ -76,7 +83,7 @@ class JoinParams(Params):
     email: str = Field(default="", max_length=400)
 
 
-@action(protocol.PARTICIPANT_JOIN, roles={"visitor"}, params=JoinParams)
+@action(protocol.PARTICIPANT_JOIN, roles=VISITOR, params=JoinParams)
 def join(ctx: Context, params: JoinParams) -> Outcome:
     return ws.join(
         ctx.session, ctx.workshop, params.name, params.organisation, params.sector, params.email
@@ -90,7 +97,7 @@ class UpdateParams(Params):
 
 
 @action(
-    protocol.PARTICIPANT_UPDATE, roles={"participant"}, params=UpdateParams, stage_types={"welcome"}
+    protocol.PARTICIPANT_UPDATE, roles=PARTICIPANT, params=UpdateParams, stage_types={"welcome"}
 )
 def update_me(ctx: Context, params: UpdateParams) -> Outcome:
     """Participants correct their own details while the workshop is being opened."""
@@ -110,10 +117,6 @@ def remove(ctx: Context, params: RemoveParams) -> Outcome:
     return ws.remove_participant(ctx.session, ctx.workshop, params.participant_id)
 
 
-class NoParams(Params):
-    pass
-
-
 @action(protocol.WORKSHOP_CLOSE, roles=FACILITATOR, params=NoParams)
 def close(ctx: Context, params: NoParams) -> Outcome:
     return ws.close_workshop(ctx.session, ctx.workshop)
@@ -124,7 +127,7 @@ def reopen(ctx: Context, params: NoParams) -> Outcome:
     return ws.reopen_workshop(ctx.session, ctx.workshop)
 
 
-@action(protocol.VOICE_GET, roles={"facilitator", "projector"}, params=NoParams, writes=False)
+@action(protocol.VOICE_GET, roles=FACILITATOR | PROJECTOR, params=NoParams, writes=False)
 def voice_get(ctx: Context, params: NoParams) -> Outcome:
     """Share of voice per organisation and sector (counts only, never choices)."""
     return Outcome(result=share_of_voice(ctx.session, ctx.workshop))

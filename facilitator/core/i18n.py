@@ -125,18 +125,14 @@ NOT_SCREEN_SOURCES = ("facilitator/edges/web/", "facilitator/documents/pdf.py")
 
 
 def _for_screens(paths: list[str]) -> bool:
-    return any(
-        p.startswith(SCREEN_SOURCES) and not p.startswith(NOT_SCREEN_SOURCES) for p in paths
-    )
+    return any(p.startswith(SCREEN_SOURCES) and not p.startswith(NOT_SCREEN_SOURCES) for p in paths)
 
 
 @cache
 def screen_catalogue(lang: str) -> dict[str, str | list[str]]:
     """The part of the catalogue the screens' modules use: a phone on a weak link loads
     no text it never shows."""
-    wanted = {
-        _key(m) for m in _po(lang) if _for_screens([location for location, _ in m.locations])
-    }
+    wanted = {_key(m) for m in _po(lang) if _for_screens([location for location, _ in m.locations])}
     return {k: v for k, v in catalogue(lang).items() if k in wanted}
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from facilitator.core.errors import INVALID, DomainError
+
 #: Notes of one participant on one board.
 NOTES_PER_PARTICIPANT = 100
 #: Groups on one board, for participants creating them (the facilitator may add more).
@@ -24,8 +26,11 @@ AGENDA_ITEMS_PER_PARTICIPANT = 30
 ACTIONS_PER_PARTICIPANT = 50
 
 
-def reached(session: Session, model: Any, where: list[Any], limit: int) -> bool:
-    """Whether the rows matching ``where`` number ``limit`` already: then the caller
-    refuses one more, saying which limit (a full sentence each, to translate)."""
+def check(session: Session, model: Any, where: list[Any], limit: int, refusal: str) -> None:
+    """Refuse one more row when the rows matching ``where`` number ``limit`` already.
+
+    ``refusal`` is a full sentence with ``{limit}``, marked for translation (``N_``).
+    """
     count = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-    return count >= limit
+    if count >= limit:
+        raise DomainError(INVALID, refusal, values={"limit": limit}, limit=limit)

@@ -18,6 +18,9 @@ import re
 import unicodedata
 from typing import Any
 
+from facilitator.core.errors import INVALID, VALUE, DomainError
+from facilitator.core.i18n import N_
+
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
@@ -44,3 +47,38 @@ def text_direction(value: Any) -> str | None:
         if kind in ("R", "AL"):
             return "rtl"
     return None
+
+
+#: The refusal of a text over its limit when the caller names no other.
+TOO_LONG = N_("The {field} must have at most {max} characters.")
+
+
+def clean_text(
+    value: str,
+    field: str,
+    limit: int,
+    *,
+    one_line: bool = True,
+    missing: str | None = None,
+    too_long: str = TOO_LONG,
+    label: str | None = None,
+) -> str:
+    """A typed text as it is stored: spaces collapsed to one (``one_line``) or only
+    trimmed (a note, a prompt), refused with a DomainError naming ``field`` when it is
+    empty and ``missing`` is given, or longer than ``limit``.
+
+    ``missing`` and ``too_long`` are messages marked for translation (``N_``) with any of
+    ``{field}`` (``label``, or ``field``), ``{max}`` and ``{given}``.
+    """
+    text = " ".join(value.split()) if one_line else value.strip()
+    given = {"field": label or field, "max": limit, "given": len(text)}
+    if missing is not None and not text:
+        raise _refused(missing, field, given)
+    if len(text) > limit:
+        raise _refused(too_long, field, given)
+    return text
+
+
+def _refused(message: str, field: str, given: dict[str, Any]) -> DomainError:
+    values = {name: given[name] for name in VALUE.findall(message) if name in given}
+    return DomainError(INVALID, message, values=values, field=field)

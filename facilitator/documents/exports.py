@@ -32,7 +32,7 @@ from facilitator.core.db import Base, db, utcnow
 from facilitator.core.runtime import os_lock, os_subprocess
 from facilitator.documents.frames import HEADER, read_frame, write_frame
 from facilitator.domain import canonical
-from facilitator.domain.kits import PLAN_COLUMNS
+from facilitator.domain.kits import PLAN_COLUMNS, plan_fields
 from facilitator.domain.signoff import DECISIONS, PlanVersion, signatures
 from facilitator.domain.workshops import Workshop
 
@@ -66,30 +66,7 @@ def signatures_key(items: list[dict[str, Any]]) -> str:
 
 # -- CSV and JSON ---------------------------------------------------------------------------------
 
-CSV_COLUMNS = (
-    "ref",
-    "objective",
-    "activity",
-    "action_field",
-    "cycle_phase",
-    "sector",
-    "lead",
-    "partners",
-    "level",
-    "geography",
-    "start",
-    "due",
-    "budget_amount",
-    "budget_currency",
-    "budget_source",
-    "indicator",
-    "baseline",
-    "target",
-    "verification",
-    "risks",
-    "review_date",
-    "status",
-)
+CSV_COLUMNS = ("ref", *plan_fields())
 
 
 def _csv_cell(value: Any) -> str:

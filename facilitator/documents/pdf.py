@@ -141,9 +141,7 @@ BUNDLED_FACES = {
     )
 }
 FONTS = TEMPLATES.parent / "static" / "fonts"
-ARABIC_SCRIPT = re.compile(
-    "[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]"
-)
+ARABIC_SCRIPT = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 
 
 @cache
@@ -156,7 +154,7 @@ def _bundled_faces() -> CSS:
             data = base64.b64encode((FONTS / name).read_bytes()).decode("ascii")
             rules.append(
                 f'@font-face {{ font-family: "{family}"; font-weight: {weight}; '
-                f"src: url(data:font/ttf;base64,{data}) format(\"truetype\"); }}"
+                f'src: url(data:font/ttf;base64,{data}) format("truetype"); }}'
             )
     return CSS(
         string="\n".join(rules), url_fetcher=LocalOnlyURLFetcher(), font_config=_font_config()
@@ -236,9 +234,7 @@ def render_plan_pdf(
     identifier = digest[:32].encode()
     try:
         if processes > 1 and hasattr(os, "fork"):
-            pdf = pdf_parts.render_in_parts(
-                _tree(html), render, attachment, identifier, processes
-            )
+            pdf = pdf_parts.render_in_parts(_tree(html), render, attachment, identifier, processes)
         else:
             document = render(_tree(html), [])
             pdf = document.write_pdf(attachments=[attachment], pdf_identifier=identifier)
@@ -295,9 +291,7 @@ def _document(root: ElementTree.Element, fetcher: URLFetcher) -> HTML:
     document.base_url = None
     document.url_fetcher = fetcher
     document.media_type = "print"
-    document.wrapper_element = cssselect2.ElementWrapper.from_html_root(
-        root, content_language=None
-    )
+    document.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
     document.etree_element = document.wrapper_element.etree_element
     return document
 
@@ -771,18 +765,7 @@ def accountability_view(
 
 def monitoring_row(action: Mapping[str, Any]) -> dict[str, Any]:
     """The monitoring-framework fields of one action, as text."""
-    return {
-        key: _text(action.get(key))
-        for key in (
-            "ref",
-            "indicator",
-            "baseline",
-            "target",
-            "verification",
-            "review_date",
-            "due",
-        )
-    }
+    return {key: _text(action.get(key)) for key in ("ref", *MONITORING_COLUMNS, "due")}
 
 
 def signoff(

@@ -23,6 +23,8 @@ from facilitator.core import protocol, quotas
 from facilitator.core.db import Base, utcnow
 from facilitator.core.errors import CONFLICT, INVALID, NOT_FOUND, STAGE, DomainError
 from facilitator.core.events import Event, Outcome, refresher
+from facilitator.core.i18n import N_
+from facilitator.core.text import clean_text
 from facilitator.domain.board import Note
 from facilitator.domain.workshops import Participant, Stage, Workshop
 
@@ -96,17 +98,13 @@ def _item(session: Session, stage: Stage, item_id: int) -> AgendaItem:
 
 
 def _title(text: str) -> str:
-    cleaned = " ".join(text.split())
-    if not cleaned:
-        raise DomainError(INVALID, "An agenda item needs a title.", field="title")
-    if len(cleaned) > TITLE_MAX:
-        raise DomainError(
-            INVALID,
-            "An agenda item has at most {max} characters.",
-            values={"max": TITLE_MAX},
-            field="title",
-        )
-    return cleaned
+    return clean_text(
+        text,
+        "title",
+        TITLE_MAX,
+        missing=N_("An agenda item needs a title."),
+        too_long=N_("An agenda item has at most {max} characters."),
+    )
 
 
 def _items(session: Session, stage: Stage) -> list[AgendaItem]:
@@ -158,18 +156,16 @@ def propose(
     minutes: int | None,
 ) -> Outcome:
     stage = _stage(workshop)
-    if participant is not None and quotas.reached(
-        session,
-        AgendaItem,
-        [AgendaItem.stage_id == stage.id, AgendaItem.proposed_by == participant.id],
-        quotas.AGENDA_ITEMS_PER_PARTICIPANT,
-    ):
-        raise DomainError(
-            INVALID,
-            "You have reached the limit of {limit} agenda items proposed. "
-            "Ask the facilitator if more are needed.",
-            values={"limit": quotas.AGENDA_ITEMS_PER_PARTICIPANT},
-            limit=quotas.AGENDA_ITEMS_PER_PARTICIPANT,
+    if participant is not None:
+        quotas.check(
+            session,
+            AgendaItem,
+            [AgendaItem.stage_id == stage.id, AgendaItem.proposed_by == participant.id],
+            quotas.AGENDA_ITEMS_PER_PARTICIPANT,
+            N_(
+                "You have reached the limit of {limit} agenda items proposed. "
+                "Ask the facilitator if more are needed."
+            ),
         )
     item = AgendaItem(
         workshop_id=workshop.id,

@@ -32,6 +32,8 @@ from facilitator.core.errors import (
     DomainError,
 )
 from facilitator.core.events import Event, Outcome, redacted_for
+from facilitator.core.i18n import N_
+from facilitator.core.text import clean_text
 from facilitator.domain.workshops import Participant, Stage, Workshop
 
 BOARD_WIDTH = 1200
@@ -216,29 +218,19 @@ def _check_owner(note: Note, participant: Participant | None) -> None:
 
 
 def _clean_text(text: str) -> str:
-    cleaned = text.strip()
-    if not cleaned:
-        raise DomainError(INVALID, "A note needs some text.", field="text")
-    if len(cleaned) > NOTE_MAX:
-        raise DomainError(
-            INVALID,
-            "A note has at most {max} characters ({given} given).",
-            values={"max": NOTE_MAX, "given": len(cleaned)},
-            field="text",
-        )
-    return cleaned
+    return clean_text(
+        text,
+        "text",
+        NOTE_MAX,
+        one_line=False,
+        missing=N_("A note needs some text."),
+        too_long=N_("A note has at most {max} characters ({given} given)."),
+    )
 
 
 def _clean_title(title: str) -> str:
-    cleaned = " ".join(title.split())
-    if not cleaned or len(cleaned) > GROUP_TITLE_MAX:
-        raise DomainError(
-            INVALID,
-            "A group title has 1 to {max} characters.",
-            values={"max": GROUP_TITLE_MAX},
-            field="title",
-        )
-    return cleaned
+    refusal = N_("A group title has 1 to {max} characters.")
+    return clean_text(title, "title", GROUP_TITLE_MAX, missing=refusal, too_long=refusal)
 
 
 # -- notes --------------------------------------------------------------------------------
@@ -268,18 +260,16 @@ def create_note(
 ) -> Outcome:
     stage = current_board(workshop)
     _check_participant_may_change(stage, workshop, participant)
-    if participant is not None and quotas.reached(
-        session,
-        Note,
-        [Note.stage_id == stage.id, Note.author_id == participant.id],
-        quotas.NOTES_PER_PARTICIPANT,
-    ):
-        raise DomainError(
-            INVALID,
-            "You have reached the limit of {limit} notes on this board. "
-            "Ask the facilitator if more are needed.",
-            values={"limit": quotas.NOTES_PER_PARTICIPANT},
-            limit=quotas.NOTES_PER_PARTICIPANT,
+    if participant is not None:
+        quotas.check(
+            session,
+            Note,
+            [Note.stage_id == stage.id, Note.author_id == participant.id],
+            quotas.NOTES_PER_PARTICIPANT,
+            N_(
+                "You have reached the limit of {limit} notes on this board. "
+                "Ask the facilitator if more are needed."
+            ),
         )
     note = Note(
         workshop_id=workshop.id,
@@ -416,15 +406,16 @@ def create_group(
 ) -> Outcome:
     stage = current_board(workshop)
     _check_may_group(stage, workshop, participant)
-    if participant is not None and quotas.reached(
-        session, NoteGroup, [NoteGroup.stage_id == stage.id], quotas.GROUPS_PER_BOARD
-    ):
-        raise DomainError(
-            INVALID,
-            "You have reached the limit of {limit} groups on this board. "
-            "Ask the facilitator if more are needed.",
-            values={"limit": quotas.GROUPS_PER_BOARD},
-            limit=quotas.GROUPS_PER_BOARD,
+    if participant is not None:
+        quotas.check(
+            session,
+            NoteGroup,
+            [NoteGroup.stage_id == stage.id],
+            quotas.GROUPS_PER_BOARD,
+            N_(
+                "You have reached the limit of {limit} groups on this board. "
+                "Ask the facilitator if more are needed."
+            ),
         )
     group = NoteGroup(
         workshop_id=workshop.id, stage_id=stage.id, title=_clean_title(title), x=x, y=y

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from facilitator.core import protocol
 from facilitator.core.errors import CONFLICT, INVALID, NOT_FOUND, DomainError
 from facilitator.core.events import Event, Outcome
+from facilitator.core.i18n import N_
+from facilitator.core.text import clean_text
 from facilitator.domain.agenda import AgendaItem
 from facilitator.domain.board import Note, NoteGroup
 from facilitator.domain.kits import STAGE_TYPES, check_stage_config
@@ -75,15 +77,8 @@ def _stage(workshop: Workshop, stage_id: int) -> Stage:
 
 
 def _title(value: str) -> str:
-    title = " ".join(value.split())
-    if not title or len(title) > TITLE_MAX:
-        raise DomainError(
-            INVALID,
-            "A stage title has 1 to {max} characters.",
-            values={"max": TITLE_MAX},
-            field="title",
-        )
-    return title
+    refusal = N_("A stage title has 1 to {max} characters.")
+    return clean_text(value, "title", TITLE_MAX, missing=refusal, too_long=refusal)
 
 
 def _minutes(value: int) -> int:
@@ -166,15 +161,13 @@ def edit_stage(
     if "title" in changes:
         stage.title = _title(changes["title"])
     if "prompt" in changes:
-        prompt = changes["prompt"].strip()
-        if len(prompt) > PROMPT_MAX:
-            raise DomainError(
-                INVALID,
-                "A prompt has at most {max} characters.",
-                values={"max": PROMPT_MAX},
-                field="prompt",
-            )
-        stage.prompt = prompt
+        stage.prompt = clean_text(
+            changes["prompt"],
+            "prompt",
+            PROMPT_MAX,
+            one_line=False,
+            too_long=N_("A prompt has at most {max} characters."),
+        )
     if "minutes" in changes:
         stage.minutes = _minutes(changes["minutes"])
     if "config" in changes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -309,6 +310,15 @@ PLAN_COLUMNS: dict[str, str] = {
     "review_date": N_("Review date"),
     "status": N_("Status"),
 }
+#: The fields that hold a column's value, where that is not one field of its own name.
+COLUMN_FIELDS = {"budget": ("budget_amount", "budget_currency", "budget_source")}
+
+
+def plan_fields(columns: Iterable[str] = PLAN_COLUMNS) -> tuple[str, ...]:
+    """The fields an action keeps for ``columns``, in their order."""
+    return tuple(field for column in columns for field in COLUMN_FIELDS.get(column, (column,)))
+
+
 #: Columns every plan has: what is done, and who is accountable for it.
 REQUIRED_PLAN_COLUMNS = ("activity", "lead")
 

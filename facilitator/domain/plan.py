@@ -23,9 +23,10 @@ from facilitator.core.db import Base, utcnow
 from facilitator.core.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, DomainError
 from facilitator.core.events import Event, Outcome, refresher
 from facilitator.core.i18n import N_
+from facilitator.core.text import clean_text
 from facilitator.domain import accountability
 from facilitator.domain.agenda import AgendaItem
-from facilitator.domain.kits import PLAN_COLUMNS
+from facilitator.domain.kits import PLAN_COLUMNS, plan_fields
 from facilitator.domain.polls import Poll, PollRound
 from facilitator.domain.workshops import Participant, Workshop, active_participants
 
@@ -55,15 +56,7 @@ CUSTOM_MAX = 300
 MAX_PARTNERS = 20
 MAX_ACTIONS = 1000
 #: Every field a row holds; budget is kept as three fields, shown as one column.
-FIELDS = (
-    *TEXT_FIELDS,
-    *DATE_FIELDS,
-    *CHOICE_FIELDS,
-    "lead",
-    "partners",
-    "budget_amount",
-    "budget_currency",
-)
+FIELDS = plan_fields()
 #: Fields a participant changes only through an offer the facilitator accepts.
 OFFER_ONLY = ("lead", "partners")
 OFFER_ROLES = ("lead", "partner")
@@ -153,15 +146,7 @@ def _org(value: Any, label: str) -> str:
             values={"field": label},
             field=label,
         )
-    name = " ".join(value.split())
-    if len(name) > ORG_MAX:
-        raise DomainError(
-            INVALID,
-            "The {field} must have at most {max} characters.",
-            values={"field": label, "max": ORG_MAX},
-            field=label,
-        )
-    return name
+    return clean_text(value, label, ORG_MAX)
 
 
 def clean_field(config: dict[str, Any], name: str, value: Any) -> Any:
@@ -171,15 +156,8 @@ def clean_field(config: dict[str, Any], name: str, value: Any) -> Any:
         limit = TEXT_FIELDS.get(name, CUSTOM_MAX)
         if not isinstance(value, str):
             raise DomainError(INVALID, "{field} must be text.", values={"field": name}, field=name)
-        text = value.strip()
-        if len(text) > limit:
-            raise DomainError(
-                INVALID,
-                "{field} must have at most {max} characters.",
-                values={"field": name, "max": limit},
-                field=name,
-            )
-        return text
+        too_long = N_("{field} must have at most {max} characters.")
+        return clean_text(value, name, limit, one_line=False, too_long=too_long)
     if name in DATE_FIELDS:
         if value in ("", None):
             return ""
@@ -307,18 +285,16 @@ def create(
         raise DomainError(
             INVALID, "A plan holds at most {max} actions.", values={"max": MAX_ACTIONS}
         )
-    if participant is not None and quotas.reached(
-        session,
-        PlanAction,
-        [PlanAction.workshop_id == workshop.id, PlanAction.proposed_by == participant.id],
-        quotas.ACTIONS_PER_PARTICIPANT,
-    ):
-        raise DomainError(
-            INVALID,
-            "You have reached the limit of {limit} actions proposed. "
-            "Ask the facilitator if more are needed.",
-            values={"limit": quotas.ACTIONS_PER_PARTICIPANT},
-            limit=quotas.ACTIONS_PER_PARTICIPANT,
+    if participant is not None:
+        quotas.check(
+            session,
+            PlanAction,
+            [PlanAction.workshop_id == workshop.id, PlanAction.proposed_by == participant.id],
+            quotas.ACTIONS_PER_PARTICIPANT,
+            N_(
+                "You have reached the limit of {limit} actions proposed. "
+                "Ask the facilitator if more are needed."
+            ),
         )
     if participant is not None and set(fields) & set(OFFER_ONLY):
         raise DomainError(

@@ -44,6 +44,8 @@ from facilitator.core import protocol
 from facilitator.core.db import Base, utcnow
 from facilitator.core.errors import CLOSED, CONFLICT, INVALID, NOT_FOUND, STAGE, DomainError
 from facilitator.core.events import Event, Outcome, refresher
+from facilitator.core.i18n import N_
+from facilitator.core.text import clean_text
 from facilitator.domain import tally
 from facilitator.domain.kits import GROUP_BY
 from facilitator.domain.workshops import ORGANISATION_MAX, Participant, Workshop
@@ -232,19 +234,8 @@ def _group_by(value: str) -> str:
 
 
 def _text(value: str, label: str, limit: int, required: bool = False) -> str:
-    cleaned = value.strip()
-    if required and not cleaned:
-        raise DomainError(
-            INVALID, "Please give the poll's {field}.", values={"field": label}, field=label
-        )
-    if len(cleaned) > limit:
-        raise DomainError(
-            INVALID,
-            "The {field} must have at most {max} characters.",
-            values={"field": label, "max": limit},
-            field=label,
-        )
-    return cleaned
+    missing = N_("Please give the poll's {field}.") if required else None
+    return clean_text(value, label, limit, one_line=False, missing=missing)
 
 
 # -- the facilitator's operations ---------------------------------------------------------------

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from facilitator.core.errors import INVALID, DomainError
-from facilitator.core.text import strip_bidi_controls
+from facilitator.core.i18n import N_
+from facilitator.core.text import clean_text, strip_bidi_controls
 from facilitator.domain import tally
 from facilitator.domain.agenda import AgendaItem
 from facilitator.domain.board import BOARD_HEIGHT, BOARD_WIDTH, NoteGroup
@@ -141,16 +141,22 @@ def create_workshop(
     status: str = LIVE,
     language: str = "en",
 ) -> Workshop:
-    title = strip_bidi_controls(title).strip() or kit.title
-    if len(title) > TITLE_MAX:
-        raise DomainError(
-            INVALID, "The title must have at most {max} characters.", values={"max": TITLE_MAX}
+    title = (
+        clean_text(
+            strip_bidi_controls(title),
+            "title",
+            TITLE_MAX,
+            one_line=False,
+            too_long=N_("The title must have at most {max} characters."),
         )
-    place = " ".join(strip_bidi_controls(place).split())
-    if len(place) > PLACE_MAX:
-        raise DomainError(
-            INVALID, "The place must have at most {max} characters.", values={"max": PLACE_MAX}
-        )
+        or kit.title
+    )
+    place = clean_text(
+        strip_bidi_controls(place),
+        "place",
+        PLACE_MAX,
+        too_long=N_("The place must have at most {max} characters."),
+    )
     kit_data = kit.model_dump(exclude={"stages"})
     workshop = Workshop(
         title=title,

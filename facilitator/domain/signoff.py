@@ -25,6 +25,7 @@ from facilitator.core.db import Base, utcnow
 from facilitator.core.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, DomainError
 from facilitator.core.events import Event, EventRecord, Outcome
 from facilitator.core.i18n import N_
+from facilitator.core.text import clean_text
 from facilitator.domain import canonical
 from facilitator.domain.workshops import Participant, Workshop, get_participant
 
@@ -209,14 +210,13 @@ def freeze(session: Session, workshop: Workshop, override_reason: str = "") -> O
     """Freeze the plan as it stands into a new version (or confirm the newest one
     when nothing changed). Refused with the list of what is missing unless the
     facilitator gives a reason, which is recorded in the version."""
-    override_reason = override_reason.strip()
-    if len(override_reason) > REASON_MAX:
-        raise DomainError(
-            INVALID,
-            "The reason must have at most {max} characters.",
-            values={"max": REASON_MAX},
-            field="reason",
-        )
+    override_reason = clean_text(
+        override_reason,
+        "reason",
+        REASON_MAX,
+        one_line=False,
+        too_long=N_("The reason must have at most {max} characters."),
+    )
     previous = latest(session, workshop.id)
     now = utcnow()
     draft = canonical.build(
@@ -355,29 +355,19 @@ def sign(
             values={"choices": ", ".join(DECISIONS)},
             field="decision",
         )
-    full_name, title, text = (" ".join(full_name.split()), " ".join(title.split()), text.strip())
-    if not full_name or len(full_name) > NAME_MAX:
-        raise DomainError(
-            INVALID,
-            "Give your full name (at most {max} characters).",
-            values={"max": NAME_MAX},
-            field="full_name",
-        )
-    if not title or len(title) > TITLE_MAX:
-        raise DomainError(
-            INVALID,
-            "Give your title (at most {max} characters).",
-            values={"max": TITLE_MAX},
-            field="title",
-        )
+    name_refusal = N_("Give your full name (at most {max} characters).")
+    full_name = clean_text(
+        full_name, "full_name", NAME_MAX, missing=name_refusal, too_long=name_refusal
+    )
+    title_refusal = N_("Give your title (at most {max} characters).")
+    title = clean_text(title, "title", TITLE_MAX, missing=title_refusal, too_long=title_refusal)
+    text = clean_text(
+        text, "text", TEXT_MAX, one_line=False, too_long=N_("At most {max} characters.")
+    )
     if decision != "endorse" and not text:
         if decision == "endorse_with_reservations":
             raise DomainError(INVALID, "Please state your reservations.", field="text")
         raise DomainError(INVALID, "Please state your reason for declining.", field="text")
-    if len(text) > TEXT_MAX:
-        raise DomainError(
-            INVALID, "At most {max} characters.", values={"max": TEXT_MAX}, field="text"
-        )
     signature = Signature(
         version_id=version.id,
         organisation=rep.organisation,

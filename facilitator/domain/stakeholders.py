@@ -23,6 +23,7 @@ from facilitator.core.db import Base, utcnow
 from facilitator.core.errors import CONFLICT, INVALID, NOT_FOUND, STAGE, DomainError
 from facilitator.core.events import Event, Outcome
 from facilitator.core.i18n import N_
+from facilitator.core.text import clean_text
 from facilitator.domain.workshops import Participant, Workshop
 
 NAME_MAX = 80
@@ -190,19 +191,8 @@ def map_settings(workshop: Workshop) -> dict[str, Any]:
 
 
 def _text(value: str, label: str, limit: int, required: bool = False) -> str:
-    cleaned = " ".join(value.split())
-    if required and not cleaned:
-        raise DomainError(
-            INVALID, "Please give the stakeholder's {field}.", values={"field": label}, field=label
-        )
-    if len(cleaned) > limit:
-        raise DomainError(
-            INVALID,
-            "The {field} must have at most {max} characters.",
-            values={"field": label, "max": limit},
-            field=label,
-        )
-    return cleaned
+    missing = N_("Please give the stakeholder's {field}.") if required else None
+    return clean_text(value, label, limit, missing=missing)
 
 
 def _in_scale(value: float, label: str, scale_max: int) -> float:
@@ -238,19 +228,16 @@ def add(
     scale = map_spec(workshop)["scale_max"]
     if participant is not None:
         _map_stage(workshop)
-        if quotas.reached(
+        quotas.check(
             session,
             Stakeholder,
             [Stakeholder.workshop_id == workshop.id, Stakeholder.proposed_by == participant.id],
             quotas.STAKEHOLDERS_PER_PARTICIPANT,
-        ):
-            raise DomainError(
-                INVALID,
+            N_(
                 "You have reached the limit of {limit} stakeholders proposed. "
-                "Ask the facilitator if more are needed.",
-                values={"limit": quotas.STAKEHOLDERS_PER_PARTICIPANT},
-                limit=quotas.STAKEHOLDERS_PER_PARTICIPANT,
-            )
+                "Ask the facilitator if more are needed."
+            ),
+        )
     item = Stakeholder(
         workshop_id=workshop.id,
         name=_text(name, "name", NAME_MAX, required=True),

@@ -19,6 +19,7 @@ from facilitator.core.db import Base, utcnow
 from facilitator.core.errors import CLOSED, CONFLICT, INVALID, NOT_FOUND, DomainError
 from facilitator.core.events import Event, Outcome, redacted_for
 from facilitator.core.i18n import N_
+from facilitator.core.text import clean_text
 
 #: Join codes avoid characters that look alike on a projector or a phone
 #: (0/O/D/Q, 1/I/L, 2/Z, 5/S, 8/B, U/V).
@@ -188,19 +189,7 @@ def find_open_by_code(session: Session, raw_code: str) -> Workshop | None:
 
 
 def _clean(value: str, label: str, limit: int) -> str:
-    cleaned = " ".join(value.split())
-    if not cleaned:
-        raise DomainError(
-            INVALID, "Please give your {field}.", values={"field": label}, field=label
-        )
-    if len(cleaned) > limit:
-        raise DomainError(
-            INVALID,
-            "The {field} must have at most {max} characters.",
-            values={"field": label, "max": limit},
-            field=label,
-        )
-    return cleaned
+    return clean_text(value, label, limit, missing=N_("Please give your {field}."))
 
 
 def _sector(workshop: Workshop, raw: str) -> str:
