@@ -303,9 +303,7 @@ def _matrix_svg(
         f'<path d="M0 {head}h{width:.1f}" stroke="#555" stroke-width="0.25"/>'
     )
     if leaderless_row:  # the last row, actions without a lead, is set apart
-        out.append(
-            f'<path d="M0 {height - h:.2f}h{width:.1f}" stroke="#888" stroke-width="0.28"/>'
-        )
+        out.append(f'<path d="M0 {height - h:.2f}h{width:.1f}" stroke="#888" stroke-width="0.28"/>')
     out.append(
         f'<rect x="0.09" y="0.09" width="{width - 0.18:.2f}" height="{height - 0.18:.2f}" '
         'fill="none" stroke="#8a8a8a" stroke-width="0.18"/>'

@@ -129,7 +129,6 @@ class RefreshQueue:
 
     def flush(self) -> None:
 
-
         now = time.monotonic()
         with self._lock:
             screens, self._pending = self._pending, set()
