@@ -25,7 +25,7 @@ from facilitator.core import protocol
 from facilitator.core.db import db
 from facilitator.core.errors import INVALID, DomainError
 from facilitator.core.events import Event, EventRecord, Outcome
-from facilitator.domain import polls
+from facilitator.domain import ballots, polls
 from facilitator.domain.workshops import Participant, Workshop
 from facilitator.live.receipts import ActionReceipt
 
@@ -270,7 +270,7 @@ def test_vote_many_answers_each_ballot_as_if_it_were_cast_alone(
     with db.transaction() as s:
         workshop = s.get(Workshop, room["workshop"].id)
         people = [s.get(Participant, i) for i in ids]
-        answers = polls.vote_many(
+        answers = ballots.vote_many(
             s,
             workshop,
             [

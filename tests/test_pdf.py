@@ -24,7 +24,7 @@ from pypdf import PdfReader
 from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError
 
-from facilitator.documents import pdf
+from facilitator.documents import action_table, pdf
 from facilitator.documents.drawings import (
     MATRIX_CELL_W,
     MATRIX_HEAD_H,
@@ -40,6 +40,7 @@ from facilitator.documents.pdf import (
     render_plan_html,
     render_plan_pdf,
 )
+from facilitator.domain import accountability
 
 from .plan_sample import sample_plan, sample_signatures
 
@@ -234,7 +235,7 @@ def test_override_notice_with_reason_and_missing_items(rendered: Rendered) -> No
 
 
 def test_accountability_gaps_and_ownership(rendered: Rendered) -> None:
-    gaps = pdf.accountability.gaps(
+    gaps = accountability.gaps(
         rendered.plan["actions"],
         [o["name"] for o in rendered.plan["organisations"]],
         rendered.plan["sectors"],
@@ -267,11 +268,10 @@ def test_matrix_blocks_hold_30_refs_and_32_organisations_and_one_leaderless_row(
     refs = [f"A{i}" for i in range(1, 41)]
     rows = [(f"Org {i}", {refs[i]}, {refs[i + 1]}) for i in range(36)]
     actions = [
-        {"ref": r, "lead": f"Org {i}" if i < 36 else "", "partners": []}
-        for i, r in enumerate(refs)
+        {"ref": r, "lead": f"Org {i}" if i < 36 else "", "partners": []} for i, r in enumerate(refs)
     ]
     organisations = [{"name": name} for name, _, _ in rows]
-    blocks = pdf.accountability_view(actions, organisations)["blocks"]
+    blocks = action_table.accountability_view(actions, organisations)["blocks"]
     # refs 1-30 then 31-40, each for organisations 1-32 then 33-36 and the last row
     assert [len(b["labels"]) for b in blocks] == [32, 5, 32, 5]
     assert [b["labels"][-1]["no_lead"] for b in blocks] == [False, True, False, True]
@@ -475,10 +475,10 @@ def test_a_plan_too_wide_for_the_page_leaves_monitoring_columns_to_section_8() -
 
     plan = sample_plan(4, stakeholders=2, decisions=1)
     plan["columns"] = [{"id": c, "label": label} for c, label in PLAN_COLUMNS.items()]
-    table = pdf.action_plan(plan)
+    table = action_table.action_plan(plan)
     ids = [c["id"] for c in table["columns"]]
     assert ids[0] == "ref" and "objective" not in ids and "action_field" not in ids
-    assert not set(ids) & set(pdf.MONITORING_COLUMNS)
+    assert not set(ids) & set(action_table.MONITORING_COLUMNS)
     assert table["moved"] == [
         "Indicator",
         "Baseline",
@@ -488,16 +488,16 @@ def test_a_plan_too_wide_for_the_page_leaves_monitoring_columns_to_section_8() -
     ]
     assert abs(sum(c["width"] for c in table["columns"]) - 100) < 0.1
     for column in table["columns"]:  # no column below the width that keeps its words whole
-        minimum = pdf.ACTION_COLUMNS[column["id"]][0]
-        assert column["width"] * pdf.ACTION_TABLE_MM / 100 >= minimum - 0.05
+        minimum = action_table.ACTION_COLUMNS[column["id"]][0]
+        assert column["width"] * action_table.ACTION_TABLE_MM / 100 >= minimum - 0.05
 
 
 def test_every_column_is_shown_once_monitoring_in_section_8() -> None:
     plan = sample_plan(4, stakeholders=2, decisions=1)
-    table = pdf.action_plan(plan)
+    table = action_table.action_plan(plan)
     shown = {c["id"] for c in table["columns"]}
-    kept = {c["id"] for c in plan["columns"]} - pdf.GROUPED_COLUMNS
-    monitoring = kept & set(pdf.MONITORING_COLUMNS)
+    kept = {c["id"] for c in plan["columns"]} - action_table.GROUPED_COLUMNS
+    monitoring = kept & set(action_table.MONITORING_COLUMNS)
     assert monitoring  # the sample has indicator and target columns
     assert shown == kept - monitoring
     labels = {c["id"]: c["label"] for c in plan["columns"]}
@@ -519,14 +519,17 @@ def test_cells_show_labels_not_ids() -> None:
         "action_field": {"hr-management": "HR Management Systems"},
         "cycle_phase": {"implementation": "Implementation"},
     }
-    assert pdf._cell(action, "status", choices)["lines"] == ["In progress"]
-    assert pdf._cell(action, "action_field", choices)["lines"] == ["HR Management Systems"]
-    assert pdf._cell(action, "cycle_phase", choices)["lines"] == ["Implementation"]
-    assert pdf._cell(action, "partners", choices)["lines"] == ["WHO; UNICEF"]
-    assert pdf._cell(action, "budget", choices)["lines"] == ["USD 1,200,000", "World Bank loan"]
-    assert pdf._cell(action, "lead", choices) == {"lines": ["No lead"], "cls": "gap"}
-    assert pdf._cell(action, "output", choices)["lines"] == [action["custom"]["output"]]
-    assert pdf._cell(action, "unknown", choices)["lines"] == []
+    assert action_table._cell(action, "status", choices)["lines"] == ["In progress"]
+    assert action_table._cell(action, "action_field", choices)["lines"] == ["HR Management Systems"]
+    assert action_table._cell(action, "cycle_phase", choices)["lines"] == ["Implementation"]
+    assert action_table._cell(action, "partners", choices)["lines"] == ["WHO; UNICEF"]
+    assert action_table._cell(action, "budget", choices)["lines"] == [
+        "USD 1,200,000",
+        "World Bank loan",
+    ]
+    assert action_table._cell(action, "lead", choices) == {"lines": ["No lead"], "cls": "gap"}
+    assert action_table._cell(action, "output", choices)["lines"] == [action["custom"]["output"]]
+    assert action_table._cell(action, "unknown", choices)["lines"] == []
 
 
 def test_an_empty_plan_renders() -> None:

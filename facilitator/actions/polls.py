@@ -10,7 +10,7 @@ from facilitator.actions.spec import FACILITATOR, PARTICIPANT, Context, Params, 
 from facilitator.core import protocol
 from facilitator.core.errors import DomainError
 from facilitator.core.events import Outcome
-from facilitator.domain import polls, tally
+from facilitator.domain import ballots, polls, tally
 
 Method = Literal[tuple(tally.METHODS)]  # type: ignore[valid-type]
 Results = Literal[polls.RESULTS]  # type: ignore[valid-type]
@@ -98,11 +98,11 @@ class Vote(Params):
 def vote_many(calls: list[tuple[Context, Vote]]) -> list[Outcome | DomainError]:
     """Concurrent votes of one workshop, written together (see actions.Batcher)."""
     ctx = calls[0][0]
-    ballots = []
+    cast = []
     for each, p in calls:
         assert each.participant is not None
-        ballots.append((each.participant, p.poll_id, p.choice, p.reason))
-    return polls.vote_many(ctx.session, ctx.workshop, ballots)
+        cast.append((each.participant, p.poll_id, p.choice, p.reason))
+    return ballots.vote_many(ctx.session, ctx.workshop, cast)
 
 
 @action(
@@ -114,7 +114,7 @@ def vote_many(calls: list[tuple[Context, Vote]]) -> list[Outcome | DomainError]:
 )
 def vote(ctx: Context, p: Vote) -> Outcome:
     assert ctx.participant is not None
-    return polls.vote(
+    return ballots.vote(
         ctx.session,
         ctx.workshop,
         ctx.participant,

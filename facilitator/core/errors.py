@@ -47,7 +47,7 @@ class DomainError(Exception):
     ``message`` is a fixed English text, extracted for translation (``DomainError:2``),
     with ``{name}`` for each of ``values``: the ack carries the filled English
     ``message`` and, when there are values, the ``template`` and its ``values``, so each
-    screen shows it in its own language (``showError`` in static/js/live.js).
+    screen shows it in its own language (``showError`` in static/js/dom.js).
     """
 
     def __init__(

@@ -121,7 +121,7 @@ def kit_text(lang: str, text: Any) -> Any:
 #: Where the texts the screens show come from: their modules, the kits, and the fixed
 #: labels the server hands them (not the server's pages nor the PDF, rendered in place).
 SCREEN_SOURCES = ("static/js/", "workshop_kits/", "facilitator/")
-NOT_SCREEN_SOURCES = ("facilitator/edges/web/", "facilitator/documents/pdf.py")
+NOT_SCREEN_SOURCES = ("facilitator/edges/web/", "facilitator/documents/")
 
 
 def _for_screens(paths: list[str]) -> bool:

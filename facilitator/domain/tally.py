@@ -379,7 +379,7 @@ METHODS: dict[str, Method] = {
             _counts(YES_NO),
             _decide_yes_no,
         ),
-        Method("dots", "Dot vote", frozenset(), {}, _validate_dots, _count_dots, _decide_most),
+        Method("dots", N_("Dot vote"), frozenset(), {}, _validate_dots, _count_dots, _decide_most),
         Method(
             "ranked",
             N_("Ranked choice"),

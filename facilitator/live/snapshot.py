@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from facilitator.domain import agenda, board, plan, polls, signoff, stakeholders
+from facilitator.domain import agenda, ballots, board, plan, signoff, stakeholders
 from facilitator.domain.workshops import (
     Participant,
     Workshop,
@@ -54,7 +54,7 @@ def snapshot(
         state["me"] = participant.as_dict()
     state["boards"] = board.boards_view(parts["boards"], role, participant)
     state["stakeholders"] = stakeholders.personal_part(parts["stakeholders"], session, participant)
-    state["polls"] = polls.personal_part(parts["polls"], session, participant)
+    state["polls"] = ballots.personal_part(parts["polls"], session, participant)
     state["agendas"] = agenda.personal_part(parts["agendas"], session, participant)
     return state
 
@@ -90,7 +90,7 @@ def _role_parts(session: Session, workshop: Workshop, role: str) -> dict[str, An
         "top": top,
         "boards": board.boards_shared(session, workshop),
         "stakeholders": stakeholders.shared_part(session, workshop),
-        "polls": polls.shared_part(session, workshop),
+        "polls": ballots.shared_part(session, workshop),
         "agendas": agenda.shared_part(session, workshop),
     }
     if _share:
