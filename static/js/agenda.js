@@ -1,7 +1,8 @@
 // The agenda on every screen: proposals and dots on phones; order, time boxes,
 // the current item and its timer on the console; the projector shows it all large.
 import { ACTIONS } from "/protocol.js";
-import { announce, h, sendAction, showError, withNodes } from "./live.js";
+import { announce, h, showError, typed, withNodes } from "./dom.js";
+import { sendAction } from "./live.js";
 import { t, tn } from "./i18n.js";
 
 function agendaOf(state, stage) { return (state.agendas || {})[String(stage.id)]; }
@@ -86,7 +87,7 @@ export class ProjectorAgenda {
     this.said(agenda);
     const current = agenda.items.find((i) => i.id === agenda.settings.current_item_id);
     const host = h("div", { class: "agenda-view", "data-agenda-host": true },
-      current ? h("div", { class: "current-item" }, h("span", { dir: "auto" }, current.title), timerView(agenda, "big")) : null,
+      current ? h("div", { class: "current-item" }, typed(current.title), timerView(agenda, "big")) : null,
       agenda.settings.revealed ? null : h("p", { class: "muted" }, t("{voters} have placed their dots", { voters: agenda.voters })),
       itemsList(agenda));
     host.agenda = agenda;

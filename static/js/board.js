@@ -5,14 +5,14 @@
 // move is also a button for the keyboard: arrow keys move it (a note:move per
 // press), Enter or Space does what a tap does.
 import { ACTIONS } from "/protocol.js";
-import { h } from "./live.js";
+import { h } from "./dom.js";
+import { KeyedMoves, arrowMove } from "./keyboard_moves.js";
 import { t, tk } from "./i18n.js";
 
 export const NOTE_W = 220;
 export const NOTE_H = 140;
 const DRAG_EVERY_MS = 50;
 const KEY_STEP = 20; // board units per arrow key press; 5 times that with Shift
-const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
 let hints = 0;
 
 function clamp(v, lo, hi) { return Math.min(Math.max(v, lo), hi); }
@@ -37,7 +37,8 @@ export class BoardView {
     this.zoom = options.zoom || 1;
     this.board = null;
     this.dragging = null;
-    this.keyed = new Map(); // moves made with the keys, until the server has them
+    // Moves made with the keys, until the server has them.
+    this.keyed = new KeyedMoves({ redraw: () => this.render(this.board), failed: (error) => this.failed(error) });
     this.surface = h("div", { class: "board-surface" });
     // How to move a note without a pointer, read with each note that can move.
     this.hintId = `board-hint-${++hints}`;
@@ -141,57 +142,25 @@ export class BoardView {
       if (this.options.onNoteTap) this.options.onNoteTap(note);
       return;
     }
-    const arrow = ARROWS[ev.key];
+    const arrow = arrowMove(ev, KEY_STEP, 5);
     if (!arrow || !this.canMove(note)) return;
     ev.preventDefault();
-    const step = ev.shiftKey ? KEY_STEP * 5 : KEY_STEP;
-    const x = clamp(note.x + arrow[0] * step, 0, this.board.width - NOTE_W);
-    const y = clamp(note.y + arrow[1] * step, 0, this.board.height - NOTE_H);
+    const x = clamp(note.x + arrow[0], 0, this.board.width - NOTE_W);
+    const y = clamp(note.y + arrow[1], 0, this.board.height - NOTE_H);
     this.keyMove("note", note.id, x, y, () => this.moveTo(note, x, y));
   }
 
   // An item where the keys have put it, while the server has not caught up.
   keyedAt(kind, item) {
-    const key = `${kind}:${item.id}`;
-    const moved = this.keyed.get(key);
-    if (!moved) return item;
-    if (!moved.busy && !moved.next && moved.x === item.x && moved.y === item.y) {
-      this.keyed.delete(key); // the server has it now
-      return item;
-    }
-    return { ...item, x: moved.x, y: moved.y };
+    return this.keyed.at(`${kind}:${item.id}`, item);
   }
 
-  // Draws a key press's move at once and stores it. The next press goes on from
-  // there, not from an earlier press's echo arriving meanwhile. One move at a time
-  // is on its way (the server may run two of a client's actions at once, in either
-  // order): presses made meanwhile are sent as one, the last, when it is answered.
-  // A refusal undoes the moves.
+  // Draws a key press's move at once and stores it (KeyedMoves: one move at a time
+  // on its way, a refusal undoes the moves).
   keyMove(kind, id, x, y, send) {
-    const key = `${kind}:${id}`;
-    const moved = this.keyed.get(key) || { busy: false };
-    Object.assign(moved, { x, y, next: send });
-    this.keyed.set(key, moved);
-    this.render(this.board);
-    if (document.activeElement) document.activeElement.scrollIntoView({ block: "nearest", inline: "nearest" });
-    this.sendKeyed(key, moved);
-  }
-
-  sendKeyed(key, moved) {
-    if (moved.busy || !moved.next) return;
-    const send = moved.next;
-    moved.next = null;
-    moved.busy = true;
-    send().then(() => {
-      moved.busy = false;
-      if (moved.next) { this.sendKeyed(key, moved); return; }
-      // Normally the event with the last move clears it (keyedAt); this is in case not.
-      setTimeout(() => {
-        if (this.keyed.get(key) === moved && !moved.busy && !moved.next) { this.keyed.delete(key); this.render(this.board); }
-      }, 3000);
-    }, (error) => {
-      this.keyed.delete(key);
-      this.failed(error);
+    this.keyed.move(`${kind}:${id}`, { x, y }, send, () => {
+      this.render(this.board);
+      if (document.activeElement) document.activeElement.scrollIntoView({ block: "nearest", inline: "nearest" });
     });
   }
 
@@ -269,12 +238,11 @@ export class BoardView {
       if (this.options.onGroupTap) this.options.onGroupTap(group);
       return;
     }
-    const arrow = ARROWS[ev.key];
+    const arrow = arrowMove(ev, KEY_STEP, 5);
     if (!arrow) return;
     ev.preventDefault();
-    const step = ev.shiftKey ? KEY_STEP * 5 : KEY_STEP;
-    const x = clamp(group.x + arrow[0] * step, 0, this.board.width);
-    const y = clamp(group.y + arrow[1] * step, 0, this.board.height);
+    const x = clamp(group.x + arrow[0], 0, this.board.width);
+    const y = clamp(group.y + arrow[1], 0, this.board.height);
     this.keyMove("group", group.id, x, y, () => this.options.live.send(ACTIONS.GROUP_MOVE, { group_id: group.id, x, y }));
   }
 

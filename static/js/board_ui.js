@@ -1,8 +1,9 @@
 // The board stage on each screen: the phone's note form and editor, the
 // console's controls, the projector's read-only view.
 import { ACTIONS } from "/protocol.js";
+import { announce, h, showError, withNodes } from "./dom.js";
 import { BoardView, NOTE_H, NOTE_W, boardOfStage } from "./board.js";
-import { announce, h, sendAction, showError, withNodes } from "./live.js";
+import { sendAction } from "./live.js";
 import { t, tk, tn } from "./i18n.js";
 
 const COLOURS = ["yellow", "pink", "blue", "green", "orange", "purple"];

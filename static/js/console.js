@@ -1,13 +1,14 @@
 // The facilitator's console: stage controls, the programme, participants, join code.
 import { ACTIONS } from "/protocol.js";
+import { bind, busy, h, showError, typed } from "./dom.js";
 import { boardOfStage } from "./board.js";
 import { ConsoleBoard } from "./board_ui.js";
-import { Live, bind, currentStage, h, sendAction, showError, stageAnnouncer } from "./live.js";
+import { Live, currentStage, sendAction, stageAnnouncer } from "./live.js";
 import { ConsoleAgenda } from "./agenda.js";
 import { ConsolePolls } from "./polls.js";
 import { ConsoleMap } from "./stakeholders.js";
 import { ConsolePlan } from "./plan.js";
-import { ConsoleSignoff, busy } from "./signoff.js";
+import { ConsoleSignoff } from "./signoff.js";
 import { ConsoleProgramme } from "./design.js";
 import { voiceTable, watchVoice } from "./voice.js";
 import { t, tn, tk } from "./i18n.js";
@@ -119,7 +120,7 @@ function renderParticipants(participants) {
             h("p", { class: "org", dir: "auto" }, org),
             h("ul", {}, ...people.map((p) =>
               h("li", { "data-participant-id": p.id },
-                h("span", { dir: "auto" }, p.name),
+                typed(p.name),
                 h("button", {
                   type: "button", class: "link danger small",
                   onclick: () => {

@@ -3,8 +3,9 @@
 // saved on its own when it changes; a programme arriving meanwhile never
 // overwrites a field being typed in (as in plan.js).
 import { ACTIONS } from "/protocol.js";
-import { h, sendAction, showError } from "./live.js";
-import { busy } from "./signoff.js";
+import { busy, h, showError } from "./dom.js";
+import { sendAction } from "./live.js";
+import { pollMethods } from "./polls.js";
 import { t, tn, tk } from "./i18n.js";
 
 const STAGE_LABELS = {
@@ -18,17 +19,8 @@ const STAGE_LABELS = {
   close: t("Close"),
 };
 
-const METHODS = [
-  ["", t("— chosen per poll")],
-  ["consensus", t("Consensus")],
-  ["gradients", t("Gradients of agreement")],
-  ["fist", t("Fist of five")],
-  ["consent", t("Consent")],
-  ["yes_no", t("Yes / no / abstain")],
-  ["dots", t("Dot vote")],
-  ["ranked", t("Ranked choice")],
-  ["scale", t("Scale")],
-];
+// A vote stage's method of new polls: one of the server's (polls.js), or none.
+const methods = () => [["", t("— chosen per poll")], ...pollMethods()];
 
 // -- time --------------------------------------------------------------------------------------
 
@@ -104,8 +96,10 @@ const count = (fallback, max) => ({
   read: (el) => Number(el.value),
 });
 
+// options: [value, label] pairs, or a function returning them when the control is made.
 const choice = (options) => ({
-  make: (label) => h("select", { "aria-label": label }, ...options.map(([v, l]) => h("option", { value: v }, l))),
+  make: (label) => h("select", { "aria-label": label },
+    ...(typeof options === "function" ? options() : options).map(([v, l]) => h("option", { value: v }, l))),
   show: (el, value) => { el.value = value || ""; },
   read: (el) => el.value || undefined,
 });
@@ -119,7 +113,7 @@ const SETTINGS = {
     ["default_minutes", t("Minutes for a new item"), count(10, 600)],
   ],
   vote: [
-    ["method", t("Method of new polls"), choice(METHODS)],
+    ["method", t("Method of new polls"), choice(methods)],
     ["anonymous", t("Anonymous votes"), check(true)],
     ["group_by", t("Results broken down by"), choice([
       ["", t("Sector (the default)")], ["organisation", t("Organisation")], ["none", t("No breakdown")],

@@ -8,7 +8,8 @@ import { agendaReducers, applyAgendaCount } from "./agenda_state.js";
 import { applyCount, pollReducers } from "./polls_state.js";
 import { stakeholderReducers } from "./stakeholders_state.js";
 import { planReducers, planTransients } from "./plan_state.js";
-import { LANG, t, tk, tkDir } from "./i18n.js";
+import { LANG, t, tk } from "./i18n.js";
+import { announce, showError } from "./dom.js";
 
 const ACK_TIMEOUT_MS = 8000;
 const MAX_TRIES = 4;
@@ -257,58 +258,10 @@ export class Live {
   }
 }
 
-// Small DOM helpers shared by the screens. Text always goes in as text.
-export function h(tag, attrs, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-    else if (v !== false && v != null) el.setAttribute(k, v === true ? "" : v);
-  }
-  for (const child of children.flat()) {
-    if (child != null) el.append(child instanceof Node ? child : String(child));
-  }
-  return el;
-}
-
-// A translated text with elements in it (a bold title, a number kept up to date):
-// the text is cut at each {name} given in nodes and the element goes there, so the
-// translation decides where it stands. Returns children for h().
-export function withNodes(text, nodes) {
-  return text.split(/(\{\w+\})/).filter(Boolean).map((part) => {
-    const name = part.slice(1, -1);
-    return part[0] === "{" && Object.prototype.hasOwnProperty.call(nodes, name) ? nodes[name] : part;
-  });
-}
-
-// The stage's title and prompt in a screen's [data-bind=stage-title/-prompt]: a kit's
-// text translated runs in the page's direction, a text the facilitator typed in its own.
-export function showStageText(root, stage, workshopTitle) {
-  const title = bind(root, "stage-title");
-  title.dir = stage ? tkDir(stage.title) : "auto";
-  title.textContent = stage ? tk(stage.title) : workshopTitle;
-  const prompt = bind(root, "stage-prompt");
-  prompt.dir = stage ? tkDir(stage.prompt) : "auto";
-  prompt.textContent = stage ? tk(stage.prompt) : "";
-}
-
-export function bind(root, name) {
-  return root.querySelector(`[data-bind="${name}"]`);
-}
-
 // Send an action; a refusal shows in root's error line, and resolves to undefined.
 export function sendAction(live, root, name, data) {
   showError(root, null);
   return live.send(name, data).catch((error) => showError(root, error));
-}
-
-// Says something to screen readers through the page's polite live region (a
-// stage change, a result, an action done): each message is added as a new line,
-// so one said right after another is not lost; the last three are kept.
-export function announce(text) {
-  const region = bind(document, "announce");
-  if (!region || !text) return;
-  region.append(h("span", {}, `${text} `));
-  while (region.childNodes.length > 3) region.firstChild.remove();
 }
 
 // A render hook that announces the current stage each time it changes (the
@@ -324,17 +277,4 @@ export function stageAnnouncer() {
     }
     shown = id;
   };
-}
-
-export function showError(root, error) {
-  const el = bind(root, "error");
-  if (!el) return;
-  // A refusal's text in this screen's language: the server sends its English words
-  // (`template`, or the whole `message`) and the values that go in them.
-  // A value may itself be a fixed word (a field's name), translated like a kit's text.
-  const values = error && error.values
-    ? Object.fromEntries(Object.entries(error.values).map(([k, v]) => [k, typeof v === "string" ? tk(v) : v]))
-    : undefined;
-  el.textContent = error ? (error.message ? t(error.template || error.message, values) : String(error)) : "";
-  el.hidden = !error;
 }

@@ -1,8 +1,9 @@
 // The participant's phone: the current stage, and what they can do in it.
 import { ACTIONS } from "/protocol.js";
+import { announce, bind, h, showError, showStageText, withNodes } from "./dom.js";
 import { boardOfStage } from "./board.js";
 import { PhoneBoard } from "./board_ui.js";
-import { Live, announce, bind, currentStage, h, showError, showStageText, stageAnnouncer, withNodes } from "./live.js";
+import { Live, currentStage, stageAnnouncer } from "./live.js";
 import { t } from "./i18n.js";
 import { PhoneAgenda } from "./agenda.js";
 import { PhonePolls } from "./polls.js";

@@ -4,9 +4,10 @@
 // projector shows the rows and the gaps large; phones propose actions and offer
 // their organisation as lead or partner.
 import { ACTIONS } from "/protocol.js";
-import { announce, h, sendAction, showError, withNodes } from "./live.js";
+import { announce, busy, h, showError, typed, withNodes } from "./dom.js";
+import { sendAction } from "./live.js";
 import { orgKey } from "./plan_state.js";
-import { FreezeControl, busy } from "./signoff.js";
+import { FreezeControl } from "./signoff.js";
 import { t, tn, tk } from "./i18n.js";
 
 // The console table's cells, each with the fields stacked in it, when the kit
@@ -395,7 +396,7 @@ export class PhonePlan {
     const settings = state.plan.settings;
     const f = row.fields;
     const fact = (label, name) => (f[name] && f[name].length
-      ? h("p", { class: "small" }, h("span", { class: "muted" }, label, " "), h("span", { dir: "auto" }, shown(settings, name, f[name]))) : null);
+      ? h("p", { class: "small" }, h("span", { class: "muted" }, label, " "), typed(shown(settings, name, f[name]))) : null);
     const mine = row.proposed_by === state.me.id;
     return h("li", { class: `plan-card${row.accepted ? "" : " proposal"}`, "data-plan-row": row.id },
       h("p", { class: "plan-card-title" }, h("span", { class: "ref" }, row.ref), " ", h("strong", { dir: "auto" }, f.activity || f.objective)),
@@ -431,7 +432,7 @@ export class PhonePlan {
     ].filter(Boolean);
     return h("div", { class: "plan-offer" },
       others.length ? h("p", { class: "small muted" }, t("Offers waiting:"), " ",
-        h("span", { dir: "auto" }, others.map((o) => `${o.organisation} (${ROLES[o.role] || o.role})`).join(", "))) : null,
+        typed(others.map((o) => `${o.organisation} (${ROLES[o.role] || o.role})`).join(", "))) : null,
       pending ? h("p", { class: "small", "data-my-offer": row.id }, pending.role === "lead"
         ? t("Your offer to lead this is waiting for the facilitator.") : t("Your offer to support this is waiting for the facilitator.")) : null,
       buttons.length ? h("p", { class: "small" }, t("Offer my organisation as:")) : null,

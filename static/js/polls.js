@@ -1,19 +1,17 @@
 // Polls on every screen: the console drafts, opens and closes them; phones vote
 // with the method's own controls; the projector shows turnout, then the outcome.
 import { ACTIONS } from "/protocol.js";
-import { announce, h, sendAction, showError, withNodes } from "./live.js";
+import { announce, h, pageData, showError, typed, withNodes } from "./dom.js";
+import { sendAction } from "./live.js";
 import { t, tk } from "./i18n.js";
 
-const METHODS = [
-  ["consensus", t("Consensus: agree / abstain / disagree / block")],
-  ["gradients", t("Gradients of agreement (1–8)")],
-  ["fist", t("Fist of five (0–5)")],
-  ["consent", t("Consent / reasoned objection")],
-  ["yes_no", t("Yes / no / abstain")],
-  ["dots", t("Dot vote across options")],
-  ["ranked", t("Ranked choice")],
-  ["scale", t("Scale 1–N")],
-];
+// The voting methods, [id, label] pairs: the server's own list (tally.METHODS), which
+// the console page carries in data-poll-methods; none on the other screens.
+export function pollMethods() {
+  return pageData("poll-methods", []).map((m) => [m.id, tk(m.label)]);
+}
+// What a new poll's method is unless the stage says otherwise.
+const DEFAULT_METHOD = "consensus";
 
 // How results are broken down (a poll's and a recorded outcome's `group_by`).
 const GROUP_BY = [
@@ -99,7 +97,7 @@ function groupLine(name, tally, groupBy) {
   if (tally.median !== undefined && tally.median !== null) parts.push(t("median {median}", { median: tally.median }));
   if (tally.counts) parts.push(Object.entries(tally.counts).filter(([, v]) => v).map(([k, v]) => `${k}×${v}`).join(", "));
   const shown = name === "other" ? t("other") : groupBy === "organisation" ? name : tk(name);
-  return h("li", { "data-group": name }, h("span", { dir: "auto" }, shown), ` (${tally.voters}): ${parts.join(" · ")}`);
+  return h("li", { "data-group": name }, typed(shown), ` (${tally.voters}): ${parts.join(" · ")}`);
 }
 
 function outcomeView(poll, round) {
@@ -256,7 +254,7 @@ export class PhonePolls {
     let order = current && current.length ? current.slice() : options.map((_, i) => i);
     const list = h("ol", { class: "ranking" });
     const draw = () => {
-      list.replaceChildren(...order.map((opt, pos) => h("li", {}, h("span", { dir: "auto" }, options[opt]),
+      list.replaceChildren(...order.map((opt, pos) => h("li", {}, typed(options[opt]),
         h("button", { type: "button", class: "secondary small", "aria-label": t("Move {option} up", { option: options[opt] }), disabled: pos === 0, onclick: () => { [order[pos - 1], order[pos]] = [order[pos], order[pos - 1]]; draw(); } }, "↑"),
         h("button", { type: "button", class: "secondary small", "aria-label": t("Move {option} down", { option: options[opt] }), disabled: pos === order.length - 1, onclick: () => { [order[pos + 1], order[pos]] = [order[pos], order[pos + 1]]; draw(); } }, "↓"))));
     };
@@ -275,7 +273,7 @@ export class ConsolePolls {
     this.stage = stage;
     const title = h("input", { placeholder: t("Proposal title"), "aria-label": t("Proposal title"), maxlength: 200, dir: "auto", "data-control": "poll-title" });
     const proposal = h("textarea", { rows: 2, maxlength: 2000, dir: "auto", placeholder: t("The proposal, as the room should read it"), "aria-label": t("The proposal") });
-    const method = h("select", { "data-control": "poll-method", "aria-label": t("Voting method") }, ...METHODS.map(([v, l]) => h("option", { value: v, selected: v === (stage.config || {}).method }, l)));
+    const method = h("select", { "data-control": "poll-method", "aria-label": t("Voting method") }, ...pollMethods().map(([v, l]) => h("option", { value: v, selected: v === ((stage.config || {}).method || DEFAULT_METHOD) }, l)));
     const options = h("textarea", { rows: 3, dir: "auto", placeholder: t("Options, one per line (dot vote, ranked choice)"), "aria-label": t("Options, one per line") });
     const anonymous = h("input", { type: "checkbox", checked: (stage.config || {}).anonymous !== false });
     const live = h("input", { type: "checkbox" });

@@ -1,7 +1,8 @@
 // The projector: join code and QR, the current stage, who is in the room.
+import { bind, h, showStageText } from "./dom.js";
 import { boardOfStage } from "./board.js";
 import { ProjectorBoard } from "./board_ui.js";
-import { Live, bind, currentStage, h, showStageText, stageAnnouncer } from "./live.js";
+import { Live, currentStage, stageAnnouncer } from "./live.js";
 import { ProjectorAgenda } from "./agenda.js";
 import { ProjectorPolls } from "./polls.js";
 import { ProjectorMap } from "./stakeholders.js";

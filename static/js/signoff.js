@@ -3,20 +3,10 @@
 // signs on their phone; the projector shows who has signed and, once someone
 // has, a QR code to download the signed plan.
 import { ACTIONS, TYPES } from "/protocol.js";
-import { announce, h, sendAction, showError, withNodes } from "./live.js";
+import { announce, busy, h, showError, typed, withNodes } from "./dom.js";
+import { sendAction } from "./live.js";
 import { orgKey, planReducers } from "./plan_state.js";
 import { t, tn, tk } from "./i18n.js";
-
-// Disables a button (or select) while its action is on the way.
-export function busy(control, promise) {
-  control.disabled = true;
-  const done = () => { control.disabled = false; };
-  promise.then(done, done);
-  return promise;
-}
-
-// Text as people typed it, in its own direction inside the sentence.
-const typed = (text) => h("span", { dir: "auto" }, text);
 
 const shortHash = (version) => version.sha256.slice(0, 12);
 

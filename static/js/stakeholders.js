@@ -1,7 +1,9 @@
 // The stakeholder map on every screen: the power/interest grid, proposals,
 // participatory placement (phones) and the room's medians and spreads.
 import { ACTIONS } from "/protocol.js";
-import { announce, h, sendAction, showError, withNodes } from "./live.js";
+import { announce, h, showError, withNodes } from "./dom.js";
+import { KeyedMoves, arrowMove } from "./keyboard_moves.js";
+import { sendAction } from "./live.js";
 import { t, tk } from "./i18n.js";
 
 // Mirrors stakeholders.coverage() on the server.
@@ -42,7 +44,6 @@ function contested(state) {
 // A card's stance in words and a sign, not by its border colour alone.
 const STANCE = { for: ["+", t("supports the plan")], against: ["−", t("opposes the plan")], neutral: ["", ""] };
 const KEY_STEP = 0.5; // scale points per arrow key press; 4 times that with Shift
-const ARROWS = { ArrowLeft: ["interest", -1], ArrowRight: ["interest", 1], ArrowUp: ["power", 1], ArrowDown: ["power", -1] };
 let hints = 0;
 
 // A card at its place, anchored from its left edge (no interest) to its right edge
@@ -66,7 +67,11 @@ class Grid {
     this.options = options;
     this.surface = h("div", { class: "grid-surface" });
     this.hintId = `grid-hint-${++hints}`;
-    this.keyed = new Map(); // places given with the keys, until the server has them
+    // Places given with the keys, until the server has them.
+    this.keyed = new KeyedMoves({
+      redraw: () => this.render(this.state),
+      failed: (error) => { if (this.options.onError) this.options.onError(error); this.render(this.state); },
+    });
     container.replaceChildren(h("span", { class: "sr", id: this.hintId },
       t("Arrow keys move the stakeholder: up and down for power, left and right for interest; with Shift in bigger steps.")),
     this.surface);
@@ -125,54 +130,25 @@ class Grid {
     }
   }
 
-  // The keyboard's way to place a card: each arrow press moves it and stores the place.
+  // The keyboard's way to place a card: each arrow press moves it and stores the place
+  // (up and down for power, left and right for interest).
   key(ev, item, el) {
-    const arrow = ARROWS[ev.key];
+    const arrow = arrowMove(ev, KEY_STEP, 4);
     if (!arrow) return;
     ev.preventDefault();
     const max = this.state.stakeholders.spec.scale_max;
-    const [axis, sign] = arrow;
-    const from = this.keyed.get(item.id) || item; // where the last press put it
-    const value = Math.min(Math.max(from[axis] + sign * (ev.shiftKey ? KEY_STEP * 4 : KEY_STEP), 0), max);
+    const axis = arrow[0] ? "interest" : "power";
+    const by = arrow[0] || -arrow[1]; // up is more power
+    const from = this.keyed.placeOf(item.id) || item; // where the last press put it
+    const value = Math.min(Math.max(from[axis] + by, 0), max);
     const place = { power: from.power, interest: from.interest, [axis]: Math.round(value * 10) / 10 };
     placeCard(el, place.power, place.interest, max);
-    // The next press goes on from this place, not from an earlier press's echo
-    // arriving meanwhile; one place at a time is on its way (presses made meanwhile
-    // go as one, the last); a refusal undoes the moves.
-    const moved = this.keyed.get(item.id) || { busy: false };
-    Object.assign(moved, place, { next: place });
-    this.keyed.set(item.id, moved);
-    this.sendKeyed(item.id, moved);
-  }
-
-  sendKeyed(id, moved) {
-    if (moved.busy || !moved.next) return;
-    const place = moved.next;
-    moved.next = null;
-    moved.busy = true;
-    this.options.live.send(ACTIONS.STAKEHOLDER_PLACE, { stakeholder_id: id, ...place })
-      .then(() => {
-        moved.busy = false;
-        if (moved.next) { this.sendKeyed(id, moved); return; }
-        setTimeout(() => {
-          if (this.keyed.get(id) === moved && !moved.busy && !moved.next) { this.keyed.delete(id); this.render(this.state); }
-        }, 3000);
-      }, (error) => {
-        this.keyed.delete(id);
-        if (this.options.onError) this.options.onError(error);
-        this.render(this.state);
-      });
+    this.keyed.move(item.id, place, () => this.options.live.send(ACTIONS.STAKEHOLDER_PLACE, { stakeholder_id: item.id, ...place }));
   }
 
   // A card where the keys have put it, while the server has not caught up.
   keyedAt(item) {
-    const moved = this.keyed.get(item.id);
-    if (!moved) return item;
-    if (!moved.busy && !moved.next && moved.power === item.power && moved.interest === item.interest) {
-      this.keyed.delete(item.id); // the server has it now
-      return item;
-    }
-    return { ...item, power: moved.power, interest: moved.interest };
+    return this.keyed.at(item.id, item);
   }
 
   drag(ev, item, el) {

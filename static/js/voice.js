@@ -1,7 +1,7 @@
 // Share of voice: per organisation, people present against notes, proposals and
 // votes. The console shows it; the facilitator can put it on the projector.
 import { ACTIONS } from "/protocol.js";
-import { h } from "./live.js";
+import { h } from "./dom.js";
 import { t } from "./i18n.js";
 
 const pct = (v) => `${Math.round(v * 100)}%`;

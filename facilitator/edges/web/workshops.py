@@ -23,6 +23,7 @@ from facilitator.core import i18n
 from facilitator.core.db import db
 from facilitator.core.errors import DomainError
 from facilitator.core.i18n import _
+from facilitator.domain import tally
 from facilitator.domain.kits import KitError
 from facilitator.domain.seeding import create_workshop, duplicate_workshop
 from facilitator.domain.workshops import CLOSED_STATUS, DRAFT, LIVE, Workshop, archive_workshop
@@ -159,6 +160,9 @@ def console(workshop_id: int) -> Any:
         workshop=workshop,
         join_url=join_url(workshop),
         projector_url=projector_url(workshop),
+        # The voting methods the console offers, as tally defines them (English
+        # labels, translated on the page like the poll's own method_label).
+        poll_methods=[{"id": name, "label": m.label} for name, m in tally.METHODS.items()],
     )
 
 
