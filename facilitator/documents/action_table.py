@@ -16,7 +16,7 @@ from facilitator.documents.drawings import (
 )
 from facilitator.documents.formatting import as_text, format_amount, name_key
 from facilitator.domain import accountability
-from facilitator.domain.plan import STATUSES
+from facilitator.domain.plan_schema import STATUSES
 
 #: Plan columns shown as group headings instead of table columns.
 GROUPED_COLUMNS = {"objective", "action_field"}

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from facilitator.domain import plan, stakeholders, tally
+from facilitator.domain import plan_schema, plan_view, stakeholders, tally
 from facilitator.domain.agenda import AgendaItem, totals
 from facilitator.domain.polls import Poll, PollRound
 from facilitator.domain.workshops import Stage, Workshop, active_participants
@@ -57,7 +57,7 @@ def build(
     override: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The canonical plan of ``workshop`` as it stands."""
-    config = plan.settings(workshop)
+    config = plan_schema.settings(workshop)
     return {
         "format": FORMAT,
         "version": version,
@@ -80,7 +80,7 @@ def build(
         "stakeholder_map": _stakeholder_map(session, workshop),
         "agenda": _agenda(session, workshop),
         "decisions": _decisions(session, workshop),
-        "actions": plan.plan_actions(session, workshop),
+        "actions": plan_view.plan_actions(session, workshop),
     }
 
 

@@ -10,9 +10,7 @@ plan; :func:`plan_actions` gives them in the shape of ``docs/plan.md``.
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, func, select
@@ -21,45 +19,20 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from facilitator.core import protocol, quotas
 from facilitator.core.db import Base, utcnow
 from facilitator.core.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, DomainError
-from facilitator.core.events import Event, Outcome, refresher
+from facilitator.core.events import Event, Outcome
 from facilitator.core.i18n import N_
-from facilitator.core.text import clean_text
-from facilitator.domain import accountability
 from facilitator.domain.agenda import AgendaItem
-from facilitator.domain.kits import PLAN_COLUMNS, plan_fields
+from facilitator.domain.plan_schema import (
+    MAX_ACTIONS,
+    OFFER_ONLY,
+    OFFER_ROLES,
+    check_dates,
+    clean_field,
+    complete_fields,
+    settings,
+)
 from facilitator.domain.polls import Poll, PollRound
-from facilitator.domain.workshops import Participant, Workshop, active_participants
-
-STATUSES = {
-    "planned": N_("Planned"),
-    "in_progress": N_("In progress"),
-    "done": N_("Done"),
-    "delayed": N_("Delayed"),
-    "cancelled": N_("Cancelled"),
-}
-#: Free-text fields and their length limits.
-TEXT_FIELDS = {
-    "objective": 300,
-    "activity": 500,
-    "geography": 200,
-    "indicator": 300,
-    "baseline": 200,
-    "target": 200,
-    "verification": 300,
-    "risks": 500,
-    "budget_source": 200,
-}
-DATE_FIELDS = ("start", "due", "review_date")
-CHOICE_FIELDS = ("action_field", "cycle_phase", "sector", "level", "status")
-ORG_MAX = 120
-CUSTOM_MAX = 300
-MAX_PARTNERS = 20
-MAX_ACTIONS = 1000
-#: Every field a row holds; budget is kept as three fields, shown as one column.
-FIELDS = plan_fields()
-#: Fields a participant changes only through an offer the facilitator accepts.
-OFFER_ONLY = ("lead", "partners")
-OFFER_ROLES = ("lead", "partner")
+from facilitator.domain.workshops import Participant, Workshop
 
 
 class PlanAction(Base):
@@ -100,155 +73,10 @@ def row_dict(row: PlanAction) -> dict[str, Any]:
         "accepted": row.accepted,
         "proposed_by": row.proposed_by,
         "source": {"kind": row.source_kind, "id": row.source_id} if row.source_kind else None,
-        "fields": _complete(row.fields),
+        "fields": complete_fields(row.fields),
         "versions": {name: row.versions.get(name, 0) for name in row.fields},
         "offers": list(row.offers),
     }
-
-
-def _complete(fields: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {name: "" for name in FIELDS}
-    out["partners"] = []
-    out.update(fields)
-    return out
-
-
-def settings(workshop: Workshop) -> dict[str, Any]:
-    """The plan's columns (standard and the kit's own), choices and default currency."""
-    spec = workshop.kit_data.get("plan") or {}
-    columns = spec.get("columns") or list(PLAN_COLUMNS)
-    custom = spec.get("custom_columns") or []
-    return {
-        "columns": [{"id": c, "label": PLAN_COLUMNS[c]} for c in columns]
-        + [{"id": c["id"], "label": c["name"]} for c in custom],
-        "custom": [c["id"] for c in custom],
-        "currency": spec.get("currency", "USD"),
-        "action_fields": [
-            {"id": o["id"], "name": o["name"]} for o in workshop.kit_data.get("action_fields", [])
-        ],
-        "cycle_phases": [
-            {"id": o["id"], "name": o["name"]} for o in workshop.kit_data.get("cycle_phases", [])
-        ],
-        "sectors": workshop.sectors,
-        "levels": list(workshop.kit_data.get("levels", [])),
-        "statuses": [{"id": k, "name": v} for k, v in STATUSES.items()],
-    }
-
-
-# -- validating one field -----------------------------------------------------------------------
-
-
-def _org(value: Any, label: str) -> str:
-    if not isinstance(value, str):
-        raise DomainError(
-            INVALID,
-            "The {field} must be an organisation's name.",
-            values={"field": label},
-            field=label,
-        )
-    return clean_text(value, label, ORG_MAX)
-
-
-def clean_field(config: dict[str, Any], name: str, value: Any) -> Any:
-    """``value`` checked and normalised for field ``name`` under the plan's ``config``
-    (:func:`settings`), or a DomainError naming it."""
-    if name in TEXT_FIELDS or name in config["custom"]:
-        limit = TEXT_FIELDS.get(name, CUSTOM_MAX)
-        if not isinstance(value, str):
-            raise DomainError(INVALID, "{field} must be text.", values={"field": name}, field=name)
-        too_long = N_("{field} must have at most {max} characters.")
-        return clean_text(value, name, limit, one_line=False, too_long=too_long)
-    if name in DATE_FIELDS:
-        if value in ("", None):
-            return ""
-        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise DomainError(
-                INVALID, "{field} must be a date as YYYY-MM-DD.", values={"field": name}, field=name
-            )
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            raise DomainError(
-                INVALID,
-                "{field}: {value} is not a date.",
-                values={"field": name, "value": value},
-                field=name,
-            ) from None
-        return value
-    if name == "lead":
-        return _org(value, "lead")
-    if name == "partners":
-        if not isinstance(value, list) or len(value) > MAX_PARTNERS:
-            raise DomainError(
-                INVALID,
-                "partners must be a list of at most {max} names.",
-                values={"max": MAX_PARTNERS},
-                field=name,
-            )
-        partners: list[str] = []
-        for item in value:
-            partner = _org(item, "partners")
-            if partner and partner.casefold() not in {p.casefold() for p in partners}:
-                partners.append(partner)
-        return partners
-    if name == "budget_amount":
-        if value in ("", None):
-            return ""
-        try:
-            amount = Decimal(str(value).replace(",", "").strip())
-        except InvalidOperation:
-            raise DomainError(INVALID, "The budget must be a number.", field=name) from None
-        if not amount.is_finite() or amount < 0 or amount >= Decimal("1e13"):
-            raise DomainError(INVALID, "The budget must be a number from 0 to 10^13.", field=name)
-        return format(amount.quantize(Decimal("0.01")).normalize(), "f")
-    if name == "budget_currency":
-        if value in ("", None):
-            return ""
-        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{3}", value.strip()):
-            raise DomainError(
-                INVALID, "The currency must be a three-letter code such as USD.", field=name
-            )
-        return value.strip().upper()
-    if name in CHOICE_FIELDS:
-        if value in ("", None):
-            return ""
-        allowed = {
-            "action_field": [o["id"] for o in config["action_fields"]],
-            "cycle_phase": [o["id"] for o in config["cycle_phases"]],
-            "sector": config["sectors"],
-            "level": config["levels"],
-            "status": list(STATUSES),
-        }[name]
-        for known in allowed:
-            if isinstance(value, str) and known.casefold() == value.strip().casefold():
-                return known
-        if not allowed:
-            raise DomainError(
-                INVALID,
-                "{field} must be one of: nothing in this kit.",
-                values={"field": name},
-                field=name,
-            )
-        raise DomainError(
-            INVALID,
-            "{field} must be one of: {choices}.",
-            values={"field": name, "choices": ", ".join(allowed)},
-            field=name,
-        )
-    raise DomainError(
-        INVALID, "The plan has no field {field}.", values={"field": repr(name)}, field=name
-    )
-
-
-def _check_dates(fields: dict[str, Any]) -> None:
-    start, due = fields.get("start"), fields.get("due")
-    if start and due and due < start:
-        raise DomainError(
-            INVALID,
-            "The due date {due} is before the start {start}.",
-            values={"due": due, "start": start},
-            field="due",
-        )
 
 
 # -- operations ---------------------------------------------------------------------------------
@@ -307,7 +135,7 @@ def create(
     clean = {name: clean_field(config, name, value) for name, value in fields.items()}
     if not clean.get("activity") and not clean.get("objective"):
         raise DomainError(INVALID, "Say what the action is: give its activity.", field="activity")
-    _check_dates(clean)
+    check_dates(clean)
     clean.setdefault("status", "planned")
     clean.setdefault("budget_currency", config["currency"])
     number = (
@@ -385,7 +213,7 @@ def edit(
             )
         if not row.accepted and row.proposed_by != participant.id:
             raise DomainError(FORBIDDEN, "Only its author edits a proposed action.")
-    current = _complete(row.fields)
+    current = complete_fields(row.fields)
     for name in changes:
         if name not in versions:
             raise DomainError(
@@ -402,7 +230,7 @@ def edit(
     if "partners" in merged and merged.get("lead"):
         lead = merged["lead"].casefold()
         merged["partners"] = [p for p in merged["partners"] if p.casefold() != lead]
-    _check_dates(merged)
+    check_dates(merged)
     row.fields = merged
     row.versions = {
         **row.versions,
@@ -480,7 +308,7 @@ def offer(
         raise DomainError(INVALID, "Offer to be the lead or a partner.", field="role")
     organisation = participant.organisation
     key = organisation.casefold()
-    fields = _complete(row.fields)
+    fields = complete_fields(row.fields)
     if role == "lead" and fields["lead"].casefold() == key:
         raise DomainError(
             CONFLICT,
@@ -515,7 +343,7 @@ def settle_offer(
         )
     row.offers = [o for o in row.offers if o is not found]
     if accept:
-        fields = _complete(row.fields)
+        fields = complete_fields(row.fields)
         changed: dict[str, Any] = {}
         if found["role"] == "lead":
             changed["lead"] = found["organisation"]
@@ -526,116 +354,3 @@ def settle_offer(
         row.versions = {**row.versions, **{n: row.versions.get(n, 0) + 1 for n in changed}}
     session.flush()
     return _changed(row, protocol.PLAN_UPDATED)
-
-
-# -- the plan as data ---------------------------------------------------------------------------
-
-
-def _rows(session: Session, workshop_id: int) -> list[PlanAction]:
-    return list(
-        session.scalars(
-            select(PlanAction)
-            .where(PlanAction.workshop_id == workshop_id)
-            .order_by(PlanAction.number)
-        )
-    )
-
-
-def plan_actions(session: Session, workshop: Workshop) -> list[dict[str, Any]]:
-    """Accepted rows in the shape of ``docs/plan.md``, ordered by objective (rows with
-    none last), action field (in kit order) and reference."""
-    config = settings(workshop)  # once, not per row
-    field_order = {o["id"]: i for i, o in enumerate(config["action_fields"])}
-    actions = []
-    for row in _rows(session, workshop.id):
-        if not row.accepted:
-            continue
-        f = _complete(row.fields)
-        custom = {c: f.get(c, "") for c in config["custom"]}
-        actions.append(
-            {
-                "ref": row.ref,
-                "objective": f["objective"],
-                "activity": f["activity"],
-                "action_field": f["action_field"],
-                "cycle_phase": f["cycle_phase"],
-                "sector": f["sector"],
-                "lead": f["lead"],
-                "partners": list(f["partners"]),
-                "level": f["level"],
-                "geography": f["geography"],
-                "start": f["start"],
-                "due": f["due"],
-                "budget": {
-                    "amount": f["budget_amount"],
-                    "currency": f["budget_currency"] if f["budget_amount"] else "",
-                    "source": f["budget_source"],
-                },
-                "indicator": f["indicator"],
-                "baseline": f["baseline"],
-                "target": f["target"],
-                "verification": f["verification"],
-                "risks": f["risks"],
-                "review_date": f["review_date"],
-                "status": f["status"],
-                "custom": custom,
-                "_number": row.number,
-            }
-        )
-    actions.sort(
-        key=lambda a: (
-            not a["objective"],  # rows with no objective come last
-            a["objective"].casefold(),
-            field_order.get(a["action_field"], len(field_order)),
-            a["_number"],
-        )
-    )
-    for a in actions:
-        del a["_number"]
-    return actions
-
-
-def organisations_present(session: Session, workshop: Workshop) -> list[str]:
-    seen: dict[str, str] = {}
-    for p in active_participants(session, workshop.id):
-        seen.setdefault(p.organisation.casefold(), p.organisation)
-    return sorted(seen.values(), key=str.casefold)
-
-
-def accountability_view(session: Session, workshop: Workshop) -> dict[str, Any]:
-    """Gaps and ownership of the accepted rows, against the room and the kit's sectors."""
-    actions = plan_actions(session, workshop)
-    organisations = organisations_present(session, workshop)
-    columns = {c["id"] for c in settings(workshop)["columns"]}
-    gaps = accountability.gaps(actions, organisations, workshop.sectors)
-    if "indicator" not in columns:
-        gaps["no_indicator"] = []
-    if "due" not in columns:
-        gaps["no_due_date"] = []
-    if "sector" not in columns:
-        gaps["sectors_without_action"] = []
-    return {
-        "actions": len(actions),
-        "gaps": gaps,
-        "ownership": accountability.ownership(actions, organisations),
-    }
-
-
-@refresher(protocol.PLAN_ACCOUNTABILITY)
-def accountability_refresh(session: Session, workshop_id: int) -> dict[str, Any] | None:
-    workshop = session.get(Workshop, workshop_id)
-    if workshop is None:
-        return None
-    return accountability_view(session, workshop)
-
-
-def snapshot_part(session: Session, workshop: Workshop, role: str) -> dict[str, Any]:
-    """Rows (proposals too: the room sees what is offered), settings, and for the big
-    screens the accountability view."""
-    part: dict[str, Any] = {
-        "settings": settings(workshop),
-        "actions": [row_dict(r) for r in _rows(session, workshop.id)],
-    }
-    if role in ("facilitator", "projector"):
-        part["accountability"] = accountability_view(session, workshop)
-    return part
