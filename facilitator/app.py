@@ -16,7 +16,7 @@ from facilitator.core import compression, i18n
 from facilitator.core import config as config_module
 from facilitator.core.db import db
 from facilitator.core.limits import HTTP_LIMITS, HttpLimits
-from facilitator.documents import exports
+from facilitator.documents import render_client
 from facilitator.domain import polls
 from facilitator.domain.kits import KitLibrary
 from facilitator.edges.sockets import init_app as init_sockets
@@ -47,7 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     polls.configure(app.config["SECRET_KEY"])
-    exports.renderer.configure(
+    render_client.renderer.configure(
         app.config["PDF_RENDER_SECONDS"],
         app.config["PDF_RENDER_MEMORY_MB"],
         app.config["PDF_PROCESSES"],

@@ -186,7 +186,7 @@ def _serve(app, host: str | None, port: int | None) -> None:  # type: ignore[no-
     port = port or app.config["PORT"]
     mode = app.config["ASYNC_MODE"]
     if app.config["PDF_PREWARM"]:
-        from facilitator.documents.exports import renderer  # only when the server warms it
+        from facilitator.documents.render_client import renderer  # only when the server warms it
 
         renderer.start()  # warms up beside the server, so the first PDF is quick too
     click.echo(f"Serving on {host}:{port} ({mode}). Stop with Ctrl+C.", err=True)
@@ -296,7 +296,7 @@ def export(workshop: str, fmt: str, output: Path, number: int | None) -> None:
     """WORKSHOP is a workshop's number or its join code."""
     # Imported when the command runs: each command loads only what it uses.
     from facilitator.core.db import db as database
-    from facilitator.documents import exports
+    from facilitator.documents import exports, plan_csv
     from facilitator.domain.signoff import PlanVersion
     from facilitator.domain.workshops import Workshop, normalise_code
 
@@ -322,7 +322,7 @@ def export(workshop: str, fmt: str, output: Path, number: int | None) -> None:
         if fmt == "json":
             body = version.canonical.encode("utf-8")
         elif fmt == "csv":
-            body = exports.version_csv(version).encode("utf-8")
+            body = plan_csv.version_csv(version).encode("utf-8")
         else:
             try:
                 body = exports.render_now(version.id).pdf

@@ -23,8 +23,8 @@ import pytest
 from pypdf import PdfReader
 
 from facilitator.documents import parts as pdf_parts
-from facilitator.documents.exports import Renderer
 from facilitator.documents.pdf import embedded_plan, render_plan_pdf
+from facilitator.documents.render_client import Renderer
 from facilitator.domain.canonical import canonical_bytes
 
 from .plan_sample import sample_plan, sample_signatures

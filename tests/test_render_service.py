@@ -9,7 +9,7 @@ import signal
 
 import pytest
 
-from facilitator.documents.exports import Renderer
+from facilitator.documents.render_client import Renderer
 from facilitator.domain.canonical import canonical_bytes, digest
 from tests.plan_sample import sample_plan, sample_signatures
 

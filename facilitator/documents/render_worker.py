@@ -1,6 +1,6 @@
 """The PDF render service: a warm process that forks one child per PDF.
 
-Started by :class:`facilitator.documents.exports.Renderer` as
+Started by :class:`facilitator.documents.render_client.Renderer` as
 ``python -m facilitator.documents.render_worker``.
 It imports WeasyPrint and lays out a small plan once (fonts found and loaded), then
 waits for requests on stdin. Each request is rendered in a forked child, so

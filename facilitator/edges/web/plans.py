@@ -29,7 +29,7 @@ from sqlalchemy.orm import defer
 from facilitator.core.db import db
 from facilitator.core.runtime import run_blocking
 from facilitator.core.transport import socketio
-from facilitator.documents import exports, mail
+from facilitator.documents import exports, mail, plan_csv, verification
 from facilitator.domain.signoff import DECISIONS, PlanVersion, signatures
 from facilitator.domain.workshops import Workshop
 from facilitator.edges import identity
@@ -93,7 +93,9 @@ def share_json(key: str) -> Response:
 def share_csv(key: str) -> Response:
     version, workshop = _version(key)
     return _download(
-        exports.version_csv(version), "text/csv; charset=utf-8", _filename(workshop, version, "csv")
+        plan_csv.version_csv(version),
+        "text/csv; charset=utf-8",
+        _filename(workshop, version, "csv"),
     )
 
 
@@ -258,9 +260,9 @@ def verify() -> Any:
             if len(data) > MAX_UPLOAD:
                 result = {"status": "invalid", "message": "The file is larger than 50 MB."}
             else:
-                result = exports.verify_pdf(s, data)
+                result = verification.verify_pdf(s, data)
         elif text.strip():
-            result = exports.verify_hash(s, text)
+            result = verification.verify_hash(s, text)
         else:
             result = {"status": "invalid", "message": "Choose a PDF file or paste a hash."}
     code = 400 if result["status"] == "invalid" else 200
