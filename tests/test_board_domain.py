@@ -6,7 +6,7 @@ import pytest
 
 from facilitator.core.db import db
 from facilitator.core.errors import DomainError
-from facilitator.domain import board
+from facilitator.domain import board, board_controls, board_groups
 from facilitator.domain import workshops as ws
 
 NOTE = {
@@ -79,10 +79,10 @@ def test_a_group_move_keeps_its_notes_on_the_board(on_board):
     workshop_id, _ = on_board
     with db.transaction() as s:
         w = s.get(ws.Workshop, workshop_id)
-        group = board.create_group(s, w, None, "Finance", 100, 100).result["group"]
+        group = board_groups.create_group(s, w, None, "Finance", 100, 100).result["group"]
         note = board.create_note(s, w, None, "edge", "yellow", 1100, 700).result["note"]
         board.move_note(s, w, None, note["id"], 1100, 700, group["id"], True)
-        moved = board.move_group(s, w, None, group["id"], 300, 300)
+        moved = board_groups.move_group(s, w, None, group["id"], 300, 300)
     positions = moved.events[0].data["notes"]
     assert positions == [
         {"id": note["id"], "x": board.BOARD_WIDTH, "y": board.BOARD_HEIGHT, "private": False}
@@ -93,7 +93,7 @@ def test_a_locked_board_refuses_participants_but_not_the_facilitator(on_board):
     workshop_id, person = on_board
     with db.transaction() as s:
         w = s.get(ws.Workshop, workshop_id)
-        board.change_settings(s, w, True, None, None)
+        board_controls.change_settings(s, w, True, None, None)
         with pytest.raises(DomainError) as caught:
             board.create_note(s, w, s.get(ws.Participant, person), "no", "yellow", 1, 1)
         assert board.create_note(s, w, None, "yes", "yellow", 1, 1).result["note"]["text"] == "yes"

@@ -17,7 +17,7 @@ from facilitator.actions.spec import (
 from facilitator.core import protocol
 from facilitator.core.events import Outcome
 from facilitator.core.limits import TokenBuckets
-from facilitator.domain import board
+from facilitator.domain import board, board_controls, board_groups
 
 BOARD = {"board"}
 #: Drag positions accepted per second from one caller; more are dropped unread.
@@ -118,7 +118,7 @@ class NewGroup(Params):
 
 @action(protocol.GROUP_CREATE, roles=FACILITATOR_OR_PARTICIPANT, params=NewGroup, stage_types=BOARD)
 def create_group(ctx: Context, p: NewGroup) -> Outcome:
-    return board.create_group(ctx.session, ctx.workshop, ctx.participant, p.title, p.x, p.y)
+    return board_groups.create_group(ctx.session, ctx.workshop, ctx.participant, p.title, p.x, p.y)
 
 
 class RenameGroup(Params):
@@ -130,7 +130,9 @@ class RenameGroup(Params):
     protocol.GROUP_RENAME, roles=FACILITATOR_OR_PARTICIPANT, params=RenameGroup, stage_types=BOARD
 )
 def rename_group(ctx: Context, p: RenameGroup) -> Outcome:
-    return board.rename_group(ctx.session, ctx.workshop, ctx.participant, p.group_id, p.title)
+    return board_groups.rename_group(
+        ctx.session, ctx.workshop, ctx.participant, p.group_id, p.title
+    )
 
 
 class MoveGroup(Params):
@@ -141,7 +143,7 @@ class MoveGroup(Params):
 
 @action(protocol.GROUP_MOVE, roles=FACILITATOR_OR_PARTICIPANT, params=MoveGroup, stage_types=BOARD)
 def move_group(ctx: Context, p: MoveGroup) -> Outcome:
-    return board.move_group(ctx.session, ctx.workshop, ctx.participant, p.group_id, p.x, p.y)
+    return board_groups.move_group(ctx.session, ctx.workshop, ctx.participant, p.group_id, p.x, p.y)
 
 
 class GroupRef(Params):
@@ -150,7 +152,7 @@ class GroupRef(Params):
 
 @action(protocol.GROUP_DELETE, roles=FACILITATOR_OR_PARTICIPANT, params=GroupRef, stage_types=BOARD)
 def delete_group(ctx: Context, p: GroupRef) -> Outcome:
-    return board.delete_group(ctx.session, ctx.workshop, ctx.participant, p.group_id)
+    return board_groups.delete_group(ctx.session, ctx.workshop, ctx.participant, p.group_id)
 
 
 class BoardSettings(Params):
@@ -161,12 +163,12 @@ class BoardSettings(Params):
 
 @action(protocol.BOARD_SETTINGS, roles=FACILITATOR, params=BoardSettings)
 def board_settings(ctx: Context, p: BoardSettings) -> Outcome:
-    return board.change_settings(ctx.session, ctx.workshop, p.locked, p.private, p.authors)
+    return board_controls.change_settings(ctx.session, ctx.workshop, p.locked, p.private, p.authors)
 
 
 @action(protocol.BOARD_REVEAL, roles=FACILITATOR, params=NoParams)
 def reveal(ctx: Context, p: NoParams) -> Outcome:
-    return board.reveal(ctx.session, ctx.workshop)
+    return board_controls.reveal(ctx.session, ctx.workshop)
 
 
 class Focus(Params):
@@ -176,4 +178,4 @@ class Focus(Params):
 
 @action(protocol.BOARD_FOCUS, roles=FACILITATOR, params=Focus)
 def focus(ctx: Context, p: Focus) -> Outcome:
-    return board.focus(ctx.session, ctx.workshop, p.note_id, p.group_id)
+    return board_controls.focus(ctx.session, ctx.workshop, p.note_id, p.group_id)

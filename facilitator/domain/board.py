@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from facilitator.core import protocol, quotas
 from facilitator.core.db import Base, utcnow
@@ -158,6 +158,14 @@ def _board_view(data: dict[str, Any], role: str) -> dict[str, Any]:
     return {**data, "notes": [note_view(n, role) for n in data["notes"]]}
 
 
+@redacted_for(protocol.GROUP_MOVED)
+def _group_moved_view(data: dict[str, Any], role: str) -> dict[str, Any]:
+    # Positions of private notes are not given away by moving their group.
+    if role == "facilitator":
+        return data
+    return {**data, "notes": [n for n in data["notes"] if not n["private"]]}
+
+
 # -- loading and checks -----------------------------------------------------------
 
 
@@ -168,7 +176,7 @@ def current_board(workshop: Workshop) -> Stage:
     return stage
 
 
-def _author_names(session: Session, notes: list[Note]) -> dict[int, str]:
+def author_names(session: Session, notes: list[Note]) -> dict[int, str]:
     ids = {n.author_id for n in notes if n.author_id is not None}
     if not ids:
         return {}
@@ -177,12 +185,12 @@ def _author_names(session: Session, notes: list[Note]) -> dict[int, str]:
 
 
 def _full(session: Session, note: Note, stage: Stage) -> dict[str, Any]:
-    names = _author_names(session, [note])
+    names = author_names(session, [note])
     author = names.get(note.author_id) if note.author_id else "Facilitator"
     return note_dict(note, stage, author)
 
 
-def _get_note(session: Session, workshop: Workshop, note_id: int) -> tuple[Note, Stage]:
+def get_note(session: Session, workshop: Workshop, note_id: int) -> tuple[Note, Stage]:
     note = session.get(Note, note_id)
     if note is None or note.workshop_id != workshop.id:
         raise DomainError(NOT_FOUND, "There is no note {id} on this board.", values={"id": note_id})
@@ -191,7 +199,7 @@ def _get_note(session: Session, workshop: Workshop, note_id: int) -> tuple[Note,
     return note, stage
 
 
-def _get_group(session: Session, workshop: Workshop, group_id: int) -> NoteGroup:
+def get_group(session: Session, workshop: Workshop, group_id: int) -> NoteGroup:
     group = session.get(NoteGroup, group_id)
     if group is None or group.workshop_id != workshop.id:
         raise DomainError(
@@ -200,7 +208,7 @@ def _get_group(session: Session, workshop: Workshop, group_id: int) -> NoteGroup
     return group
 
 
-def _check_participant_may_change(
+def check_participant_may_change(
     stage: Stage, workshop: Workshop, participant: Participant | None
 ) -> None:
     """Participants change only the current, unlocked board; the facilitator any board."""
@@ -228,7 +236,7 @@ def _clean_text(text: str) -> str:
     )
 
 
-def _clean_title(title: str) -> str:
+def clean_title(title: str) -> str:
     refusal = N_("A group title has 1 to {max} characters.")
     return clean_text(title, "title", GROUP_TITLE_MAX, missing=refusal, too_long=refusal)
 
@@ -259,7 +267,7 @@ def create_note(
     y: float,
 ) -> Outcome:
     stage = current_board(workshop)
-    _check_participant_may_change(stage, workshop, participant)
+    check_participant_may_change(stage, workshop, participant)
     if participant is not None:
         quotas.check(
             session,
@@ -295,8 +303,8 @@ def edit_note(
     text: str | None,
     colour: str | None,
 ) -> Outcome:
-    note, stage = _get_note(session, workshop, note_id)
-    _check_participant_may_change(stage, workshop, participant)
+    note, stage = get_note(session, workshop, note_id)
+    check_participant_may_change(stage, workshop, participant)
     _check_owner(note, participant)
     if note.version != version:
         raise DomainError(
@@ -328,12 +336,12 @@ def move_note(
     group_id: int | None,
     set_group: bool,
 ) -> Outcome:
-    note, stage = _get_note(session, workshop, note_id)
-    _check_participant_may_change(stage, workshop, participant)
+    note, stage = get_note(session, workshop, note_id)
+    check_participant_may_change(stage, workshop, participant)
     _check_owner(note, participant)
     if set_group:
         if group_id is not None:
-            group = _get_group(session, workshop, group_id)
+            group = get_group(session, workshop, group_id)
             if group.stage_id != stage.id:
                 raise DomainError(
                     NOT_FOUND, "There is no group {id} on this board.", values={"id": group_id}
@@ -366,8 +374,8 @@ def drag_note(
     y: float,
 ) -> Outcome:
     """A position while dragging: checked like a move, passed on, never stored."""
-    note, stage = _get_note(session, workshop, note_id)
-    _check_participant_may_change(stage, workshop, participant)
+    note, stage = get_note(session, workshop, note_id)
+    check_participant_may_change(stage, workshop, participant)
     _check_owner(note, participant)
     if note.private:
         return Outcome(result={"note_id": note.id})
@@ -378,8 +386,8 @@ def drag_note(
 def delete_note(
     session: Session, workshop: Workshop, participant: Participant | None, note_id: int
 ) -> Outcome:
-    note, stage = _get_note(session, workshop, note_id)
-    _check_participant_may_change(stage, workshop, participant)
+    note, stage = get_note(session, workshop, note_id)
+    check_participant_may_change(stage, workshop, participant)
     _check_owner(note, participant)
     session.delete(note)
     session.flush()
@@ -387,199 +395,12 @@ def delete_note(
     return Outcome(result=data, events=[Event(protocol.NOTE_DELETED, data)])
 
 
-# -- groups ---------------------------------------------------------------------------------
-
-
-def _check_may_group(stage: Stage, workshop: Workshop, participant: Participant | None) -> None:
-    _check_participant_may_change(stage, workshop, participant)
-    if participant is not None and not settings(stage)["participants_group"]:
-        raise DomainError(FORBIDDEN, "Only the facilitator groups notes on this board.")
-
-
-def create_group(
-    session: Session,
-    workshop: Workshop,
-    participant: Participant | None,
-    title: str,
-    x: float,
-    y: float,
-) -> Outcome:
-    stage = current_board(workshop)
-    _check_may_group(stage, workshop, participant)
-    if participant is not None:
-        quotas.check(
-            session,
-            NoteGroup,
-            [NoteGroup.stage_id == stage.id],
-            quotas.GROUPS_PER_BOARD,
-            N_(
-                "You have reached the limit of {limit} groups on this board. "
-                "Ask the facilitator if more are needed."
-            ),
-        )
-    group = NoteGroup(
-        workshop_id=workshop.id, stage_id=stage.id, title=_clean_title(title), x=x, y=y
-    )
-    session.add(group)
-    session.flush()
-    return Outcome(
-        result={"group": group.as_dict()},
-        events=[Event(protocol.GROUP_CREATED, {"group": group.as_dict()})],
-    )
-
-
-def _group_stage(workshop: Workshop, group: NoteGroup) -> Stage:
-    stage = object_session(group).get(Stage, group.stage_id)  # type: ignore[union-attr]
-    assert stage is not None
-    return stage
-
-
-def rename_group(
-    session: Session,
-    workshop: Workshop,
-    participant: Participant | None,
-    group_id: int,
-    title: str,
-) -> Outcome:
-    group = _get_group(session, workshop, group_id)
-    _check_may_group(_group_stage(workshop, group), workshop, participant)
-    group.title = _clean_title(title)
-    session.flush()
-    return Outcome(
-        result={"group": group.as_dict()},
-        events=[Event(protocol.GROUP_UPDATED, {"group": group.as_dict()})],
-    )
-
-
-def move_group(
-    session: Session,
-    workshop: Workshop,
-    participant: Participant | None,
-    group_id: int,
-    x: float,
-    y: float,
-) -> Outcome:
-    """Move a group and its notes by the same offset, kept inside the board."""
-    group = _get_group(session, workshop, group_id)
-    _check_may_group(_group_stage(workshop, group), workshop, participant)
-    notes = list(session.scalars(select(Note).where(Note.group_id == group.id)))
-    dx, dy = x - group.x, y - group.y
-    group.x, group.y = x, y
-    for note in notes:
-        note.x = min(max(note.x + dx, 0.0), BOARD_WIDTH)
-        note.y = min(max(note.y + dy, 0.0), BOARD_HEIGHT)
-    session.flush()
-    data = {
-        "group": group.as_dict(),
-        "notes": [{"id": n.id, "x": n.x, "y": n.y, "private": n.private} for n in notes],
-    }
-    return Outcome(result={"group": group.as_dict()}, events=[Event(protocol.GROUP_MOVED, data)])
-
-
-@redacted_for(protocol.GROUP_MOVED)
-def _group_moved_view(data: dict[str, Any], role: str) -> dict[str, Any]:
-    # Positions of private notes are not given away by moving their group.
-    if role == "facilitator":
-        return data
-    return {**data, "notes": [n for n in data["notes"] if not n["private"]]}
-
-
-def delete_group(
-    session: Session, workshop: Workshop, participant: Participant | None, group_id: int
-) -> Outcome:
-    """Remove a group; its notes stay where they are, ungrouped."""
-    group = _get_group(session, workshop, group_id)
-    _check_may_group(_group_stage(workshop, group), workshop, participant)
-    notes = list(session.scalars(select(Note.id).where(Note.group_id == group.id)))
-    session.execute(Note.__table__.update().where(Note.group_id == group.id).values(group_id=None))
-    session.delete(group)
-    session.flush()
-    data = {"group_id": group_id, "stage_id": group.stage_id, "note_ids": notes}
-    return Outcome(result=data, events=[Event(protocol.GROUP_DELETED, data)])
-
-
-# -- the facilitator's controls ---------------------------------------------------------
-
-
-def _all_notes(session: Session, stage: Stage) -> list[dict[str, Any]]:
+def all_notes(session: Session, stage: Stage) -> list[dict[str, Any]]:
     notes = list(session.scalars(select(Note).where(Note.stage_id == stage.id).order_by(Note.id)))
-    names = _author_names(session, notes)
+    names = author_names(session, notes)
     return [
         note_dict(n, stage, names.get(n.author_id) if n.author_id else "Facilitator") for n in notes
     ]
-
-
-def change_settings(
-    session: Session,
-    workshop: Workshop,
-    locked: bool | None,
-    private: bool | None,
-    authors: str | None,
-) -> Outcome:
-    stage = current_board(workshop)
-    before = settings(stage)
-    state = dict(stage.state or {})
-    if locked is not None:
-        state["locked"] = locked
-    if private is not None:
-        state["private"] = private
-    if authors is not None:
-        if authors not in AUTHOR_MODES:
-            raise DomainError(
-                INVALID,
-                "authors must be one of {modes}.",
-                values={"modes": ", ".join(AUTHOR_MODES)},
-            )
-        state["authors"] = authors
-    stage.state = state
-    session.flush()
-    after = settings(stage)
-    if after == before:
-        return Outcome(result={"settings": after})
-    data: dict[str, Any] = {"stage_id": stage.id, "settings": after}
-    if after["authors"] != before["authors"]:
-        data["notes"] = _all_notes(session, stage)  # who wrote what is shown differently now
-    return Outcome(result={"settings": after}, events=[Event(protocol.BOARD_CHANGED, data)])
-
-
-def reveal(session: Session, workshop: Workshop) -> Outcome:
-    """Show every private note to everyone at once and leave private mode."""
-    stage = current_board(workshop)
-    for note in session.scalars(select(Note).where(Note.stage_id == stage.id, Note.private)):
-        note.private = False
-    stage.state = {**(stage.state or {}), "private": False}
-    session.flush()
-    data = {"stage_id": stage.id, "settings": settings(stage), "notes": _all_notes(session, stage)}
-    return Outcome(
-        result={"revealed": len(data["notes"])}, events=[Event(protocol.BOARD_CHANGED, data)]
-    )
-
-
-def focus(
-    session: Session, workshop: Workshop, note_id: int | None, group_id: int | None
-) -> Outcome:
-    stage = current_board(workshop)
-    if note_id is not None and group_id is not None:
-        raise DomainError(INVALID, "Focus one note or one group, not both.")
-    target: dict[str, Any] | None = None
-    if note_id is not None:
-        note, note_stage = _get_note(session, workshop, note_id)
-        if note_stage.id != stage.id:
-            raise DomainError(
-                NOT_FOUND, "There is no note {id} on this board.", values={"id": note_id}
-            )
-        target = {"note_id": note.id}
-    elif group_id is not None:
-        group = _get_group(session, workshop, group_id)
-        if group.stage_id != stage.id:
-            raise DomainError(
-                NOT_FOUND, "There is no group {id} on this board.", values={"id": group_id}
-            )
-        target = {"group_id": group.id}
-    stage.state = {**(stage.state or {}), "focus": target}
-    session.flush()
-    data = {"stage_id": stage.id, "settings": settings(stage)}
-    return Outcome(result={"focus": target}, events=[Event(protocol.BOARD_CHANGED, data)])
 
 
 # -- snapshot part ------------------------------------------------------------------------
@@ -597,7 +418,7 @@ def boards_shared(session: Session, workshop: Workshop) -> dict[str, Any]:
         )
         boards[str(stage.id)] = {
             "settings": settings(stage),
-            "notes": _all_notes(session, stage),
+            "notes": all_notes(session, stage),
             "groups": [g.as_dict() for g in groups],
             "width": BOARD_WIDTH,
             "height": BOARD_HEIGHT,
