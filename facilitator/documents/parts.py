@@ -22,12 +22,9 @@ thread with WeasyPrint loaded, so the forked processes start warm.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
-import resource
-import signal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -37,7 +34,7 @@ from xml.etree import ElementTree
 import pikepdf
 from weasyprint import CSS, Attachment
 
-from facilitator.documents.frames import read_frame, write_frame
+from facilitator.documents.forking import Forked, PartStopped, expect, fork, send, stop
 
 log = logging.getLogger(__name__)
 
@@ -220,24 +217,6 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _send(stream: Any, kind: bytes, body: bytes) -> None:
-    write_frame(stream, kind + body)
-
-
-def _receive(stream: Any) -> tuple[bytes, bytes]:
-    """The next message from a part's process: its kind and its body; an error message
-    (b"E") is raised as RuntimeError, an end of stream is kind b""."""
-    frame = read_frame(stream)
-    if not frame:
-        return b"", b""
-    kind, body = frame[:1], frame[1:]
-    if kind == b"E":
-        raise RuntimeError(body.decode("utf-8", "replace"))
-    if kind == b"M":
-        raise PartOutOfMemory(body.decode("utf-8", "replace"))
-    return kind, body
-
-
 def _part_process(
     root: ElementTree.Element,
     names: Sequence[str],
@@ -252,120 +231,14 @@ def _part_process(
     logging.getLogger("weasyprint").addHandler(warnings)
     document, part = lay_out_part(root, names, labels, render)
     pages = [[p.landscape, p.anchors, p.bookmarks] for p in part.pages]
-    _send(stream, b"L", json.dumps({"starts": part.unit_starts, "pages": pages}).encode())
+    send(stream, b"L", json.dumps({"starts": part.unit_starts, "pages": pages}).encode())
     pdf = document.write_pdf()
-    _send(stream, b"W", json.dumps(warnings.messages).encode())
-    _send(stream, b"P", pdf)
+    send(stream, b"W", json.dumps(warnings.messages).encode())
+    send(stream, b"P", pdf)
 
 
-@dataclass
-class _Forked:
-    """A part's process: its pid and the read end of its pipe."""
-
-    pid: int
-    stream: Any
-    names: list[str]
-
-
-def _fork(work: Callable[[Any], None], names: list[str], shares: int) -> _Forked:
-    """Run ``work(stream)`` in a forked process writing to a pipe, with ``1/shares`` of
-    the memory the caller may still take; an exception there ends the stream with b"E"
-    and a one-line error (b"M" when it ran out of memory)."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child never returns into the caller, whatever happens
-        code = 1
-        try:
-            os.close(read_end)
-            _die_with_parent()
-            ceiling = _share_address_space(shares)
-            with os.fdopen(write_end, "wb") as stream:
-                try:
-                    work(stream)
-                    code = 0
-                except Exception as exc:  # reported to the parent as one line
-                    message = f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")
-                    memory = isinstance(exc, MemoryError) or near_address_limit(ceiling)
-                    _send(stream, b"M" if memory else b"E", message)
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    return _Forked(pid, os.fdopen(read_end, "rb"), names)
-
-
-class PartOutOfMemory(RuntimeError):
-    """A part's process ran out of its share of the render's memory."""
-
-
-def _share_address_space(shares: int) -> int | None:
-    """Lower this process's address-space limit to its share of what the render may
-    still map (the limit it inherited less what is mapped now), so the parts together
-    stay within the render's memory limit; the new limit in bytes, if any (Linux)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if soft == resource.RLIM_INFINITY or shares <= 1:
-        return None
-    try:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            mapped = int(statm.read().split()[0]) * resource.getpagesize()
-    except OSError:
-        return None
-    if soft <= mapped:
-        return soft
-    ceiling = mapped + (soft - mapped) // shares
-    resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
-    return ceiling
-
-
-def near_address_limit(ceiling: int | None) -> bool:
-    """Whether this process's address space came within 5 % of ``ceiling``: out of
-    memory, C code fails in its own ways rather than with MemoryError."""
-    if ceiling is None:
-        return False
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmPeak:"):
-                    return int(line.split()[1]) * 1024 >= ceiling * 0.95
-    except OSError:
-        pass
-    return False
-
-
-def _die_with_parent() -> None:
-    """Linux: stop this process if the one that forked it dies (a render stopped at its
-    time limit takes its parts with it)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the parent's limits still stop it
-        pass
-
-
-class PartStopped(RuntimeError):
-    """A part's process ended without its answer: ``status`` is its wait status (a
-    signal such as SIGXCPU at the render's time limit)."""
-
-    def __init__(self, status: int) -> None:
-        if os.WIFSIGNALED(status):
-            reason = f"stopped by signal {os.WTERMSIG(status)}"
-        else:
-            reason = f"ended early (exit status {os.WEXITSTATUS(status)})"
-        super().__init__(f"a part of the PDF {reason}")
-        self.status = status
-
-
-def _expect(forked: _Forked, kind: bytes) -> bytes:
-    got, body = _receive(forked.stream)
-    if got != kind:
-        _, status = os.waitpid(forked.pid, 0)
-        forked.pid = 0
-        raise PartStopped(status)
-    return body
-
-
-def _laid_out(forked: _Forked) -> Part:
-    meta = json.loads(_expect(forked, b"L"))
+def _laid_out(forked: Forked) -> Part:
+    meta = json.loads(expect(forked, b"L"))
     part = Part(forked.names, unit_starts=meta["starts"])
     part.pages = [
         PartPage(landscape, anchors, [(level, label) for level, label in marks])
@@ -374,29 +247,16 @@ def _laid_out(forked: _Forked) -> Part:
     return part
 
 
-def _finish(forked: _Forked, part: Part) -> None:
+def _finish(forked: Forked, part: Part) -> None:
     """The part's warnings (logged here) and PDF, and its process waited for."""
-    for message in json.loads(_expect(forked, b"W")):
+    for message in json.loads(expect(forked, b"W")):
         logging.getLogger("weasyprint").warning("%s", message)
-    part.pdf = _expect(forked, b"P")
+    part.pdf = expect(forked, b"P")
     forked.stream.close()
     _, status = os.waitpid(forked.pid, 0)
     forked.pid = 0
     if status != 0:
         raise PartStopped(status)
-
-
-def _stop(forked: Sequence[_Forked]) -> None:
-    """After a failure: end the parts' processes still running."""
-    for one in forked:
-        one.stream.close()
-        if one.pid:
-            try:
-                os.kill(one.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            os.waitpid(one.pid, 0)
-            one.pid = 0
 
 
 # -- the whole ---------------------------------------------------------------------------------
@@ -530,11 +390,11 @@ def render_in_parts(
     labels = take_labels(root)
     units = units_of(body_of(root))
     groups = share([u for u in units if u.name != FRAME_UNIT], processes)
-    forked: list[_Forked] = []
+    forked: list[Forked] = []
     try:
         for names in groups:
             forked.append(
-                _fork(
+                fork(
                     lambda stream, names=names: _part_process(root, names, labels, render, stream),
                     names,
                     len(groups),
@@ -552,6 +412,6 @@ def render_in_parts(
         for one, part in zip(forked, parts, strict=True):
             _finish(one, part)
     except BaseException:
-        _stop(forked)
+        stop(forked)
         raise
     return assemble(pdf, frame_pages, parts)

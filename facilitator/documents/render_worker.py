@@ -28,8 +28,8 @@ import signal
 import sys
 from typing import BinaryIO
 
+from facilitator.documents.forking import PartOutOfMemory, PartStopped, near_address_limit
 from facilitator.documents.frames import HEADER, read_frame, write_frame
-from facilitator.documents.parts import PartOutOfMemory, PartStopped, near_address_limit
 from facilitator.documents.pdf import render_plan_pdf
 from facilitator.domain.canonical import canonical_bytes
 
