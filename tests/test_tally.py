@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from facilitator.core.errors import DomainError
-from facilitator.domain.tally import METHODS, check_rule, instant_runoff, outcome
+from facilitator.domain.tally import METHODS, check_rule, outcome
+from facilitator.domain.tally_options import instant_runoff
 
 
 def decide(method, ballots, config=None, **rule):
