@@ -16,6 +16,7 @@ from facilitator.actions.spec import (
 )
 from facilitator.core import protocol
 from facilitator.core.events import Outcome, redacted_for
+from facilitator.domain import placements
 from facilitator.domain import stakeholders as sh
 
 MAP = {"stakeholder_map"}
@@ -114,7 +115,7 @@ def remove(ctx: Context, p: StakeholderRef) -> Outcome:
 @action(protocol.STAKEHOLDER_ADOPT, roles=FACILITATOR, params=StakeholderRef)
 def adopt(ctx: Context, p: StakeholderRef) -> Outcome:
     """Move the card to where the room, by median, placed it."""
-    return sh.adopt_median(ctx.session, ctx.workshop, p.stakeholder_id)
+    return placements.adopt_median(ctx.session, ctx.workshop, p.stakeholder_id)
 
 
 class Mode(Params):
@@ -123,13 +124,13 @@ class Mode(Params):
 
 @action(protocol.MAP_MODE, roles=FACILITATOR, params=Mode)
 def mode(ctx: Context, p: Mode) -> Outcome:
-    return sh.set_mode(ctx.session, ctx.workshop, p.participatory)
+    return placements.set_mode(ctx.session, ctx.workshop, p.participatory)
 
 
 @action(protocol.PLACEMENT_SET, roles=PARTICIPANT, params=Place, stage_types=MAP)
 def place_privately(ctx: Context, p: Place) -> Outcome:
     assert ctx.participant is not None
-    return sh.place_privately(
+    return placements.place_privately(
         ctx.session, ctx.workshop, ctx.participant, p.stakeholder_id, p.power, p.interest
     )
 

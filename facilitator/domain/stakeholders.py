@@ -165,7 +165,7 @@ def summarise(points: list[tuple[float, float]], scale_max: int) -> dict[str, An
 # -- loading and checks ----------------------------------------------------------------------
 
 
-def _get(session: Session, workshop: Workshop, stakeholder_id: int) -> Stakeholder:
+def get_stakeholder(session: Session, workshop: Workshop, stakeholder_id: int) -> Stakeholder:
     item = session.get(Stakeholder, stakeholder_id)
     if item is None or item.workshop_id != workshop.id:
         raise DomainError(
@@ -176,7 +176,7 @@ def _get(session: Session, workshop: Workshop, stakeholder_id: int) -> Stakehold
     return item
 
 
-def _map_stage(workshop: Workshop) -> Any:
+def map_stage(workshop: Workshop) -> Any:
     stage = workshop.current_stage
     if stage is None or stage.type != "stakeholder_map":
         raise DomainError(STAGE, "The current stage is not the stakeholder map.")
@@ -195,7 +195,7 @@ def _text(value: str, label: str, limit: int, required: bool = False) -> str:
     return clean_text(value, label, limit, missing=missing)
 
 
-def _in_scale(value: float, label: str, scale_max: int) -> float:
+def in_scale(value: float, label: str, scale_max: int) -> float:
     if not 0 <= value <= scale_max:
         raise DomainError(
             INVALID,
@@ -227,7 +227,7 @@ def add(
     """The facilitator adds a card; a participant's card is a proposal to accept."""
     scale = map_spec(workshop)["scale_max"]
     if participant is not None:
-        _map_stage(workshop)
+        map_stage(workshop)
         quotas.check(
             session,
             Stakeholder,
@@ -244,8 +244,8 @@ def add(
         category=_text(category, "category", 80),
         sector=_text(sector, "sector", 60),
         level=_text(level, "level", 40),
-        power=_in_scale(power if power is not None else scale / 2, "power", scale),
-        interest=_in_scale(interest if interest is not None else scale / 2, "interest", scale),
+        power=in_scale(power if power is not None else scale / 2, "power", scale),
+        interest=in_scale(interest if interest is not None else scale / 2, "interest", scale),
         status=PROPOSED if participant is not None else ACCEPTED,
         proposed_by=participant.id if participant else None,
     )
@@ -256,7 +256,7 @@ def add(
 
 
 def accept(session: Session, workshop: Workshop, stakeholder_id: int) -> Outcome:
-    item = _get(session, workshop, stakeholder_id)
+    item = get_stakeholder(session, workshop, stakeholder_id)
     scale = map_spec(workshop)["scale_max"]
     if item.status == ACCEPTED:
         return Outcome(result={"stakeholder": as_dict(item, scale)})
@@ -276,7 +276,7 @@ def update(
     version: int,
     changes: dict[str, Any],
 ) -> Outcome:
-    item = _get(session, workshop, stakeholder_id)
+    item = get_stakeholder(session, workshop, stakeholder_id)
     scale = map_spec(workshop)["scale_max"]
     if item.version != version:
         raise DomainError(
@@ -300,16 +300,16 @@ def place(
     session: Session, workshop: Workshop, stakeholder_id: int, power: float, interest: float
 ) -> Outcome:
     """Put a card on the grid; the last committed placement wins."""
-    item = _get(session, workshop, stakeholder_id)
+    item = get_stakeholder(session, workshop, stakeholder_id)
     scale = map_spec(workshop)["scale_max"]
-    item.power = _in_scale(power, "power", scale)
-    item.interest = _in_scale(interest, "interest", scale)
+    item.power = in_scale(power, "power", scale)
+    item.interest = in_scale(interest, "interest", scale)
     session.flush()
     return Outcome(result={"stakeholder": as_dict(item, scale)}, events=[_changed(item, scale)])
 
 
 def remove(session: Session, workshop: Workshop, stakeholder_id: int) -> Outcome:
-    item = _get(session, workshop, stakeholder_id)
+    item = get_stakeholder(session, workshop, stakeholder_id)
     session.delete(item)
     session.flush()
     data = {"stakeholder_id": stakeholder_id, "merged_into": None}
@@ -321,8 +321,8 @@ def merge(session: Session, workshop: Workshop, stakeholder_id: int, into_id: in
     already placed the other card; the duplicate is removed."""
     if stakeholder_id == into_id:
         raise DomainError(INVALID, "A stakeholder cannot be merged into itself.")
-    duplicate = _get(session, workshop, stakeholder_id)
-    target = _get(session, workshop, into_id)
+    duplicate = get_stakeholder(session, workshop, stakeholder_id)
+    target = get_stakeholder(session, workshop, into_id)
     scale = map_spec(workshop)["scale_max"]
     placed = set(
         session.scalars(
@@ -346,20 +346,12 @@ def merge(session: Session, workshop: Workshop, stakeholder_id: int, into_id: in
         events=[
             Event(protocol.STAKEHOLDER_REMOVED, removed),
             _changed(target, scale),
-            _summary_event(session, target.id, scale),
+            summary_event(session, target.id, scale),
         ],
     )
 
 
-def set_mode(session: Session, workshop: Workshop, participatory: bool) -> Outcome:
-    stage = _map_stage(workshop)
-    stage.state = {**(stage.state or {}), "participatory": participatory}
-    session.flush()
-    data = {"stage_id": stage.id, "settings": map_settings(workshop)}
-    return Outcome(result=data, events=[Event(protocol.MAP_CHANGED, data)])
-
-
-def _points(session: Session, stakeholder_id: int) -> list[tuple[float, float]]:
+def placement_points(session: Session, stakeholder_id: int) -> list[tuple[float, float]]:
     rows = session.execute(
         select(Placement.power, Placement.interest).where(
             Placement.stakeholder_id == stakeholder_id
@@ -368,63 +360,12 @@ def _points(session: Session, stakeholder_id: int) -> list[tuple[float, float]]:
     return [(p, i) for p, i in rows.all()]
 
 
-def _summary_event(session: Session, stakeholder_id: int, scale: int) -> Event:
+def summary_event(session: Session, stakeholder_id: int, scale: int) -> Event:
     data = {
         "stakeholder_id": stakeholder_id,
-        "summary": summarise(_points(session, stakeholder_id), scale),
+        "summary": summarise(placement_points(session, stakeholder_id), scale),
     }
     return Event(protocol.PLACEMENT_SUMMARY, data)
-
-
-def place_privately(
-    session: Session,
-    workshop: Workshop,
-    participant: Participant,
-    stakeholder_id: int,
-    power: float,
-    interest: float,
-) -> Outcome:
-    """A participant's own placement; the room sees only the summary."""
-    _map_stage(workshop)
-    if not map_settings(workshop)["participatory"]:
-        raise DomainError(STAGE, "The facilitator places the stakeholders in this round.")
-    item = _get(session, workshop, stakeholder_id)
-    if item.status != ACCEPTED:
-        raise DomainError(CONFLICT, "This stakeholder is still a proposal.")
-    scale = map_spec(workshop)["scale_max"]
-    power, interest = _in_scale(power, "power", scale), _in_scale(interest, "interest", scale)
-    placement = session.scalar(
-        select(Placement).where(
-            Placement.stakeholder_id == item.id, Placement.participant_id == participant.id
-        )
-    )
-    if placement is None:
-        placement = Placement(
-            stakeholder_id=item.id, participant_id=participant.id, power=power, interest=interest
-        )
-        session.add(placement)
-    else:
-        placement.power, placement.interest = power, interest
-    session.flush()
-    summary = _summary_event(session, item.id, scale)
-    return Outcome(
-        result={
-            "stakeholder_id": item.id,
-            "power": power,
-            "interest": interest,
-            "summary": summary.data["summary"],
-        },
-        events=[summary],
-    )
-
-
-def adopt_median(session: Session, workshop: Workshop, stakeholder_id: int) -> Outcome:
-    item = _get(session, workshop, stakeholder_id)
-    scale = map_spec(workshop)["scale_max"]
-    summary = summarise(_points(session, item.id), scale)
-    if not summary["count"]:
-        raise DomainError(CONFLICT, "Nobody has placed this stakeholder yet.")
-    return place(session, workshop, item.id, summary["power"], summary["interest"])
 
 
 def coverage(workshop: Workshop, items: list[dict[str, Any]], room_sectors: set[str]) -> dict:
