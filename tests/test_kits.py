@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from facilitator.core.config import PROJECT_ROOT
-from facilitator.domain.kits import STAGE_TYPES, KitError, KitLibrary, load_file
+from facilitator.domain.kits import KitError, KitLibrary, load_file
+from facilitator.domain.stage_configs import STAGE_TYPES
 
 BAD = Path(__file__).parent / "kits_bad"
 FACILITATOR = Path(sys.executable).parent / "facilitator"
@@ -175,7 +176,8 @@ def test_cli_show_prints_the_outline_with_clock_times():
 
 
 def test_the_documented_example_is_a_valid_kit_and_every_setting_is_documented():
-    from facilitator.domain.kits import STAGE_CONFIGS, PollSpec, StarterStakeholder, parse_kit
+    from facilitator.domain.kits import StarterStakeholder, parse_kit
+    from facilitator.domain.stage_configs import STAGE_CONFIGS, PollSpec
 
     doc = (PROJECT_ROOT / "docs" / "kits.md").read_text()
     example = doc.split("## Example")[1].split("```toml")[1].split("```")[0]

@@ -10,7 +10,7 @@ from facilitator.actions.spec import FACILITATOR, Context, NoParams, Params, act
 from facilitator.core import protocol
 from facilitator.core.events import Outcome
 from facilitator.domain import design
-from facilitator.domain.kits import STAGE_TYPES
+from facilitator.domain.stage_configs import STAGE_TYPES
 from facilitator.domain.workshops import start_workshop
 
 StageType = Literal[STAGE_TYPES]  # type: ignore[valid-type]

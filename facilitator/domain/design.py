@@ -21,10 +21,10 @@ from facilitator.core.i18n import N_
 from facilitator.core.text import clean_text
 from facilitator.domain.agenda import AgendaItem
 from facilitator.domain.board import Note, NoteGroup
-from facilitator.domain.kits import STAGE_TYPES, check_stage_config
 from facilitator.domain.plan import PlanAction
 from facilitator.domain.polls import Poll
 from facilitator.domain.seeding import lay_out_areas
+from facilitator.domain.stage_configs import STAGE_TYPES, check_stage_config
 from facilitator.domain.stakeholders import Stakeholder
 from facilitator.domain.workshops import Stage, Workshop
 

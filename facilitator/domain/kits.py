@@ -15,179 +15,44 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
-from facilitator.core.errors import DomainError
 from facilitator.core.i18n import N_
+from facilitator.domain.stage_configs import (
+    STAGE_TYPES,
+    Label,
+    Option,
+    Slug,
+    Strict,
+    check_stage_config,
+    describe_error,
+    no_duplicates,
+)
 from facilitator.domain.tally import METHODS as TALLY_METHODS
-from facilitator.domain.tally import check_rule, describe_rule
+from facilitator.domain.tally import describe_rule
 
 KIT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
-#: Stage types a kit may use. Screens show a generic view for types whose
-#: interactive tools are not built yet.
-STAGE_TYPES = (
-    "welcome",
-    "board",
-    "stakeholder_map",
-    "agenda",
-    "vote",
-    "action_plan",
-    "signoff",
-    "close",
-)
 
-Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
-#: Voting methods (facilitator/domain/tally.py defines their choices and rules).
-METHODS = ("gradients", "fist", "consensus", "consent", "yes_no", "dots", "ranked", "scale")
-Label = Annotated[str, Field(min_length=1, max_length=80)]
-#: How a poll's results are broken down: by the voter's sector (the default), by
-#: their organisation, or not at all (facilitator/domain/polls.py folds small groups).
-GROUP_BY = ("sector", "organisation", "none")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class Option(_Strict):
-    """A named choice with a stable id (an action field, a cycle phase...)."""
-
+class StageSpec(Strict):
     id: Slug
-    name: Label
-    description: str = Field(default="", max_length=500)
-
-
-class BoardConfig(_Strict):
-    """A brainstorm board: how authors show, and areas (groups) set up in advance."""
-
-    authors: Literal["show", "hide_projector", "anonymous"] = "show"
-    private: bool = False
-    participants_group: bool = False
-    #: Groups the board starts with (e.g. a SWOT per action field).
-    areas: list[Label] = Field(default_factory=list, max_length=40)
+    type: Literal[STAGE_TYPES]  # type: ignore[valid-type]
+    title: Label
+    prompt: str = Field(default="", max_length=2000)
+    minutes: int = Field(default=10, ge=1, le=600)
+    #: Settings for the stage type; STAGE_CONFIGS gives each type's keys.
+    config: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _unique_areas(self) -> BoardConfig:
-        _no_duplicates("areas", [a.lower() for a in self.areas], "area")
+    def _config_fits_type(self) -> StageSpec:
+        try:
+            check_stage_config(self.type, self.config)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (stage {self.id!r})") from None
         return self
-
-
-class MapConfig(_Strict):
-    #: Everyone places every stakeholder privately; the room's median is shown.
-    participatory: bool = False
-
-
-class AgendaConfig(_Strict):
-    dots_per_participant: int = Field(default=3, ge=1, le=20)
-    allow_stacking: bool = True
-    #: Time box of a new item, in minutes.
-    default_minutes: int = Field(default=10, ge=1, le=600)
-    #: Topics the agenda starts with (participants add their own).
-    topics: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        default_factory=list, max_length=30
-    )
-
-
-def _check_group_by(value: Any) -> Any:
-    if value not in GROUP_BY:
-        raise PydanticCustomError(
-            "group_by",
-            "{value} is not a way to group results; use {known}",
-            {"value": repr(value), "known": ", ".join(GROUP_BY)},
-        )
-    return value
-
-
-GroupBy = Annotated[str, BeforeValidator(_check_group_by)]
-
-
-def _check_rule(method: str, rule: dict[str, Any]) -> None:
-    try:
-        check_rule(method, rule)
-    except DomainError as exc:
-        raise ValueError(f"rule: {exc.message}") from None
-
-
-class PollSpec(_Strict):
-    """A poll prepared in the kit: it waits as a draft in its vote stage."""
-
-    title: Annotated[str, Field(min_length=1, max_length=200)]
-    proposal: str = Field(default="", max_length=2000)
-    method: Literal[METHODS]  # type: ignore[valid-type]
-    options: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        default_factory=list, max_length=30
-    )
-    dots: int | None = Field(default=None, ge=1, le=20)
-    scale_max: int | None = Field(default=None, ge=2, le=10)
-    rule: dict[str, Any] = Field(default_factory=dict)
-    anonymous: bool = True
-    results: Literal["on_close", "live"] = "on_close"
-    group_by: GroupBy = "sector"
-
-    @model_validator(mode="after")
-    def _fits_method(self) -> PollSpec:
-        if self.method in ("dots", "ranked") and len(self.options) < 2:
-            raise ValueError(f"options: a {self.method} poll needs at least two options")
-        if self.method not in ("dots", "ranked") and self.options:
-            raise ValueError(f"options: a {self.method} poll has fixed choices, not options")
-        _check_rule(self.method, self.rule)
-        return self
-
-
-class VoteConfig(_Strict):
-    """Defaults for polls of this stage, and polls prepared in advance."""
-
-    method: Literal[METHODS] | None = None  # type: ignore[valid-type]
-    anonymous: bool = True
-    results: Literal["on_close", "live"] = "on_close"
-    #: How new polls of this stage break their results down.
-    group_by: GroupBy = "sector"
-    #: The decision rule of polls by ``method`` (fixed before they open).
-    rule: dict[str, Any] = Field(default_factory=dict)
-    polls: list[PollSpec] = Field(default_factory=list, max_length=30)
-
-    @model_validator(mode="after")
-    def _rule_fits(self) -> VoteConfig:
-        if self.rule and self.method is None:
-            raise ValueError("rule: give the method the rule belongs to")
-        if self.method is not None:
-            _check_rule(self.method, self.rule)
-        return self
-
-
-class NoConfig(_Strict):
-    pass
-
-
-#: The settings each stage type takes in ``config`` (docs/kits.md lists them).
-STAGE_CONFIGS: dict[str, type[BaseModel]] = {
-    "welcome": NoConfig,
-    "board": BoardConfig,
-    "stakeholder_map": MapConfig,
-    "agenda": AgendaConfig,
-    "vote": VoteConfig,
-    "action_plan": NoConfig,
-    "signoff": NoConfig,
-    "close": NoConfig,
-}
-
-
-def check_stage_config(stage_type: str, config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` validated for ``stage_type``, with defaults; ValueError naming the key."""
-    try:
-        model = STAGE_CONFIGS[stage_type].model_validate(config)
-    except ValidationError as exc:
-        problems = [_describe(error) for error in exc.errors()]
-        raise ValueError("config." + "; config.".join(problems)) from None
-    return model.model_dump(exclude_defaults=True)
 
 
 def describe_stage(stage: StageSpec) -> list[str]:
@@ -229,25 +94,7 @@ def _grouping(settings: dict[str, Any]) -> str:
     return ", no results by group" if grouping == "none" else f", by {grouping}"
 
 
-class StageSpec(_Strict):
-    id: Slug
-    type: Literal[STAGE_TYPES]  # type: ignore[valid-type]
-    title: Label
-    prompt: str = Field(default="", max_length=2000)
-    minutes: int = Field(default=10, ge=1, le=600)
-    #: Settings for the stage type; STAGE_CONFIGS gives each type's keys.
-    config: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _config_fits_type(self) -> StageSpec:
-        try:
-            check_stage_config(self.type, self.config)
-        except ValueError as exc:
-            raise ValueError(f"{exc} (stage {self.id!r})") from None
-        return self
-
-
-class Quadrants(_Strict):
+class Quadrants(Strict):
     """Labels of the power/interest grid's quadrants (Mendelow)."""
 
     manage_closely: Label = N_("Key players: manage closely")
@@ -256,7 +103,7 @@ class Quadrants(_Strict):
     monitor: Label = N_("Monitor")
 
 
-class StarterStakeholder(_Strict):
+class StarterStakeholder(Strict):
     """A typical actor the stakeholder map starts with (the room adjusts it)."""
 
     name: Annotated[str, Field(min_length=1, max_length=120)]
@@ -268,7 +115,7 @@ class StarterStakeholder(_Strict):
     notes: str = Field(default="", max_length=500)
 
 
-class StakeholderMapSpec(_Strict):
+class StakeholderMapSpec(Strict):
     """How stakeholders are rated: power and interest from 0 to ``scale_max``."""
 
     scale_max: int = Field(default=10, ge=2, le=100)
@@ -284,7 +131,7 @@ class StakeholderMapSpec(_Strict):
                     raise ValueError(
                         f"starters[{index}].{axis}: must be at most scale_max ({self.scale_max})"
                     )
-        _no_duplicates("starters", [s.name.lower() for s in self.starters], "stakeholder")
+        no_duplicates("starters", [s.name.lower() for s in self.starters], "stakeholder")
         return self
 
 
@@ -323,7 +170,7 @@ def plan_fields(columns: Iterable[str] = PLAN_COLUMNS) -> tuple[str, ...]:
 REQUIRED_PLAN_COLUMNS = ("activity", "lead")
 
 
-class PlanSpec(_Strict):
+class PlanSpec(Strict):
     """Which columns the action plan has: standard ones, and the kit's own text columns."""
 
     columns: list[str] = Field(default_factory=lambda: list(PLAN_COLUMNS), max_length=40)
@@ -338,18 +185,18 @@ class PlanSpec(_Strict):
                     f"columns[{index}]: unknown column {column!r}; "
                     f"the standard columns are {', '.join(PLAN_COLUMNS)}"
                 )
-        _no_duplicates("columns", self.columns, "column")
+        no_duplicates("columns", self.columns, "column")
         for column in REQUIRED_PLAN_COLUMNS:
             if column not in self.columns:
                 raise ValueError(f"columns: a plan must have the {column!r} column")
         for index, option in enumerate(self.custom_columns):
             if option.id in PLAN_COLUMNS:
                 raise ValueError(f"custom_columns[{index}].id: {option.id!r} is a standard column")
-        _no_duplicates("custom_columns", [o.id for o in self.custom_columns], "column id")
+        no_duplicates("custom_columns", [o.id for o in self.custom_columns], "column id")
         return self
 
 
-class Kit(_Strict):
+class Kit(Strict):
     """The schema of a kit file (documented field by field in docs/kits.md)."""
 
     format: Literal[1] = 1
@@ -366,26 +213,18 @@ class Kit(_Strict):
 
     @model_validator(mode="after")
     def _unique_names(self) -> Kit:
-        _no_duplicates("stages", [s.id for s in self.stages], "stage id")
-        _no_duplicates("sectors", [s.lower() for s in self.sectors], "sector")
-        _no_duplicates(
+        no_duplicates("stages", [s.id for s in self.stages], "stage id")
+        no_duplicates("sectors", [s.lower() for s in self.sectors], "sector")
+        no_duplicates(
             "stakeholder_categories", [c.lower() for c in self.stakeholder_categories], "category"
         )
-        _no_duplicates("action_fields", [o.id for o in self.action_fields], "action field id")
-        _no_duplicates("cycle_phases", [o.id for o in self.cycle_phases], "cycle phase id")
+        no_duplicates("action_fields", [o.id for o in self.action_fields], "action field id")
+        no_duplicates("cycle_phases", [o.id for o in self.cycle_phases], "cycle phase id")
         return self
 
     @property
     def total_minutes(self) -> int:
         return sum(stage.minutes for stage in self.stages)
-
-
-def _no_duplicates(field: str, values: list[str], what: str) -> None:
-    seen: set[str] = set()
-    for index, value in enumerate(values):
-        if value in seen:
-            raise ValueError(f"{field}[{index}]: duplicate {what} {value!r}")
-        seen.add(value)
 
 
 class KitError(Exception):
@@ -397,29 +236,6 @@ class KitError(Exception):
         super().__init__(f"{file}: " + "; ".join(problems))
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += ("." if text else "") + str(part)
-    return text or "(top level)"
-
-
-def _describe(error: Any) -> str:
-    loc = tuple(p for p in error["loc"] if not str(p).startswith("function-after"))
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = "unknown field"
-    if error["type"] == "missing":
-        message = "required field is missing"
-    if error["type"] == "value_error" and ": " in message:
-        # Our own checks start with the field they name, relative to where they run.
-        return f"{_location(loc)}.{message}" if loc else message
-    return f"{_location(loc)}: {message}"
-
-
 def parse_kit(text: str, file: str) -> Kit:
     """Parse and validate kit text; ``file`` is only used in messages."""
     try:
@@ -429,7 +245,7 @@ def parse_kit(text: str, file: str) -> Kit:
     try:
         return Kit.model_validate(data)
     except ValidationError as exc:
-        raise KitError(file, [_describe(e) for e in exc.errors()]) from None
+        raise KitError(file, [describe_error(e) for e in exc.errors()]) from None
 
 
 class KitLibrary:

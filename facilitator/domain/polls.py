@@ -39,7 +39,7 @@ from facilitator.core.events import Event, Outcome
 from facilitator.core.i18n import N_
 from facilitator.core.text import clean_text
 from facilitator.domain import tally
-from facilitator.domain.kits import GROUP_BY
+from facilitator.domain.stage_configs import GROUP_BY
 from facilitator.domain.workshops import ORGANISATION_MAX, Participant, Workshop
 
 DRAFT, OPEN, CLOSED_POLL = "draft", "open", "closed"

@@ -19,8 +19,9 @@ from facilitator.core.text import clean_text, strip_bidi_controls
 from facilitator.domain import tally
 from facilitator.domain.agenda import AgendaItem
 from facilitator.domain.board import BOARD_HEIGHT, BOARD_WIDTH, NoteGroup
-from facilitator.domain.kits import Kit, check_stage_config
+from facilitator.domain.kits import Kit
 from facilitator.domain.polls import DRAFT, Poll
+from facilitator.domain.stage_configs import check_stage_config
 from facilitator.domain.stakeholders import ACCEPTED, Stakeholder
 from facilitator.domain.workshops import DRAFT as WORKSHOP_DRAFT
 from facilitator.domain.workshops import (
