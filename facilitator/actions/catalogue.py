@@ -7,6 +7,7 @@ from facilitator.actions import (  # noqa: F401
     design,
     plan,
     polls,
+    signoff,
     stakeholders,
     workshops,
 )

@@ -16,10 +16,9 @@ from facilitator.actions.spec import (
 )
 from facilitator.core import protocol
 from facilitator.core.events import Outcome
-from facilitator.domain import plan, signoff
+from facilitator.domain import plan
 
 PLAN_STAGE = {"action_plan"}
-SIGNOFF_STAGE = {"signoff"}
 FieldName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
 
 
@@ -91,45 +90,3 @@ class Settle(Params):
 @action(protocol.PLAN_SETTLE_OFFER, roles=FACILITATOR, params=Settle)
 def settle_offer(ctx: Context, p: Settle) -> Outcome:
     return plan.settle_offer(ctx.session, ctx.workshop, p.action, p.organisation, p.accept)
-
-
-class Freeze(Params):
-    #: Freeze despite gaps (actions with no lead); recorded in the version.
-    override_reason: Annotated[str, Field(max_length=2000)] = ""
-
-
-@action(protocol.PLAN_FREEZE, roles=FACILITATOR, params=Freeze)
-def freeze(ctx: Context, p: Freeze) -> Outcome:
-    return signoff.freeze(ctx.session, ctx.workshop, p.override_reason)
-
-
-class Name(Params):
-    participant_id: int
-
-
-@action(protocol.SIGNOFF_NAME, roles=FACILITATOR, params=Name)
-def name_representative(ctx: Context, p: Name) -> Outcome:
-    return signoff.name_representative(ctx.session, ctx.workshop, p.participant_id)
-
-
-class Sign(Params):
-    version_id: int
-    decision: Literal["endorse", "endorse_with_reservations", "decline"]
-    full_name: Annotated[str, Field(max_length=200)]
-    title: Annotated[str, Field(max_length=200)]
-    text: Annotated[str, Field(max_length=4000)] = ""
-
-
-@action(protocol.SIGNOFF_SIGN, roles=PARTICIPANT, params=Sign, stage_types=SIGNOFF_STAGE)
-def sign(ctx: Context, p: Sign) -> Outcome:
-    assert ctx.participant is not None
-    return signoff.sign(
-        ctx.session,
-        ctx.workshop,
-        ctx.participant,
-        p.version_id,
-        p.decision,
-        p.full_name,
-        p.title,
-        p.text,
-    )
