@@ -92,9 +92,8 @@ class Dots(Params):
 
 @action(protocol.AGENDA_DOT, roles=PARTICIPANT, params=Dots, stage_types=AGENDA)
 def dot(ctx: Context, p: Dots) -> Outcome:
-    assert ctx.participant is not None
     dots = {int(item_id): count for item_id, count in p.dots.items()}
-    return agenda.place_dots(ctx.session, ctx.workshop, ctx.participant, dots)
+    return agenda.place_dots(ctx.session, ctx.workshop, ctx.person, dots)
 
 
 class Configure(Params):

@@ -77,8 +77,7 @@ class Offer(Params):
 
 @action(protocol.PLAN_OFFER, roles=PARTICIPANT, params=Offer, stage_types=PLAN_STAGE)
 def offer(ctx: Context, p: Offer) -> Outcome:
-    assert ctx.participant is not None
-    return plan.offer(ctx.session, ctx.workshop, ctx.participant, p.action, p.role)
+    return plan.offer(ctx.session, ctx.workshop, ctx.person, p.action, p.role)
 
 
 class Settle(Params):

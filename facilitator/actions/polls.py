@@ -100,8 +100,7 @@ def vote_many(calls: list[tuple[Context, Vote]]) -> list[Outcome | DomainError]:
     ctx = calls[0][0]
     cast = []
     for each, p in calls:
-        assert each.participant is not None
-        cast.append((each.participant, p.poll_id, p.choice, p.reason))
+        cast.append((each.person, p.poll_id, p.choice, p.reason))
     return ballots.vote_many(ctx.session, ctx.workshop, cast)
 
 
@@ -113,11 +112,10 @@ def vote_many(calls: list[tuple[Context, Vote]]) -> list[Outcome | DomainError]:
     batch=vote_many,
 )
 def vote(ctx: Context, p: Vote) -> Outcome:
-    assert ctx.participant is not None
     return ballots.vote(
         ctx.session,
         ctx.workshop,
-        ctx.participant,
+        ctx.person,
         p.poll_id,
         p.choice,
         p.reason,

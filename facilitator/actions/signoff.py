@@ -50,11 +50,10 @@ class Sign(Params):
 
 @action(protocol.SIGNOFF_SIGN, roles=PARTICIPANT, params=Sign, stage_types=SIGNOFF_STAGE)
 def sign(ctx: Context, p: Sign) -> Outcome:
-    assert ctx.participant is not None
     return signoff.sign(
         ctx.session,
         ctx.workshop,
-        ctx.participant,
+        ctx.person,
         p.version_id,
         p.decision,
         p.full_name,

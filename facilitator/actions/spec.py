@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy.orm import Session
 
-from facilitator.core.errors import DomainError
+from facilitator.core.errors import FORBIDDEN, DomainError
 from facilitator.core.events import Outcome
 from facilitator.core.text import strip_bidi_controls
 from facilitator.domain.workshops import Participant, Workshop
@@ -54,6 +54,13 @@ class Context:
     caller: Caller
     workshop: Workshop
     participant: Participant | None
+
+    @property
+    def person(self) -> Participant:
+        """The participant sending a participant's action (refused for anyone else)."""
+        if self.participant is None:
+            raise DomainError(FORBIDDEN, "Only a participant can do this.")
+        return self.participant
 
 
 class Params(BaseModel):

@@ -129,9 +129,8 @@ def mode(ctx: Context, p: Mode) -> Outcome:
 
 @action(protocol.PLACEMENT_SET, roles=PARTICIPANT, params=Place, stage_types=MAP)
 def place_privately(ctx: Context, p: Place) -> Outcome:
-    assert ctx.participant is not None
     return placements.place_privately(
-        ctx.session, ctx.workshop, ctx.participant, p.stakeholder_id, p.power, p.interest
+        ctx.session, ctx.workshop, ctx.person, p.stakeholder_id, p.power, p.interest
     )
 
 

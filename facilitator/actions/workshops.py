@@ -101,11 +101,10 @@ class UpdateParams(Params):
 )
 def update_me(ctx: Context, params: UpdateParams) -> Outcome:
     """Participants correct their own details while the workshop is being opened."""
-    assert ctx.participant is not None
     changes = params.model_dump(exclude_none=True)
     if not changes:
         raise DomainError(INVALID, "Nothing to change: give a name, organisation or sector.")
-    return ws.update_participant(ctx.session, ctx.workshop, ctx.participant, changes)
+    return ws.update_participant(ctx.session, ctx.workshop, ctx.person, changes)
 
 
 class RemoveParams(Params):

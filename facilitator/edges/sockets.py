@@ -39,7 +39,8 @@ _closing: set[str] = set()
 
 
 def event_limits() -> EventLimits:
-    assert _limits is not None, "init_app first"
+    if _limits is None:
+        raise RuntimeError("sockets.init_app() was not called")
     return _limits
 
 
