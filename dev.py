@@ -159,7 +159,8 @@ def i18n() -> int:
     template = folder / "messages.pot"
     babel = [str(PYTHON), "-m", "babel.messages.frontend"]
     extract = [str(PYTHON), "-c", "import sys; from pathlib import Path; "
-               "from facilitator.core.i18n import extract; extract(Path(sys.argv[1]))", str(template)]
+               "from facilitator.core.i18n import extract; extract(Path(sys.argv[1]))",
+               str(template)]
     if subprocess.call(extract, cwd=ROOT):
         return 1
     for lang in ("fr", "ur"):
