@@ -32,8 +32,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,6 +46,7 @@ from .common import (
     TriggerClient,
     WorkerOptions,
     action_id,
+    add_join_threads,
     answer_commands,
     ask_all,
     connect_all,
@@ -55,12 +54,11 @@ from .common import (
     console_client,
     cookie_header,
     disconnect_all,
-    goals_met,
     goto_stage,
     join_phones,
-    machine_figures,
     measuring,
     median,
+    median_figure,
     new_client,
     new_http_session,
     open_client,
@@ -68,6 +66,7 @@ from .common import (
     prepare_app,
     process_cpu_seconds,
     projector_key,
+    repeated_run,
     rounded,
     run_worker,
     start_pools,
@@ -147,9 +146,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=120,
         help="seconds to wait for the drops to reach every screen (default 120)",
     )
-    group.add_argument(
-        "--join-threads", type=int, default=4, help="parallel HTTP joins (default 4)"
-    )
+    add_join_threads(group, 4)
 
 
 # -- what the workers run ---------------------------------------------------------------
@@ -716,15 +713,11 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
         return dict(runs[0])
     combined: dict[str, Any] = {}
     for key in runs[0]:
-        values = [r[key] for r in runs if isinstance(r.get(key), int | float)]
+        values = [r.get(key) for r in runs]
         if key in SUMMED:
-            combined[key] = sum(values)
-        elif not values:
-            combined[key] = None
-        elif all(isinstance(v, int) for v in values):
-            combined[key] = round(median(values) or 0)  # sizes, counts of notes
+            combined[key] = sum(v for v in values if isinstance(v, int | float))
         else:
-            combined[key] = rounded(median(values))
+            combined[key] = median_figure(values)
     for key in GOALS:
         combined[f"{key}_runs"] = [r[key] for r in runs]
     return combined
@@ -743,26 +736,22 @@ def check_args(args: argparse.Namespace, clients: Iterable[int]) -> int:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     clients = check_args(args, args.clients or DEFAULT_CLIENTS)
-    repeat = args.repeat or DEFAULT_REPEAT
-    started = time.monotonic()
-    load_start = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="bench-board-") as tmp:
-        runs = [measure(Path(tmp) / f"r{r}", clients, args) for r in range(repeat)]
-    figures = combine(runs)
-    return {
-        "scenario": NAME,
-        "async_mode": "eventlet",
-        "clients": clients,
+    settings = {
         "draggers": min(args.draggers, clients),
         "drag_seconds": args.drag_seconds,
         "interval_ms": args.interval_ms,
-        "repeat": repeat,
-        "workers": args.workers,
-        **figures,
-        "goals": GOALS,
-        "goals_met": goals_met(figures, GOALS),
-        **machine_figures(started, load_start),
     }
+    return repeated_run(
+        NAME,
+        args,
+        clients,
+        lambda folder: measure(folder, clients, args),
+        combine,
+        GOALS,
+        settings,
+        repeat=args.repeat or DEFAULT_REPEAT,
+        prefix="bench-board-",
+    )
 
 
 def format_table(result: dict[str, Any]) -> str:

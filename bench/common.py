@@ -2,7 +2,9 @@
 
 * servers: the real ``facilitator serve`` (or the bare baseline server) as a
   subprocess on a free port, stopped on exit, error, Ctrl+C or SIGTERM;
-* the app over HTTP: a facilitator account, login, a workshop, phones joining;
+* the app over HTTP: a facilitator account, login, a workshop, phones joining
+  (free ports, action ids and the forms' fields are :mod:`harness.net`'s, which
+  the tests use too);
 * client workers: separate processes, each running many ``socketio.AsyncClient``
   on one asyncio loop, that record when each broadcast event arrives (a
   scenario may give :class:`ClientPool` its own worker entry point and commands);
@@ -33,9 +35,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -47,14 +49,22 @@ from urllib.parse import unquote, urljoin
 
 import requests
 
+from harness.net import (
+    ACTION_RE,
+    action_id,
+    cookie_header,
+    csrf_from,
+    free_port,
+    login,
+    post_form,
+)
+
 log = logging.getLogger("bench")
 
 ROOT = Path(__file__).resolve().parent.parent
 KIT = "hrh-action-framework"
 PASSWORD = "bench-password-not-secret"  # noqa: S105 - a throwaway account on a temp db
 
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-ACTION_RE = re.compile(r'name="action_id" value="([^"]+)"')
 CODE_RE = re.compile(r'data-bind="code">\s*([A-Z0-9]+)\s*<')
 CONSOLE_RE = re.compile(r"/w/(\d+)/console")
 PROJECTOR_KEY_RE = re.compile(r'/w/\d+/projector\?key=([^"&<\s]+)')
@@ -75,16 +85,6 @@ def setup_logging(verbose: bool = False) -> None:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def action_id() -> str:
-    return uuid.uuid4().hex
-
-
 def raise_nofile(wanted: int = 65536) -> int:
     """Raise this process's soft open-files limit (children inherit it); returns it."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -95,14 +95,15 @@ def raise_nofile(wanted: int = 65536) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def positive_list(text: str) -> list[int]:
-    """``"250, 500,1000"`` -> ``[250, 500, 1000]``: an argparse type."""
+def positive_list(text: str, wanted: str = "numbers, e.g. 50,200,500") -> list[int]:
+    """``"250, 500,1000"`` -> ``[250, 500, 1000]``: an argparse type (``wanted``: what
+    the message asks for instead)."""
     try:
         values = [int(part) for part in text.replace(" ", "").split(",") if part]
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
     if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError("give positive numbers, e.g. 50,200,500")
+        raise argparse.ArgumentTypeError(f"give positive {wanted}")
     return values
 
 
@@ -125,11 +126,16 @@ def add_round_options(
         default=round_timeout,
         help=f"seconds to wait for a round to reach every phone (default {round_timeout:g})",
     )
+    add_join_threads(group, join_threads)
+
+
+def add_join_threads(group: argparse._ArgumentGroup, default: int) -> None:
+    """``--join-threads``: how many phones join over HTTP at once."""
     group.add_argument(
         "--join-threads",
         type=int,
-        default=join_threads,
-        help=f"parallel HTTP joins (default {join_threads})",
+        default=default,
+        help=f"parallel HTTP joins (default {default})",
     )
 
 
@@ -150,6 +156,17 @@ def median(values: Iterable[float]) -> float | None:
 
 def rounded(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def median_figure(values: Iterable[Any]) -> float | None:
+    """One figure over repeats: the median of its numbers (None without any), whole when
+    they all are (sizes, counts), else rounded to 2 digits."""
+    numbers = [v for v in values if isinstance(v, int | float)]
+    if not numbers:
+        return None
+    if all(isinstance(v, int) for v in numbers):
+        return round(median(numbers) or 0)
+    return rounded(median(numbers))
 
 
 # -- child processes ----------------------------------------------------------------
@@ -416,40 +433,10 @@ def start_bare_server(folder: Path, port: int) -> ServerProcess:
     return server
 
 
-def csrf_from(html: str) -> str:
-    match = CSRF_RE.search(html)
-    if not match:
-        raise RuntimeError("page has no CSRF token")
-    return match.group(1)
-
-
-def cookie_header(http: requests.Session) -> str:
-    return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
-
-
-def login(base: str, username: str, password: str) -> requests.Session:
-    http = requests.Session()
-    page = http.get(f"{base}/login", timeout=10)
-    resp = http.post(
-        f"{base}/login",
-        data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
-        timeout=10,
-        allow_redirects=False,
-    )
-    if resp.status_code != 302:
-        raise RuntimeError(f"login failed: {resp.status_code} {resp.text[:300]}")
-    return http
-
-
 def create_workshop(http: requests.Session, base: str, title: str) -> tuple[int, str]:
     """Create a workshop from the console page; returns its id and join code."""
-    page = http.get(f"{base}/console", timeout=10)
-    resp = http.post(
-        f"{base}/workshops",
-        data={"kit": KIT, "title": title, "csrf_token": csrf_from(page.text)},
-        timeout=30,
-        allow_redirects=False,
-    )
+    fields = {"kit": KIT, "title": title}
+    resp = post_form(http, f"{base}/console", f"{base}/workshops", fields, timeout=30)
     if resp.status_code != 302:
         raise RuntimeError(f"creating a workshop failed: {resp.status_code} {resp.text[:300]}")
     location = resp.headers["Location"]
@@ -1090,6 +1077,41 @@ def goals_met(figures: dict[str, Any], goals: dict[str, float]) -> dict[str, boo
     return {
         key: None if figures.get(key) is None else figures[key] <= goal
         for key, goal in goals.items()
+    }
+
+
+def repeated_run(
+    name: str,
+    args: argparse.Namespace,
+    clients: int,
+    measure: Callable[[Path], dict[str, Any]],
+    combine: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    goals: dict[str, float],
+    settings: dict[str, Any],
+    *,
+    repeat: int,
+    prefix: str,
+) -> dict[str, Any]:
+    """A scenario measured ``repeat`` times on ``clients`` phones, each time in a fresh
+    folder of a temporary directory (named with ``prefix``): its result, with
+    ``settings`` (what was asked of the run), the figures ``combine`` makes of the
+    runs, the goals and whether they are met, and :func:`machine_figures`."""
+    started = time.monotonic()
+    load_start = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        runs = [measure(Path(tmp) / f"r{r}") for r in range(repeat)]
+    figures = combine(runs)
+    return {
+        "scenario": name,
+        "async_mode": "eventlet",
+        "clients": clients,
+        **settings,
+        "repeat": repeat,
+        "workers": args.workers,
+        **figures,
+        "goals": goals,
+        "goals_met": goals_met(figures, goals),
+        **machine_figures(started, load_start),
     }
 
 

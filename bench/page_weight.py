@@ -1,7 +1,8 @@
 """Scenario ``page_weight``: the bytes a phone and a projector fetch on their first load.
 
 A fresh app server and workshop (``common.prepare_app``), then headless Chromium
-(Debian's ``chromium``, a throw-away profile) driven over the DevTools protocol:
+(Debian's ``chromium``, a throw-away profile) driven over the DevTools protocol
+(:mod:`harness.cdp`, the client the browser tests use too):
 
 * **phone**: a 360 x 740 touch screen in a fresh browser context (its own cookies
   and an empty cache) opens the join URL ``/j/<code>``, fills in the form and
@@ -28,14 +29,9 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
-import itertools
 import json
 import logging
-import os
 import shutil
-import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -44,9 +40,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import websocket
-
 from facilitator.core import i18n
+from harness import cdp
 
 from .common import prepare_app, projector_key
 
@@ -57,15 +52,8 @@ DEFAULT_CLIENTS = [1]  # one phone and one projector; --clients is not used
 GOAL_PHONE_KB = 150
 KB = 1000
 
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
+#: How long a DevTools command waits for Chromium's answer.
+COMMAND_TIMEOUT = 15
 
 log = logging.getLogger("bench.page_weight")
 
@@ -84,149 +72,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--chromium", help="the browser binary (default: chromium on PATH)")
 
 
-# -- a small DevTools client ------------------------------------------------------------
+# -- the pages ---------------------------------------------------------------------------
 
 
-class DevTools:
-    """One WebSocket to the browser; page sessions multiplexed over it ("flatten").
+class Tab(cdp.Tab):
+    """A page in a fresh browser context (own cookies, empty cache) that keeps every
+    event of its session, stamped with its arrival (``time.monotonic()``)."""
 
-    A reader thread files answers under their command id and appends events to
-    ``events`` (all sessions; this scenario drives one page at a time).
-    """
-
-    def __init__(self, url: str) -> None:
-        # Chromium refuses DevTools WebSockets that carry an Origin header.
-        self.ws = websocket.create_connection(url, timeout=10, suppress_origin=True)
-        self.ws.settimeout(None)
-        self._ids = itertools.count(1)
-        self._replies: dict[int, dict[str, Any]] = {}
+    def __init__(self, browser: cdp.Chromium, width: int, height: int, mobile: bool) -> None:
+        super().__init__(browser)
         self.events: list[tuple[float, str, dict[str, Any]]] = []
-        self.changed = threading.Condition()
-        self._closed = False
-        self._reader = threading.Thread(target=self._read, name="devtools", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                raw = self.ws.recv()
-            except Exception:  # closed, by us or by the browser
-                break
-            if not raw:
-                continue
-            message = json.loads(raw)
-            with self.changed:
-                if "id" in message:
-                    self._replies[message["id"]] = message
-                else:
-                    self.events.append(
-                        (time.monotonic(), message["method"], message.get("params", {}))
-                    )
-                self.changed.notify_all()
-        with self.changed:
-            self._closed = True
-            self.changed.notify_all()
-
-    def send(
-        self,
-        method: str,
-        params: dict[str, Any] | None = None,
-        session: str | None = None,
-        timeout: float = 15,
-    ) -> dict[str, Any]:
-        command_id = next(self._ids)
-        message: dict[str, Any] = {"id": command_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        self.ws.send(json.dumps(message))
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while command_id not in self._replies:
-                remaining = deadline - time.monotonic()
-                if self._closed or remaining <= 0:
-                    raise RuntimeError(f"{method}: no answer from Chromium")
-                self.changed.wait(remaining)
-            reply = self._replies.pop(command_id)
-        if "error" in reply:
-            raise RuntimeError(f"{method}: {reply['error'].get('message')}")
-        return reply.get("result", {})
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.ws.close(timeout=1)
-        self._reader.join(timeout=5)
-
-
-class Chromium:
-    """Headless Chromium with a fresh profile, in its own process group."""
-
-    def __init__(self, binary: str, folder: Path) -> None:
-        profile = folder / "profile"
-        profile.mkdir()
-        self._log = open(folder / "chromium.log", "wb")  # closed in close()
-        self.process = subprocess.Popen(
-            [
-                binary,
-                *CHROMIUM_FLAGS,
-                f"--user-data-dir={profile}",
-                "--remote-debugging-port=0",
-                "about:blank",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.devtools: DevTools | None = None
-        try:
-            self.devtools = DevTools(self._devtools_url(profile / "DevToolsActivePort"))
-            self.version = self.devtools.send("Browser.getVersion")["product"]
-        except BaseException:
-            self.close()
-            raise
-
-    def _devtools_url(self, port_file: Path, timeout: float = 30) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Chromium exited with status {self.process.returncode}")
-            with contextlib.suppress(FileNotFoundError):
-                lines = port_file.read_text().split()
-                if len(lines) >= 2:
-                    return f"ws://127.0.0.1:{lines[0]}{lines[1]}"
-            time.sleep(0.05)
-        raise RuntimeError(f"Chromium did not open its DevTools port in {timeout:.0f}s")
-
-    def close(self) -> None:
-        if self.devtools is not None:
-            with contextlib.suppress(Exception):
-                self.devtools.send("Browser.close", timeout=5)
-            self.devtools.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=10)
-        self._log.close()
-
-
-class Tab:
-    """A page in a fresh browser context (own cookies, empty cache)."""
-
-    def __init__(self, browser: Chromium, width: int, height: int, mobile: bool) -> None:
-        assert browser.devtools is not None
-        self.devtools = browser.devtools
-        send = self.devtools.send
-        self.context = send("Target.createBrowserContext", {"disposeOnDetach": True})[
-            "browserContextId"
-        ]
-        self.target = send(
-            "Target.createTarget", {"url": "about:blank", "browserContextId": self.context}
-        )["targetId"]
-        self.session = send("Target.attachToTarget", {"targetId": self.target, "flatten": True})[
-            "sessionId"
-        ]
+        self._lock = threading.Lock()
+        browser.connection.listeners[self.session_id] = self._on_event
         for domain in ("Page", "Runtime", "Network"):
             self.send(f"{domain}.enable")
         self.send(
@@ -236,40 +93,25 @@ class Tab:
         if mobile:
             self.send("Emulation.setTouchEmulationEnabled", {"enabled": True})
 
-    def send(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return self.devtools.send(method, params, session=self.session)
+    def _on_event(self, method: str, params: dict[str, Any]) -> None:
+        with self._lock:
+            self.events.append((time.monotonic(), method, params))
 
-    def evaluate(self, expression: str) -> Any:
-        result = self.send(
-            "Runtime.evaluate",
-            {"expression": expression, "returnByValue": True, "awaitPromise": True},
-        )
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"{expression[:60]}: {result['exceptionDetails'].get('text')}")
-        return result["result"].get("value")
-
-    def wait_for(self, expression: str, what: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        last: Any = None
-        while time.monotonic() < deadline:
-            with contextlib.suppress(RuntimeError):
-                last = self.evaluate(expression)
-                if last:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what} (last {last!r})")
+    def recorded(self, since: int = 0) -> list[tuple[float, str, dict[str, Any]]]:
+        """The events from index ``since`` on (see :meth:`mark`)."""
+        with self._lock:
+            return self.events[since:]
 
     def mark(self) -> int:
         """The index of the next event: what a phase of the load starts from."""
-        with self.devtools.changed:
-            return len(self.devtools.events)
+        with self._lock:
+            return len(self.events)
 
     def settle(self, since: int, quiet: float, timeout: float) -> None:
         """Wait until no request of this page is in flight and none ended for ``quiet`` s."""
         deadline = time.monotonic() + timeout
         while True:
-            with self.devtools.changed:
-                events = self.devtools.events[since:]
+            events = self.recorded(since)
             pending: set[str] = set()
             last = 0.0
             for stamp, method, params in events:
@@ -285,12 +127,6 @@ class Tab:
             if now > deadline:
                 raise RuntimeError(f"requests still in flight after {timeout:.0f}s: {pending}")
             time.sleep(0.1)
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.devtools.send("Target.closeTarget", {"targetId": self.target})
-        with contextlib.suppress(Exception):
-            self.devtools.send("Target.disposeBrowserContext", {"browserContextId": self.context})
 
 
 # -- counting -----------------------------------------------------------------------------
@@ -461,7 +297,7 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def load_phone(
-    browser: Chromium, base: str, code: str, args: argparse.Namespace, lang: str = "en"
+    browser: cdp.Chromium, base: str, code: str, args: argparse.Namespace, lang: str = "en"
 ) -> dict[str, Any]:
     """A phone's first load; ``lang``: the language its owner chose (a cookie set before
     the first request, as the picker would have left it)."""
@@ -499,8 +335,7 @@ def load_phone(
             args.load_timeout,
         )
         tab.settle(joined, args.settle_seconds, args.load_timeout)
-        with tab.devtools.changed:
-            events = list(tab.devtools.events)
+        events = tab.recorded()
         form_rows = resources(events[start:joined], base)
         page_rows = resources(events[joined:], base)
     finally:
@@ -516,7 +351,7 @@ def load_phone(
 
 
 def load_projector(
-    browser: Chromium, base: str, workshop_id: int, key: str, args: argparse.Namespace
+    browser: cdp.Chromium, base: str, workshop_id: int, key: str, args: argparse.Namespace
 ) -> dict[str, Any]:
     tab = Tab(browser, 1280, 800, mobile=False)
     try:
@@ -529,8 +364,7 @@ def load_projector(
             args.load_timeout,
         )
         tab.settle(start, args.settle_seconds, args.load_timeout)
-        with tab.devtools.changed:
-            events = list(tab.devtools.events[start:])
+        events = tab.recorded(start)
     finally:
         tab.close()
     return summary(resources(events, base))
@@ -552,12 +386,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-page-weight-") as tmp:
         folder = Path(tmp)
         app = prepare_app(folder / "server", "Page weight")
-        browser: Chromium | None = None
+        browser: cdp.Chromium | None = None
         try:
             key = projector_key(app.facilitator, app.base, app.workshop_id)
-            (folder / "chromium").mkdir()
-            browser = Chromium(binary, folder / "chromium")
-            log.info("%s; loading the phone page", browser.version)
+            browser = cdp.Chromium(binary, command_timeout=COMMAND_TIMEOUT)
+            version = browser.version()
+            log.info("%s; loading the phone page", version)
             phone = load_phone(browser, app.base, app.code, args)
             log.info("phone: %s kB in %d requests", phone["kb"], phone["requests"])
             languages = {}
@@ -566,7 +400,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 log.info("phone in %s: %s kB", lang, languages[lang]["kb"])
             projector = load_projector(browser, app.base, app.workshop_id, key, args)
             log.info("projector: %s kB in %d requests", projector["kb"], projector["requests"])
-            version = browser.version
         finally:
             if browser is not None:
                 browser.close()

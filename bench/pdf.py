@@ -53,6 +53,8 @@ from typing import Any
 
 import requests
 
+from facilitator.domain.kits import PLAN_COLUMNS
+
 from .common import (
     ROOT,
     AppWorkshop,
@@ -61,8 +63,9 @@ from .common import (
     TriggerClient,
     WorkerOptions,
     action_id,
-    cookie_header,
+    console_client,
     cpu_reference_ms,
+    goals_met,
     join,
     median,
     new_client,
@@ -70,6 +73,7 @@ from .common import (
     next_command,
     open_client,
     percentile,
+    positive_list,
     prepare_app,
     process_cpu_seconds,
     rounded,
@@ -86,37 +90,16 @@ GOALS = {"seconds_100": 3, "peak_rss_mb_100": 300, "ping_p99_ms_during_render": 
 
 #: Filled in for the sample plan's actions without a lead (freezing needs one each).
 FALLBACK_LEAD = ("Provincial Department of Health", "Health")
-PLAN_FIELDS = (
-    "objective",
-    "activity",
-    "action_field",
-    "sector",
-    "lead",
-    "partners",
-    "level",
-    "geography",
-    "start",
-    "due",
-    "indicator",
-    "baseline",
-    "target",
-    "verification",
-    "risks",
-    "review_date",
-    "status",
-)
+#: The sample's columns sent with ``plan:add``, budget apart (three fields) and without
+#: its cycle phases (not the bench kit's choices).
+PLAN_FIELDS = [c for c in PLAN_COLUMNS if c not in ("cycle_phase", "budget")]
 
 log = logging.getLogger("bench.pdf")
 
 
 def size_list(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.replace(" ", "").split(",") if part]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError("give positive numbers of actions, e.g. 20,100,300")
-    return values
+    """``--sizes``: numbers of actions, e.g. ``20,100,300``."""
+    return positive_list(text, "numbers of actions, e.g. 20,100,300")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -200,7 +183,8 @@ def _sample(actions: int, stakeholders: int, decisions: int) -> Any:
 
 
 def render_request(actions: int, args: argparse.Namespace) -> dict[str, Any]:
-    """What :func:`facilitator.exports.render` gets: canonical text, its hash, signatures."""
+    """What :func:`facilitator.documents.render_client.render` gets: canonical text, its hash,
+    signatures."""
     from facilitator.domain.canonical import canonical_bytes
 
     plan, items = _sample(actions, args.stakeholders, args.decisions)
@@ -217,7 +201,7 @@ def measure_one(request_path: Path, out_path: Path, processes: int = 0) -> dict[
     started and warm (the server starts it with itself); wall seconds, and the CPU
     seconds and peak RSS of the forked child that rendered (with the processes it
     forked to lay out parts). ``processes`` as ``FACILITATOR_PDF_PROCESSES``."""
-    from facilitator.documents.exports import Renderer
+    from facilitator.documents.render_client import Renderer
 
     request = json.loads(request_path.read_text(encoding="utf-8"))
     renderer = Renderer(processes=processes)
@@ -297,9 +281,7 @@ def measure_renders(folder: Path, args: argparse.Namespace, repeat: int) -> list
         }
         if args.one_process:
             # Paired: each run's one-process render right after its render in parts.
-            row["one_process_seconds"] = rounded(
-                median(m["one_process_seconds"] for m in measured)
-            )
+            row["one_process_seconds"] = rounded(median(m["one_process_seconds"] for m in measured))
             row["one_process_cpu_seconds"] = rounded(
                 median(m["one_process_cpu_seconds"] for m in measured)
             )
@@ -812,26 +794,13 @@ def stall_figures(runs: list[dict[str, Any]], controls: list[dict[str, Any]]) ->
     return figures
 
 
-def server_errors(app: AppWorkshop) -> int:
-    """Tracebacks and errors in the server's log."""
-    try:
-        text = app.server.log_path.read_text(errors="replace")
-    except OSError:
-        return 0
-    return sum(1 for line in text.splitlines() if "Traceback" in line or " ERROR " in line)
-
-
 def measure_stall(folder: Path, args: argparse.Namespace, repeat: int) -> dict[str, Any]:
     """One fresh server, one big frozen plan, ``repeat`` renders under pings."""
     app = prepare_app(folder, title=f"Bench pdf, {args.stall_actions} actions")
     console: TriggerClient | None = None
     pool: ClientPool | None = None
     try:
-        console = TriggerClient(
-            app.base,
-            {"workshop_id": app.workshop_id, "screen": "console"},
-            cookie_header(app.facilitator),
-        ).connect()
+        console = console_client(app)
         phone = join(app.base, app.code, 0)
         row = fill_workshop(console, args)
         version = freeze(console)
@@ -863,7 +832,7 @@ def measure_stall(folder: Path, args: argparse.Namespace, repeat: int) -> dict[s
         app.server.stop()
     figures = stall_figures(runs, controls)
     figures["stall_actions"] = version["actions"]
-    figures["server_errors"] = server_errors(app)
+    figures["server_errors"] = app.server.errors()
     log.info(
         "pings during render: p50 %s ms, p99 %s ms, max %s ms (%d pings)",
         figures["ping_p50_ms_during_render"],
@@ -877,15 +846,13 @@ def measure_stall(folder: Path, args: argparse.Namespace, repeat: int) -> dict[s
 # -- the whole scenario -------------------------------------------------------------------------
 
 
-def goals_met(results: list[dict[str, Any]], stall: dict[str, Any]) -> dict[str, bool | None]:
+def goal_figures(results: list[dict[str, Any]], stall: dict[str, Any]) -> dict[str, Any]:
+    """The figures the goals are about: the 100-action plan's, and the pings' under load."""
     at_100 = next((r for r in results if r["actions"] == 100), None)
-    values = {
+    return {
         "seconds_100": at_100["seconds"] if at_100 else None,
         "peak_rss_mb_100": at_100["peak_rss_mb"] if at_100 else None,
         "ping_p99_ms_during_render": stall.get("ping_p99_ms_during_render"),
-    }
-    return {
-        key: None if values[key] is None else values[key] <= goal for key, goal in GOALS.items()
     }
 
 
@@ -910,7 +877,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "idle_seconds": args.idle_seconds,
         "poll_ms": args.poll_ms,
         "goals": GOALS,
-        "goals_met": goals_met(results, stall),
+        "goals_met": goals_met(goal_figures(results, stall), GOALS),
         "duration_s": round(time.monotonic() - started, 1),
         "cpus": os.cpu_count(),
         "loadavg_start": round(load_start, 2),

@@ -34,9 +34,10 @@ from .common import (
     action_id,
     add_round_options,
     analyse_rounds,
-    cookie_header,
+    console_client,
     free_port,
     join_many,
+    machine_figures,
     median,
     prepare_app,
     rounded,
@@ -196,11 +197,7 @@ def measure(folder: Path, clients: int, args: argparse.Namespace) -> tuple[dict,
         started = time.monotonic()
         cookies = join_many(app.base, app.code, clients, threads=args.join_threads)
         log.info("app N=%d: joined in %.1fs", clients, time.monotonic() - started)
-        app_console = TriggerClient(
-            app.base,
-            {"workshop_id": app.workshop_id, "screen": "console"},
-            cookie_header(app.facilitator),
-        ).connect()
+        app_console = console_client(app)
         consoles.append(app_console)
         assert app_console.snapshot is not None
         current = app_console.snapshot["current_stage_id"]
@@ -341,12 +338,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "repeat": args.repeat,
         "workers": args.workers,
         "gap_ms": args.gap_ms,
-        "duration_s": round(time.monotonic() - started, 1),
-        # Other work on the machine skews the figures: the 1-minute load average
-        # at the start and the end (this machine has os.cpu_count() cores).
-        "cpus": os.cpu_count(),
-        "loadavg_start": round(load_start, 2),
-        "loadavg_end": round(os.getloadavg()[0], 2),
+        **machine_figures(started, load_start),
         "results": results,
     }
 

@@ -28,9 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import random
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -46,24 +44,25 @@ from .common import (
     TriggerClient,
     WorkerOptions,
     action_id,
+    add_join_threads,
     answer_commands,
     ask_all,
     connect_all,
     connect_stats,
     console_client,
     disconnect_all,
-    goals_met,
     goto_stage,
     join_phones,
-    machine_figures,
     measuring,
     median,
+    median_figure,
     new_client,
     new_http_session,
     open_client,
     percentile,
     prepare_app,
     projector_key,
+    repeated_run,
     rounded,
     run_worker,
     start_pools,
@@ -143,9 +142,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds to wait for the final count at every screen (default 30)",
     )
     group.add_argument("--seed", type=int, default=1, help="seed of the phones' plan (default 1)")
-    group.add_argument(
-        "--join-threads", type=int, default=4, help="parallel HTTP joins (default 4)"
-    )
+    add_join_threads(group, 4)
 
 
 # -- what each screen saw ------------------------------------------------------------------
@@ -977,13 +974,7 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
         elif isinstance(first, dict):
             combined[key] = first if all(v == first for v in values) else values
         else:
-            numbers = [v for v in values if isinstance(v, int | float)]
-            if not numbers:
-                combined[key] = None
-            elif all(isinstance(v, int) for v in numbers):
-                combined[key] = round(median(numbers) or 0)  # counts stay whole numbers
-            else:
-                combined[key] = rounded(median(numbers))
+            combined[key] = median_figure(values)
     for key in ("ack_p99_ms", "final_tally_ms", "close_last_ms", "messages_sent"):
         combined[f"{key}_runs"] = [r[key] for r in runs]
     return combined
@@ -999,24 +990,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             raise ValueError(f"--{name} is a share of the phones, from 0 to 1")
     if args.duplicates + args.reconnects + args.changers > 1:
         raise ValueError("--duplicates, --reconnects and --changers add up to more than 1")
-    repeat = args.repeat or DEFAULT_REPEAT
-    started = time.monotonic()
-    load_start = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="bench-vote-storm-") as tmp:
-        runs = [measure(Path(tmp) / f"r{r}", clients, args) for r in range(repeat)]
-    figures = combine(runs)
-    return {
-        "scenario": NAME,
-        "async_mode": "eventlet",
-        "clients": clients,
-        "storm_seconds": args.storm_seconds,
-        "repeat": repeat,
-        "workers": args.workers,
-        **figures,
-        "goals": GOALS,
-        "goals_met": goals_met(figures, GOALS),
-        **machine_figures(started, load_start),
-    }
+    return repeated_run(
+        NAME,
+        args,
+        clients,
+        lambda folder: measure(folder, clients, args),
+        combine,
+        GOALS,
+        {"storm_seconds": args.storm_seconds},
+        repeat=args.repeat or DEFAULT_REPEAT,
+        prefix="bench-vote-storm-",
+    )
 
 
 def format_table(result: dict[str, Any]) -> str:

@@ -1,19 +1,9 @@
-"""Headless Chromium for the browser tests, driven over the Chrome DevTools Protocol.
+"""Headless Chromium for the browser tests, driven over the Chrome DevTools Protocol
+(the client itself, and why it is one of our own: :mod:`harness.cdp`).
 
-Why a small CDP client over ``websocket-client`` rather than Playwright:
-
-* Only Debian's ``chromium`` is available (Playwright cannot download its own
-  browsers here), and Playwright only promises to work with the Chromium build
-  it pins. Debian ships security updates of Chromium on its own schedule, so a
-  Playwright release and the system browser drift apart and break in ways that
-  have nothing to do with this app. The handful of CDP domains used here
-  (Target, Page, Runtime, Network, Log, Emulation, Input) have been stable for
-  years, so this client works with whatever Chromium the machine has.
-* No new dependency: ``websocket-client`` is already in the ``test`` extra, while
-  Playwright would add a ~40 MB wheel with a bundled Node.js driver process.
-* Everything the tests check is a CDP event anyway: every request (including
-  WebSockets) per page, console messages, uncaught exceptions, browser log
-  errors (such as a module that failed to load) and failed loads.
+Everything the tests check is a CDP event: every request (including WebSockets)
+per page, console messages, uncaught exceptions, browser log errors (such as a
+module that failed to load) and failed loads.
 
 Robustness comes from waiting on conditions, never on fixed sleeps: each wait
 polls a JavaScript expression (every 50 ms) until it is truthy or a deadline
@@ -29,35 +19,31 @@ temporary profile.
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
-import shutil
-import signal
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import websocket
+
+from harness.cdp import (
+    COMMAND_TIMEOUT,
+    POLL_SECONDS,
+    CDPError,
+    Chromium,
+    JSError,
+    Tab,
+)
+from harness.cdp import describe as _describe
 
 from .conftest import chromium_binary, require_services
 
-#: The flags the project runs Chromium with, plus a profile and a debugging port.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
+#: The tests' flags beside :data:`harness.cdp.HEADLESS_FLAGS` (then a profile and a
+#: debugging port).
+TEST_FLAGS = (
     "--disable-quic",
     # Belt and braces for the "no external host" rule: no host name resolves
     # except the test server's address, so even a stray reference cannot leave
@@ -70,8 +56,7 @@ MISSING = (
     "on PATH); install Debian's `chromium` package to run the browser tests"
 )
 
-POLL_SECONDS = 0.05
-DEFAULT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = COMMAND_TIMEOUT
 
 
 def find_chromium() -> str:
@@ -87,105 +72,15 @@ def find_chromium() -> str:
     pytest.skip(MISSING)
 
 
-class CDPError(RuntimeError):
-    """An error answer to a DevTools command."""
-
-
-class JSError(RuntimeError):
-    """An exception thrown by JavaScript evaluated in a page."""
-
-
-class Connection:
-    """One WebSocket to the browser; page sessions are multiplexed over it ("flatten" mode).
-
-    A reader thread files each answer under its command id and hands each event
-    to the listener of its session. Listeners run on that thread: they record
-    and notify, and never send commands.
-    """
-
-    def __init__(self, url: str) -> None:
-        # Chromium refuses DevTools WebSockets that carry an Origin header.
-        self.ws = websocket.create_connection(
-            url, timeout=10, suppress_origin=True, enable_multithread=True
-        )
-        self.ws.settimeout(None)
-        self._ids = itertools.count(1)
-        self._replies: dict[int, dict[str, Any]] = {}
-        self._answered = threading.Condition()
-        self._closed = False
-        self.listeners: dict[str, Callable[[str, dict[str, Any]], None]] = {}
-        self._reader = threading.Thread(target=self._read, name="cdp-reader", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                raw = self.ws.recv()
-            except Exception:  # closed, by us or by the browser
-                break
-            if not raw:
-                continue
-            message = json.loads(raw)
-            if "id" in message:
-                with self._answered:
-                    self._replies[message["id"]] = message
-                    self._answered.notify_all()
-            else:
-                listener = self.listeners.get(message.get("sessionId", ""))
-                if listener is not None:
-                    listener(message["method"], message.get("params", {}))
-        with self._answered:
-            self._closed = True
-            self._answered.notify_all()
-
-    def send(
-        self,
-        method: str,
-        params: dict[str, Any] | None = None,
-        *,
-        session_id: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> dict[str, Any]:
-        command_id = next(self._ids)
-        message: dict[str, Any] = {"id": command_id, "method": method, "params": params or {}}
-        if session_id:
-            message["sessionId"] = session_id
-        deadline = time.monotonic() + timeout
-        with self._answered:
-            if self._closed:
-                raise CDPError(f"{method}: the DevTools connection is closed")
-        self.ws.send(json.dumps(message))
-        with self._answered:
-            while command_id not in self._replies:
-                remaining = deadline - time.monotonic()
-                if self._closed:
-                    raise CDPError(f"{method}: the DevTools connection closed")
-                if remaining <= 0:
-                    raise TimeoutError(f"{method}: no answer from Chromium in {timeout}s")
-                self._answered.wait(remaining)
-            reply = self._replies.pop(command_id)
-        if "error" in reply:
-            raise CDPError(f"{method}: {reply['error'].get('message')}")
-        return reply.get("result", {})
-
-    def close(self) -> None:
-        with suppress(Exception):
-            self.ws.close(timeout=1)
-        self._reader.join(timeout=5)
-
-
-class Page:
+class Page(Tab):
     """A tab in its own browser context, recording what a reviewer would look at
     in the DevTools console and network panel."""
 
-    def __init__(
-        self, browser: Browser, name: str, context_id: str, target_id: str, session_id: str
-    ) -> None:
-        self.browser = browser
+    browser: Browser
+
+    def __init__(self, browser: Browser, name: str) -> None:
+        super().__init__(browser)
         self.name = name
-        self.context_id = context_id
-        self.target_id = target_id
-        self.session_id = session_id
         #: Every URL the page asked for: documents, assets, fetches, WebSockets.
         self.requests: list[str] = []
         #: Console errors, uncaught exceptions and browser log errors.
@@ -195,7 +90,7 @@ class Page:
         self.loads = 0
         self._urls: dict[str, str] = {}
         self._changed = threading.Condition()
-        browser.connection.listeners[session_id] = self._on_event
+        browser.connection.listeners[self.session_id] = self._on_event
 
     # -- events (reader thread) ------------------------------------------------
 
@@ -245,13 +140,6 @@ class Page:
 
     # -- commands ------------------------------------------------------------------
 
-    def send(
-        self, method: str, params: dict[str, Any] | None = None, *, timeout: float = DEFAULT_TIMEOUT
-    ) -> dict[str, Any]:
-        return self.browser.connection.send(
-            method, params, session_id=self.session_id, timeout=timeout
-        )
-
     def _setup(self, width: int, height: int, mobile: bool) -> None:
         for domain in ("Page", "Runtime", "Network", "Log", "Inspector"):
             self.send(f"{domain}.enable")
@@ -290,47 +178,14 @@ class Page:
                     break
                 self._changed.wait(remaining)
         if not done:  # described outside the lock: the reader thread needs it
-            raise AssertionError(
-                f"{self.name}: timed out after {timeout}s waiting for {what}{self._context()}"
-            )
+            raise self.timed_out(what, timeout)
 
-    def evaluate(self, expression: str, timeout: float = DEFAULT_TIMEOUT) -> Any:
-        """The value of a JavaScript expression (promises are awaited)."""
-        result = self.send(
-            "Runtime.evaluate",
-            {
-                "expression": expression,
-                "returnByValue": True,
-                "awaitPromise": True,
-            },
-            timeout=timeout,
+    def timed_out(self, what: str, timeout: float) -> Exception:
+        """A failed wait (also of :meth:`wait_for`): which page, what it awaited, where the
+        page was and what went wrong on it."""
+        return AssertionError(
+            f"{self.name}: timed out after {timeout}s waiting for {what}{self._context()}"
         )
-        if "exceptionDetails" in result:
-            details = result["exceptionDetails"]
-            raise JSError(_describe(details.get("exception", {})) or details.get("text"))
-        return result["result"].get("value")
-
-    def wait_for(self, expression: str, what: str, timeout: float = DEFAULT_TIMEOUT) -> Any:
-        """Poll a JavaScript expression until it is truthy; returns its value.
-
-        Errors while polling (the page is navigating, an element is not there
-        yet) count as "not yet"."""
-        deadline = time.monotonic() + timeout
-        last: Any = None
-        while True:
-            try:
-                last = self.evaluate(expression, timeout=max(1.0, deadline - time.monotonic()))
-            except (CDPError, JSError, TimeoutError) as exc:
-                last = f"<{exc}>"
-            else:
-                if last:
-                    return last
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"{self.name}: timed out after {timeout}s waiting for "
-                    f"{what}; last value {last!r}{self._context()}"
-                )
-            time.sleep(POLL_SECONDS)
 
     def wait_text(self, selector: str, expected: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until the element's trimmed text is exactly ``expected``."""
@@ -343,11 +198,7 @@ class Page:
             if last == expected:
                 return
             if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"{self.name}: timed out after {timeout}s waiting for "
-                    f"{selector} to read {expected!r}; it reads {last!r}"
-                    f"{self._context()}"
-                )
+                raise self.timed_out(f"{selector} to read {expected!r}; it reads {last!r}", timeout)
             time.sleep(POLL_SECONDS)
 
     def text(self, selector: str) -> str | None:
@@ -450,28 +301,12 @@ class Page:
             url = self.evaluate("location.href", timeout=2)
         return f" (at {url}" + (f"; page problems: {problems})" if problems else ")")
 
-    def close(self) -> None:
-        self.browser.connection.listeners.pop(self.session_id, None)
-        with suppress(CDPError, TimeoutError):
-            self.browser.connection.send("Target.closeTarget", {"targetId": self.target_id})
-        with suppress(CDPError, TimeoutError):
-            self.browser.connection.send(
-                "Target.disposeBrowserContext", {"browserContextId": self.context_id}
-            )
-
 
 def _is_allowed(url: str, allowed_netlocs: set[str]) -> bool:
     parts = urlsplit(url)
     if parts.scheme in ("data", "about") or url == "about:blank":
         return True
     return parts.scheme in ("http", "https", "ws", "wss") and parts.netloc in allowed_netlocs
-
-
-def _describe(remote: dict[str, Any]) -> str:
-    """A readable form of a CDP RemoteObject."""
-    if "value" in remote:
-        return str(remote["value"])
-    return str(remote.get("description") or remote.get("unserializableValue") or "")
 
 
 class LazyBrowser:
@@ -541,65 +376,19 @@ class Pages:
             page.close()
 
 
-class Browser:
-    """One headless Chromium process with a throw-away profile."""
+class Browser(Chromium):
+    """One headless Chromium process with a throw-away profile, run with the tests' flags."""
 
     def __init__(self, binary: str, start_timeout: float = 30) -> None:
-        self.tmp = Path(tempfile.mkdtemp(prefix="facilitator-chromium-"))
-        profile = self.tmp / "profile"
-        profile.mkdir()
-        self._log = open(self.tmp / "chromium.log", "wb")  # closed in close()
-        self.process = subprocess.Popen(
-            [
-                binary,
-                *CHROMIUM_FLAGS,
-                f"--user-data-dir={profile}",
-                "--remote-debugging-port=0",
-                "about:blank",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so close() can end all of it
-        )
-        self.connection: Connection
         self._user_agent: str | None = None
-        try:
-            self.connection = Connection(self._devtools_url(profile, start_timeout))
-        except BaseException:
-            self.close()
-            raise
-
-    def _devtools_url(self, profile: Path, timeout: float) -> str:
-        """Chromium writes the port it picked and the browser's path to this file."""
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"Chromium exited with status {self.process.returncode}:\n{self.log_tail()}"
-                )
-            with suppress(FileNotFoundError):
-                lines = port_file.read_text().split()
-                if len(lines) >= 2:
-                    return f"ws://127.0.0.1:{lines[0]}{lines[1]}"
-            time.sleep(POLL_SECONDS)
-        raise RuntimeError(
-            f"Chromium did not open its DevTools port in {timeout}s:\n{self.log_tail()}"
+        super().__init__(
+            binary, TEST_FLAGS, start_timeout=start_timeout, command_timeout=DEFAULT_TIMEOUT
         )
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = (self.tmp / "chromium.log").read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
 
     def mobile_user_agent(self) -> str:
         """This Chromium's own user agent, as Chrome on an Android phone sends it."""
         if self._user_agent is None:
-            version = self.connection.send("Browser.getVersion")["product"].split("/")[-1]
-            major = version.split(".")[0]
+            major = self.version().split("/")[-1].split(".")[0]
             self._user_agent = (
                 "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 "
                 f"(KHTML, like Gecko) Chrome/{major}.0.0.0 Mobile Safari/537.36"
@@ -609,41 +398,10 @@ class Browser:
     def new_page(
         self, name: str, *, width: int = 1280, height: int = 800, mobile: bool = False
     ) -> Page:
-        send = self.connection.send
-        context_id = send("Target.createBrowserContext", {"disposeOnDetach": True})[
-            "browserContextId"
-        ]
-        target_id = send(
-            "Target.createTarget", {"url": "about:blank", "browserContextId": context_id}
-        )["targetId"]
-        session_id = send("Target.attachToTarget", {"targetId": target_id, "flatten": True})[
-            "sessionId"
-        ]
-        page = Page(self, name, context_id, target_id, session_id)
+        page = Page(self, name)
         try:
             page._setup(width, height, mobile)
         except BaseException:
             page.close()
             raise
         return page
-
-    def close(self) -> None:
-        """Ask Chromium to quit, kill its process group if it does not, and
-        remove the profile."""
-        connection = getattr(self, "connection", None)
-        if connection is not None:
-            with suppress(CDPError, TimeoutError, OSError, websocket.WebSocketException):
-                connection.send("Browser.close", timeout=5)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        # Renderers and helpers share the browser's process group: end any left.
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        with suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=10)
-        if connection is not None:
-            connection.close()
-        self._log.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)

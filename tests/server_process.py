@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from .support import csrf_from, free_port, login
+from harness.net import free_port, login, post_form
 
 BIN = Path(sys.executable).parent
 LOCATION_RE = re.compile(r"/w/(\d+)/console$")
@@ -108,18 +108,10 @@ class ServerProcess:
         made = self.cli("users", "create", username, "--password", "-", stdin=password + "\n")
         assert made.returncode == 0, made.stderr
         http = login(self.base, username, password)
-        page = http.get(f"{self.base}/console", timeout=10)
-        resp = http.post(
-            f"{self.base}/workshops",
-            data={
-                "kit": "hrh-action-framework",
-                "title": "E2E",
-                "csrf_token": csrf_from(page.text),
-                **({"draft": "1"} if draft else {}),
-            },
-            allow_redirects=False,
-            timeout=10,
-        )
+        fields = {"kit": "hrh-action-framework", "title": "E2E"}
+        if draft:
+            fields["draft"] = "1"
+        resp = post_form(http, f"{self.base}/console", f"{self.base}/workshops", fields, timeout=10)
         assert resp.status_code == 302, resp.text
         match = LOCATION_RE.search(resp.headers["Location"])
         assert match, resp.headers["Location"]

@@ -1,54 +1,34 @@
-"""Helpers shared by the tests: real HTTP sessions and real Socket.IO clients."""
+"""Helpers shared by the tests: real HTTP sessions and real Socket.IO clients (those the
+benchmark uses too are :mod:`harness.net`'s, passed on from here)."""
 
 from __future__ import annotations
 
-import re
-import socket
 import threading
 import time
-import uuid
 from typing import Any
 
 import requests
 import socketio
 
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-ACTION_RE = re.compile(r'name="action_id" value="([^"]+)"')
+from harness.net import ACTION_RE, action_id, cookie_header, csrf_from, free_port, login
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def action_id() -> str:
-    return uuid.uuid4().hex
+__all__ = [
+    "ACTION_RE",
+    "LiveClient",
+    "action_id",
+    "cookie_header",
+    "csrf_from",
+    "error_code",
+    "free_port",
+    "join",
+    "login",
+]
 
 
 def error_code(ack: dict[str, Any]) -> str:
     """The code of a refusal; fails the test if the action was accepted."""
     assert ack["ok"] is False, ack
     return ack["error"]["code"]
-
-
-def csrf_from(html: str) -> str:
-    match = CSRF_RE.search(html)
-    assert match, "page has no CSRF token"
-    return match.group(1)
-
-
-def login(base: str, username: str, password: str) -> requests.Session:
-    http = requests.Session()
-    page = http.get(f"{base}/login", timeout=10)
-    resp = http.post(
-        f"{base}/login",
-        data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
-        timeout=10,
-        allow_redirects=False,
-    )
-    assert resp.status_code == 302, resp.text
-    return http
 
 
 def join(
@@ -75,10 +55,6 @@ def join(
     )
     assert resp.status_code == 302, resp.text
     return http
-
-
-def cookie_header(http: requests.Session) -> str:
-    return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
 
 
 class LiveClient:

@@ -103,3 +103,21 @@ def test_every_import_inside_a_function_says_why() -> None:
             if not _says_why(lines, node):
                 silent.append(f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}")
     assert not silent, "imports inside functions with no reason given: " + ", ".join(silent)
+
+
+def test_the_package_imports_nothing_of_the_tests_or_the_bench() -> None:
+    """``harness`` (shared by tests/ and bench/), ``tests`` and ``bench`` are tools for
+    working on the app, never part of what it runs."""
+    tools = {"harness", "tests", "bench"}
+    found = []
+    for path in sorted((PROJECT_ROOT / "facilitator").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            found += [(path.name, n) for n in names if n.split(".")[0] in tools]
+    assert not found, found
