@@ -267,6 +267,23 @@ class Page(Tab):
         value = self.evaluate(f"document.querySelector({json.dumps(selector)}).value")
         assert value == text, f"{self.name}: {selector} holds {value!r} after typing {text!r}"
 
+    def type_keys(self, selector: str, keys: str) -> None:
+        """Focus a field and press each key of ``keys`` in turn (a date field takes its
+        digits this way, segment by segment, as a person types them)."""
+        self._point(selector)
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).focus()")
+        for key in keys:
+            self.press(key)
+
+    def press(self, key: str) -> None:
+        """One key down and up on the focused element: a character, or "Enter"/"Tab"."""
+        named = {"Enter": (13, "\r"), "Tab": (9, "")}
+        code, text = named[key] if key in named else (ord(key.upper()), key)
+        down = {"type": "keyDown", "key": key, "windowsVirtualKeyCode": code, "text": text}
+        self.send("Input.dispatchKeyEvent", down if text else {**down, "type": "rawKeyDown"})
+        up = {"type": "keyUp", "key": key, "windowsVirtualKeyCode": code}
+        self.send("Input.dispatchKeyEvent", up)
+
     def choose(self, selector: str, value: str) -> None:
         """Pick an option of a <select> (native pickers cannot be driven headless)."""
         self._point(selector)

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from .a11y import artifacts, screenshot
 from .browser import Page, Pages
 from .conftest import PASSWORD
 from .support import LiveClient, join
@@ -46,9 +47,9 @@ def open_projector(pages: Pages, workshop: Any) -> Page:
     )
 
 
-def open_console(pages: Pages, room: dict[str, Any]) -> Page:
+def open_console(pages: Pages, room: dict[str, Any], width: int = 1280, height: int = 800) -> Page:
     workshop = room["workshop"]
-    console = pages.open("console", "/login")
+    console = pages.open("console", "/login", width=width, height=height)
     console.fill("#username", username_of(room["user_id"]))
     console.fill("#password", PASSWORD)
     console.click('form button[type="submit"]')
@@ -373,6 +374,82 @@ def test_the_console_edits_fields_shows_conflicts_freezes_and_names(
             console.evaluate("document.querySelector('[data-link=\"plans\"]').getAttribute('href')")
             == f"/workshops/{workshop.id}/plans"
         )
+        pages.assert_clean()
+    finally:
+        api.close()
+
+
+def test_a_date_typed_digit_by_digit_and_a_partner_with_commas_are_each_saved_once(
+    pages: Pages, room: dict[str, Any]
+) -> None:
+    """The due date is saved when the field is left, as typed; a partner whose name
+    holds commas is one partner, from the chip to the frozen plan."""
+    workshop = room["workshop"]
+    api = LiveClient(room["base"], workshop.id, "console", room["facilitator"]).connect()
+    try:
+        goto(api, "action_plan")
+        row = add(api, activity="Train lady health workers", lead="Ministry of Health",
+                  indicator="Workers trained")  # fmt: skip
+        console = open_console(pages, room, width=1366, height=768)
+        field = f'[data-plan-row="{row["id"]}"] [data-field="{{}}"]'
+        due = field.format("due")
+        console.wait_for(f"!!document.querySelector({js(due)})", "the row")
+
+        console.type_keys(due, "06302027")  # month, day, year: the order of an en-US field
+        assert console.evaluate(f"document.querySelector({js(due)}).value") == "2027-06-30"
+        assert not any(e["type"] == "plan:updated" for e in api.events), "saved while typing"
+        console.click('[data-bind="version"]')  # leaves the field
+        api.wait_for(
+            lambda: any(
+                e["type"] == "plan:updated" and e["data"]["action"]["fields"]["due"]
+                for e in api.events
+            ),
+            "the due date saved",
+        )
+        stored = next(a for a in snapshot(api)["plan"]["actions"] if a["id"] == row["id"])
+        assert stored["fields"]["due"] == "2027-06-30"
+        assert stored["versions"]["due"] == 1, "the due date was saved more than once"
+
+        entry = f'[data-plan-row="{row["id"]}"] [data-partner-entry]'
+        for name in ("Department of Health, Punjab", "Lady Health Workers Association"):
+            console.fill(entry, name)
+            console.press("Enter")
+        console.wait_for(
+            f"document.querySelectorAll({js(field.format('partners') + ' .chip')}).length === 2",
+            "two partner chips",
+        )
+        api.wait_for(
+            lambda: (
+                next(a for a in snapshot(api)["plan"]["actions"] if a["id"] == row["id"])["fields"][
+                    "partners"
+                ]
+                == ["Department of Health, Punjab", "Lady Health Workers Association"]
+            ),
+            "both partners saved, the comma kept",
+        )
+        console.click(
+            f'{field.format("partners")} [data-partner="Lady Health Workers Association"] button'
+        )
+        api.wait_for(
+            lambda: (
+                next(a for a in snapshot(api)["plan"]["actions"] if a["id"] == row["id"])["fields"][
+                    "partners"
+                ]
+                == ["Department of Health, Punjab"]
+            ),
+            "a partner removed with its ×",
+        )
+        assert console.evaluate(f"document.querySelector({js(due)}).dataset.save") == "saved"
+        frozen = api.call("plan:freeze", {})
+        assert frozen["ok"], frozen
+        plan = snapshot(api)["signoff"]["version"]
+        assert plan is not None
+        console.wait_for(
+            "!document.querySelector('.plan-console').textContent"
+            ".includes('Lady Health Workers Association')",
+            "the removed partner gone from the ownership table",
+        )
+        screenshot(console, artifacts("plan") / "console-partners-1366.png")
         pages.assert_clean()
     finally:
         api.close()

@@ -23,6 +23,8 @@ from facilitator.actions.spec import ACTION_ID_RE, REGISTRY, ActionSpec, Caller,
 from facilitator.actions.writing import internal_error, write
 from facilitator.core.db import db
 from facilitator.core.errors import BAD_REQUEST, FORBIDDEN, INVALID, UNKNOWN_EVENT, DomainError
+from facilitator.core.i18n import N_
+from facilitator.core.text import has_lone_surrogate
 from facilitator.live.coalescing import publish_transient
 
 log = logging.getLogger("facilitator.actions")
@@ -41,15 +43,19 @@ def _validation_message(exc: ValidationError) -> str:
 _STORABLE_INTS = range(-(2**63), 2**63)
 
 
-def _unstorable_number(value: Any, where: str = "") -> str | None:
-    """The path in ``value`` of a number no database column can take (an integer beyond
-    64 bits, NaN or an infinity, all of which Python's JSON reader accepts), or None."""
+def _unstorable(value: Any, where: str = "") -> tuple[str, str] | None:
+    """The path in ``value`` of what no column can store, and its refusal: a number
+    beyond 64 bits, NaN or an infinity (Python's JSON reader accepts them all), or a
+    text with a lone surrogate (JSON's ``\\ud800``: no UTF-8 can encode it, so a plan
+    holding one could never be frozen); None when all can be stored."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return None if value in _STORABLE_INTS else where
+        return None if value in _STORABLE_INTS else (where, N_("{where}: a number out of range"))
     if isinstance(value, float):
-        return None if math.isfinite(value) else where
+        return None if math.isfinite(value) else (where, N_("{where}: a number out of range"))
+    if isinstance(value, str):
+        return (where, NOT_TEXT) if has_lone_surrogate(value) else None
     if isinstance(value, dict):
         items: Any = value.items()
     elif isinstance(value, list):
@@ -57,10 +63,14 @@ def _unstorable_number(value: Any, where: str = "") -> str | None:
     else:
         return None
     for key, item in items:
-        found = _unstorable_number(item, f"{where}.{key}" if where else str(key))
+        path = f"{where}.{key}" if where else str(key)
+        found = (path, NOT_TEXT) if has_lone_surrogate(key) else _unstorable(item, path)
         if found is not None:
             return found
     return None
+
+
+NOT_TEXT = N_("{where}: a character that is not text (a lone surrogate)")
 
 
 def _parse(spec: ActionSpec, payload: Any) -> tuple[str | None, Params]:
@@ -76,9 +86,10 @@ def _parse(spec: ActionSpec, payload: Any) -> tuple[str | None, Params]:
                 BAD_REQUEST,
                 "action_id is required: 8 to 64 letters, digits or '_.:-', new for each action.",
             )
-    where = _unstorable_number(fields)
-    if where is not None:
-        raise DomainError(INVALID, "{where}: a number out of range", values={"where": where})
+    found = _unstorable(fields)
+    if found is not None:
+        where, refusal = found
+        raise DomainError(INVALID, refusal, values={"where": where}, field=where)
     try:
         return action_id, spec.params.model_validate(fields)
     except ValidationError as exc:

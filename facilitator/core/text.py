@@ -22,6 +22,7 @@ from facilitator.core.errors import INVALID, VALUE, DomainError
 from facilitator.core.i18n import N_
 
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def strip_bidi_controls(value: Any) -> Any:
@@ -33,6 +34,19 @@ def strip_bidi_controls(value: Any) -> Any:
     if isinstance(value, list):
         return [strip_bidi_controls(v) for v in value]
     return value
+
+
+def name_key(name: Any) -> str:
+    """What two spellings of one name share: Unicode compatibility forms folded (NFKC),
+    case folded, runs of spaces made one. "Ministry of Health", "ministry of  health"
+    and a full-width "Ｍｉｎｉｓｔｒｙ" compare equal; the name shown is as written."""
+    text = "" if name is None else str(name)
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether ``value`` is a text with a lone surrogate, which no UTF-8 can encode."""
+    return isinstance(value, str) and LONE_SURROGATE.search(value) is not None
 
 
 def text_direction(value: Any) -> str | None:

@@ -9,12 +9,13 @@ from typing import Any
 
 from facilitator.core import i18n
 from facilitator.core.i18n import N_
+from facilitator.core.text import name_key
 from facilitator.documents.drawings import (
     MATRIX_REFS_PER_BLOCK,
     MATRIX_ROWS_PER_BLOCK,
     matrix_block,
 )
-from facilitator.documents.formatting import as_text, format_amount, name_key
+from facilitator.documents.formatting import as_text, format_amount
 from facilitator.domain import accountability
 from facilitator.domain.plan_schema import STATUSES
 

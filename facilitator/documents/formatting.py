@@ -52,10 +52,6 @@ def format_amount(amount: Any) -> str:
     return f"{number:,.0f}" if number == number.to_integral_value() else f"{number:,.2f}"
 
 
-def name_key(name: Any) -> str:
-    return " ".join(as_text(name).split()).casefold()
-
-
 def dir_attribute(value: Any, document_dir: str = "ltr") -> Markup:
     """`` dir="..."`` for an element holding text as typed, when the text runs the other
     way from the document: WeasyPrint does not implement ``dir="auto"``."""

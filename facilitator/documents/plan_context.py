@@ -11,11 +11,12 @@ from typing import Any
 
 from facilitator.core import i18n
 from facilitator.core.i18n import N_
+from facilitator.core.text import name_key
 from facilitator.documents.action_table import accountability_view, action_plan, monitoring_row
 from facilitator.documents.drawings import (
     map_svg,
 )
-from facilitator.documents.formatting import as_text, name_key
+from facilitator.documents.formatting import as_text
 from facilitator.domain import accountability
 from facilitator.domain.signoff import DECISIONS
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from facilitator.core.text import name_key
+from facilitator.domain.plan_schema import plan_date
+
 Action = Mapping[str, Any]
 
 
@@ -19,7 +22,7 @@ def _blank(value: Any) -> bool:
 
 
 def _key(name: str) -> str:
-    return " ".join(name.split()).casefold()
+    return name_key(name)
 
 
 def gaps(
@@ -33,7 +36,7 @@ def gaps(
     return {
         "no_lead": [a["ref"] for a in actions if _blank(a.get("lead"))],
         "no_indicator": [a["ref"] for a in actions if _blank(a.get("indicator"))],
-        "no_due_date": [a["ref"] for a in actions if _blank(a.get("due"))],
+        "no_due_date": [a["ref"] for a in actions if plan_date(a.get("due")) is None],
         "organisations_leading_nothing": _unique(o for o in organisations if _key(o) not in leads),
         "sectors_without_action": [s for s in sectors if _key(s) not in covered],
     }

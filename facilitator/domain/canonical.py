@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from facilitator.core.text import name_key
 from facilitator.domain import plan_schema, plan_view, stakeholders, tally
 from facilitator.domain.agenda import AgendaItem, totals
 from facilitator.domain.polls import Poll, PollRound
@@ -88,7 +89,7 @@ def _organisations(session: Session, workshop: Workshop) -> list[dict[str, Any]]
     groups: dict[str, dict[str, Any]] = {}
     for person in active_participants(session, workshop.id):
         group = groups.setdefault(
-            person.organisation.casefold(),
+            name_key(person.organisation),
             {"name": person.organisation, "sector": person.sector, "participants": []},
         )
         group["participants"].append({"name": person.name})

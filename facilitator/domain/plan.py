@@ -21,6 +21,7 @@ from facilitator.core.db import Base, utcnow
 from facilitator.core.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, DomainError
 from facilitator.core.events import Event, Outcome
 from facilitator.core.i18n import N_
+from facilitator.core.text import name_key
 from facilitator.domain.agenda import AgendaItem
 from facilitator.domain.plan_schema import (
     MAX_ACTIONS,
@@ -228,8 +229,8 @@ def edit(
     clean = {name: clean_field(config, name, value) for name, value in changes.items()}
     merged = {**row.fields, **clean}
     if "partners" in merged and merged.get("lead"):
-        lead = merged["lead"].casefold()
-        merged["partners"] = [p for p in merged["partners"] if p.casefold() != lead]
+        lead = name_key(merged["lead"])
+        merged["partners"] = [p for p in merged["partners"] if name_key(p) != lead]
     check_dates(merged)
     row.fields = merged
     row.versions = {
@@ -307,21 +308,21 @@ def offer(
     if role not in OFFER_ROLES:
         raise DomainError(INVALID, "Offer to be the lead or a partner.", field="role")
     organisation = participant.organisation
-    key = organisation.casefold()
+    key = name_key(organisation)
     fields = complete_fields(row.fields)
-    if role == "lead" and fields["lead"].casefold() == key:
+    if role == "lead" and name_key(fields["lead"]) == key:
         raise DomainError(
             CONFLICT,
             "{organisation} already leads {ref}.",
             values={"organisation": organisation, "ref": row.ref},
         )
-    if role == "partner" and key in {p.casefold() for p in fields["partners"]}:
+    if role == "partner" and key in {name_key(p) for p in fields["partners"]}:
         raise DomainError(
             CONFLICT,
             "{organisation} already supports {ref}.",
             values={"organisation": organisation, "ref": row.ref},
         )
-    offers = [o for o in row.offers if o["organisation"].casefold() != key]
+    offers = [o for o in row.offers if name_key(o["organisation"]) != key]
     offers.append({"organisation": organisation, "role": role, "participant_id": participant.id})
     row.offers = offers
     session.flush()
@@ -333,8 +334,8 @@ def settle_offer(
 ) -> Outcome:
     """The facilitator accepts an offer (the organisation becomes lead or partner) or not."""
     row = _row(session, workshop, action_id)
-    key = " ".join(organisation.split()).casefold()
-    found = next((o for o in row.offers if o["organisation"].casefold() == key), None)
+    key = name_key(organisation)
+    found = next((o for o in row.offers if name_key(o["organisation"]) == key), None)
     if found is None:
         raise DomainError(
             NOT_FOUND,
@@ -347,7 +348,7 @@ def settle_offer(
         changed: dict[str, Any] = {}
         if found["role"] == "lead":
             changed["lead"] = found["organisation"]
-            changed["partners"] = [p for p in fields["partners"] if p.casefold() != key]
+            changed["partners"] = [p for p in fields["partners"] if name_key(p) != key]
         else:
             changed["partners"] = [*fields["partners"], found["organisation"]]
         row.fields = {**row.fields, **changed}

@@ -10,7 +10,7 @@ from typing import Any
 
 from facilitator.core.errors import INVALID, DomainError
 from facilitator.core.i18n import N_
-from facilitator.core.text import clean_text
+from facilitator.core.text import clean_text, name_key
 from facilitator.domain.kits import PLAN_COLUMNS, plan_fields
 from facilitator.domain.workshops import Workshop
 
@@ -38,6 +38,8 @@ TEXT_FIELDS = {
 
 
 DATE_FIELDS = ("start", "due", "review_date")
+#: The years a plan date may fall in.
+YEARS = range(2000, 2101)
 
 
 CHOICE_FIELDS = ("action_field", "cycle_phase", "sector", "level", "status")
@@ -123,7 +125,7 @@ def clean_field(config: dict[str, Any], name: str, value: Any) -> Any:
                 INVALID, "{field} must be a date as YYYY-MM-DD.", values={"field": name}, field=name
             )
         try:
-            date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise DomainError(
                 INVALID,
@@ -131,6 +133,13 @@ def clean_field(config: dict[str, Any], name: str, value: Any) -> Any:
                 values={"field": name, "value": value},
                 field=name,
             ) from None
+        if day.year not in YEARS:
+            raise DomainError(
+                INVALID,
+                "{field}: {value} is not between {first} and {last}.",
+                values={"field": name, "value": value, "first": YEARS[0], "last": YEARS[-1]},
+                field=name,
+            )
         return value
     if name == "lead":
         return _org(value, "lead")
@@ -145,7 +154,7 @@ def clean_field(config: dict[str, Any], name: str, value: Any) -> Any:
         partners: list[str] = []
         for item in value:
             partner = _org(item, "partners")
-            if partner and partner.casefold() not in {p.casefold() for p in partners}:
+            if partner and name_key(partner) not in {name_key(p) for p in partners}:
                 partners.append(partner)
         return partners
     if name == "budget_amount":
@@ -177,7 +186,7 @@ def clean_field(config: dict[str, Any], name: str, value: Any) -> Any:
             "status": list(STATUSES),
         }[name]
         for known in allowed:
-            if isinstance(value, str) and known.casefold() == value.strip().casefold():
+            if isinstance(value, str) and name_key(known) == name_key(value):
                 return known
         if not allowed:
             raise DomainError(
@@ -198,11 +207,32 @@ def clean_field(config: dict[str, Any], name: str, value: Any) -> Any:
 
 
 def check_dates(fields: dict[str, Any]) -> None:
-    start, due = fields.get("start"), fields.get("due")
+    """A row's dates in order: due on or after the start, the review on or before the
+    due date (dates not valid on their own are left to :func:`clean_field`)."""
+    start, due, review = (plan_date(fields.get(n)) for n in ("start", "due", "review_date"))
     if start and due and due < start:
         raise DomainError(
             INVALID,
             "The due date {due} is before the start {start}.",
-            values={"due": due, "start": start},
+            values={"due": fields["due"], "start": fields["start"]},
             field="due",
         )
+    if review and due and review > due:
+        raise DomainError(
+            INVALID,
+            "The review date {review} is after the due date {due}.",
+            values={"review": fields["review_date"], "due": fields["due"]},
+            field="review_date",
+        )
+
+
+def plan_date(value: Any) -> date | None:
+    """A plan date as a date, None when it is missing or not a date the plan accepts
+    (rows saved before the checks may hold a year 25: it counts as no date)."""
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if day.year in YEARS else None

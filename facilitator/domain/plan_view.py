@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from facilitator.core import protocol
 from facilitator.core.events import refresher
+from facilitator.core.text import name_key
 from facilitator.domain import accountability
 from facilitator.domain.plan import PlanAction, row_dict
 from facilitator.domain.plan_schema import complete_fields, settings
@@ -84,7 +85,7 @@ def plan_actions(session: Session, workshop: Workshop) -> list[dict[str, Any]]:
 def organisations_present(session: Session, workshop: Workshop) -> list[str]:
     seen: dict[str, str] = {}
     for p in active_participants(session, workshop.id):
-        seen.setdefault(p.organisation.casefold(), p.organisation)
+        seen.setdefault(name_key(p.organisation), p.organisation)
     return sorted(seen.values(), key=str.casefold)
 
 

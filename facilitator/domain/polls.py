@@ -37,7 +37,7 @@ from facilitator.core.db import Base, utcnow
 from facilitator.core.errors import CONFLICT, INVALID, NOT_FOUND, STAGE, DomainError
 from facilitator.core.events import Event, Outcome
 from facilitator.core.i18n import N_
-from facilitator.core.text import clean_text
+from facilitator.core.text import clean_text, name_key
 from facilitator.domain import tally
 from facilitator.domain.stage_configs import GROUP_BY
 from facilitator.domain.workshops import ORGANISATION_MAX, Participant, Workshop
@@ -333,7 +333,7 @@ def _folded_groups(
     for ballot in ballots:
         value = ballot.organisation if group_by == "organisation" else ballot.sector
         written = " ".join(value.split())
-        key = written.casefold() or "other"
+        key = name_key(written) or "other"
         name = "other" if key == "other" else names.setdefault(key, written)
         groups[name].append(ballot)
     if not anonymous:

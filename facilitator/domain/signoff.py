@@ -25,7 +25,7 @@ from facilitator.core.db import Base, utcnow
 from facilitator.core.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, DomainError
 from facilitator.core.events import Event, EventRecord, Outcome
 from facilitator.core.i18n import N_
-from facilitator.core.text import clean_text
+from facilitator.core.text import clean_text, name_key
 from facilitator.domain import canonical
 from facilitator.domain.workshops import Participant, Workshop, get_participant
 
@@ -111,7 +111,7 @@ class Signature(Base):
 
 
 def _key(organisation: str) -> str:
-    return " ".join(organisation.split()).casefold()
+    return name_key(organisation)
 
 
 def signature_dict(s: Signature) -> dict[str, Any]:

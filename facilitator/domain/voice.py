@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from facilitator.core.text import name_key
 from facilitator.domain.agenda import AgendaDot, AgendaItem
 from facilitator.domain.board import Note
 from facilitator.domain.polls import Poll, PollRound, Turnout
@@ -78,16 +79,18 @@ def _per_participant(session: Session, workshop: Workshop) -> dict[int, Counter[
 def share_of_voice(session: Session, workshop: Workshop) -> dict[str, Any]:
     """Per organisation and per sector: counts, and shares of each measure."""
     people = session.execute(
-        select(Participant.id, Participant.organisation, Participant.sector).where(
-            Participant.workshop_id == workshop.id, Participant.removed_at.is_(None)
-        )
+        select(Participant.id, Participant.organisation, Participant.sector)
+        .where(Participant.workshop_id == workshop.id, Participant.removed_at.is_(None))
+        .order_by(Participant.id)
     ).all()
     activity = _per_participant(session, workshop)
     result: dict[str, Any] = {}
     for field, index in (("by_organisation", 1), ("by_sector", 2)):
         groups: dict[str, Counter[str]] = {}
+        shown: dict[str, str] = {}  # one name per group, as its first member wrote it
         for person in people:
-            group = groups.setdefault(person[index], Counter())
+            key = name_key(person[index])
+            group = groups.setdefault(shown.setdefault(key, person[index]), Counter())
             group["present"] += 1
             group.update(activity.get(person[0], Counter()))
         totals = {m: sum(g[m] for g in groups.values()) for m in MEASURES}

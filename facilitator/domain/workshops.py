@@ -19,7 +19,7 @@ from facilitator.core.db import Base, utcnow
 from facilitator.core.errors import CLOSED, CONFLICT, INVALID, NOT_FOUND, DomainError
 from facilitator.core.events import Event, Outcome, redacted_for
 from facilitator.core.i18n import N_
-from facilitator.core.text import clean_text
+from facilitator.core.text import clean_text, name_key
 
 #: Join codes avoid characters that look alike on a projector or a phone
 #: (0/O/D/Q, 1/I/L, 2/Z, 5/S, 8/B, U/V).
@@ -213,7 +213,7 @@ def presence(session: Session, workshop_id: int) -> dict[str, Any]:
     for name in session.scalars(
         select(Participant.organisation).where(*active).order_by(Participant.id)
     ):
-        names.setdefault(name.casefold(), name)
+        names.setdefault(name_key(name), name)
     by_sector = sorted(
         ({"sector": s, "count": n} for s, n in rows), key=lambda r: (-r["count"], r["sector"])
     )

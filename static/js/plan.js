@@ -39,7 +39,7 @@ function choices(settings, name) {
 
 // A field's value as people read it (the name of a choice, partners joined).
 function shown(settings, name, value) {
-  if (Array.isArray(value)) return value.join(", ");
+  if (Array.isArray(value)) return value.join("; ");
   const options = choices(settings, name);
   const found = options && options.find(([v]) => v === value);
   return found ? tk(found[1]) : value || "";
@@ -56,28 +56,71 @@ function fieldInput(settings, name, label) {
   if (options) {
     return h("select", common, h("option", { value: "" }, "—"), ...options.map(([v, l]) => h("option", { value: v }, tk(l))));
   }
-  if (DATES.includes(name)) return h("input", { ...common, type: "date" });
+  if (DATES.includes(name)) return h("input", { ...common, type: "date", min: "2000-01-01", max: "2100-12-31" });
   if (LONG.includes(name)) return h("textarea", { ...common, rows: 3, maxlength: MAX[name], dir: "auto" });
+  if (name === "partners") return partnersInput(common, label);
   return h("input", {
     ...common, maxlength: MAX[name] || 300, list: name === "lead" ? ORGS_LIST : null,
-    inputmode: name === "budget_amount" ? "decimal" : null,
-    placeholder: name === "partners" ? t("Partners: A, B") : null, dir: "auto",
+    inputmode: name === "budget_amount" ? "decimal" : null, dir: "auto",
   });
 }
 
+// Supporting partners as chips, each one whole organisation name (commas and all):
+// added with Enter or by picking one from the list, removed with its ×. The control
+// sends "commit" when its list changed; the whole list is saved at once.
+function partnersInput(common, label) {
+  const chips = h("span", { class: "chips" });
+  const entry = h("input", {
+    list: ORGS_LIST, maxlength: MAX.lead || 120, dir: "auto", "data-partner-entry": "",
+    placeholder: t("Add a partner"), "aria-label": t("Add a partner to {field}", { field: label }),
+  });
+  const control = h("div", { ...common, class: "partners", role: "group" }, chips, entry);
+  control.partners = [];
+  const commit = (partners) => {
+    control.partners = partners;
+    control.draw();
+    control.dispatchEvent(new Event("commit"));
+  };
+  control.draw = () => chips.replaceChildren(...control.partners.map((name) => {
+    const remove = h("button", { type: "button", class: "chip-remove", "aria-label": t("Remove {name}", { name }) }, "×");
+    remove.addEventListener("mousedown", (ev) => ev.preventDefault()); // the entry keeps the focus
+    remove.addEventListener("click", () => commit(control.partners.filter((p) => p !== name)));
+    return h("span", { class: "chip", "data-partner": name }, h("span", { dir: "auto" }, name), remove);
+  }));
+  const add = () => {
+    const name = entry.value.split(/\s+/).filter(Boolean).join(" ");
+    entry.value = "";
+    if (name && !control.partners.some((p) => orgKey(p) === orgKey(name))) commit([...control.partners, name]);
+  };
+  entry.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); add(); } });
+  entry.addEventListener("change", add); // a name picked from the list, or typed and left
+  return control;
+}
+
 function readValue(input) {
-  if (input.dataset.field !== "partners") return input.value;
-  return input.value.split(",").map((p) => p.trim()).filter(Boolean);
+  return input.dataset.field === "partners" ? input.partners : input.value;
 }
 
 function writeValue(input, value) {
-  input.value = Array.isArray(value) ? value.join(", ") : value == null ? "" : String(value);
+  if (input.dataset.field === "partners") {
+    input.partners = Array.isArray(value) ? value : [];
+    input.draw();
+  } else {
+    input.value = value == null ? "" : String(value);
+  }
+  input.stored = JSON.stringify(readValue(input));
+}
+
+// "saving", "saved", "conflict" or "refused", shown beside the field (CSS) and said.
+function saveState(input, state) {
+  input.dataset.save = state;
+  input.title = { saving: t("Saving…"), saved: t("Saved"), conflict: t("Changed by someone else: see the message"), refused: t("Not saved: see the message") }[state];
 }
 
 // Shows the stored value and its version, unless someone is typing in it, their
 // change is on the way or was refused (``force`` after the answer to a change).
 function showField(input, row, force) {
-  const busyHere = input.sending || input.classList.contains("unsaved") || document.activeElement === input;
+  const busyHere = input.sending || input.classList.contains("unsaved") || input.contains(document.activeElement);
   if (busyHere && !force) return;
   const name = input.dataset.field;
   writeValue(input, row.fields[name]);
@@ -90,9 +133,10 @@ function showField(input, row, force) {
 function saveField(live, errorRoot, input, rowId) {
   const name = input.dataset.field;
   input.sending = true;
+  saveState(input, "saving");
   showError(errorRoot, null);
   return live.send(ACTIONS.PLAN_EDIT, { action: rowId, changes: { [name]: readValue(input) }, versions: { [name]: input.version || 0 } })
-    .then((ack) => { input.sending = false; showField(input, ack.action, true); })
+    .then((ack) => { input.sending = false; showField(input, ack.action, true); saveState(input, "saved"); })
     .catch((error) => {
       input.sending = false;
       showError(errorRoot, error);
@@ -100,18 +144,32 @@ function saveField(live, errorRoot, input, rowId) {
       if (error.code === "conflict" && current) {
         writeValue(input, current.value);
         input.version = current.version;
+        saveState(input, "conflict");
       } else {
         input.classList.add("unsaved");
+        saveState(input, "refused");
       }
     });
 }
 
+// A field is saved when it is committed, never per key press: a text when it is left
+// or Enter is pressed ("change"), the partners when the list changed, a date when it
+// is left or Enter is pressed (a date field fires "change" at every digit typed into
+// its year, which would store 0002-06-30 on the way to 2027).
 function watchField(live, errorRoot, input, rowId, latest) {
-  input.addEventListener("change", () => saveField(live, errorRoot, input, rowId));
-  // Leaving a field without changing it shows what arrived meanwhile.
-  input.addEventListener("blur", () => {
+  const save = () => {
+    if (JSON.stringify(readValue(input)) !== input.stored) saveField(live, errorRoot, input, rowId);
+  };
+  const isDate = input.type === "date";
+  if (input.dataset.field === "partners") input.addEventListener("commit", save);
+  else if (!isDate) input.addEventListener("change", save);
+  if (isDate) input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") save(); });
+  // Leaving a field saves a date; leaving one unchanged shows what arrived meanwhile.
+  input.addEventListener("focusout", (ev) => {
+    if (input.contains(ev.relatedTarget)) return;
+    if (isDate) save();
     const row = latest();
-    if (row) showField(input, row);
+    if (row && !input.sending) showField(input, row);
   });
 }
 
@@ -133,7 +191,7 @@ function accountabilityView(acc, large) {
     const items = key === "sectors_without_action" ? found.map((s) => tk(s)) : found;
     return h("li", { class: items.length ? "gap" : "gap-none", "data-gap": key },
       h("span", { class: "gap-count" }, items.length ? String(items.length) : "✓"),
-      h("span", {}, h("span", { class: "gap-label" }, label), items.length ? h("span", { class: "gap-items", dir: "auto" }, items.join(", ")) : null));
+      h("span", {}, h("span", { class: "gap-label" }, label), items.length ? h("span", { class: "gap-items", dir: "auto" }, items.join("; ")) : null));
   });
   const pct = (share) => `${Math.round(share * 100)}%`;
   const owners = acc.ownership.map((o) => h("tr", { "data-owner": o.organisation },

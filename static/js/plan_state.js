@@ -4,7 +4,8 @@ import { TYPES } from "/protocol.js";
 
 // Organisations are told apart as the server does: spaces collapsed, case folded.
 export function orgKey(name) {
-  return String(name || "").split(/\s+/).filter(Boolean).join(" ").toLowerCase();
+  // As the server's name_key: compatibility forms folded, case folded, spaces made one.
+  return String(name || "").normalize("NFKC").toLowerCase().split(/\s+/).filter(Boolean).join(" ");
 }
 
 function upsertBy(list, item, same) {
