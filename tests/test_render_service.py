@@ -65,7 +65,7 @@ def test_memory_limit_stops_a_render_and_the_service_goes_on() -> None:
     service = Renderer(seconds=60, memory_mb=64)
     try:
         with pytest.raises(RuntimeError, match=r"memory limit is 64 MB|memory limit \(64 MB\)"):
-            service.render(*_request(400))
+            service.render(*_request(1200))  # well over 64 MB beyond the warm service
         service.configure(60, 1024)  # a new limit restarts the service
         pdf, _ = service.render(*_request(1))
         assert pdf.startswith(b"%PDF-")
