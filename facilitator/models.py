@@ -11,6 +11,7 @@ from facilitator.domain import (  # noqa: F401
     accounts,
     agenda,
     board,
+    organisations,
     plan,
     polls,
     signoff,

@@ -16,6 +16,7 @@ from sqlalchemy import MetaData, create_engine, select
 from facilitator.core.config import PROJECT_ROOT
 from facilitator.core.db import db, engine_url
 from facilitator.core.migrate import current, upgrade
+from facilitator.core.text import name_key
 from facilitator.domain import polls
 from facilitator.domain.kits import KitError, KitLibrary, parse_kit
 from facilitator.domain.seeding import create_workshop
@@ -115,7 +116,11 @@ def test_anonymous_results_by_organisation_match_names_and_fold_small_ones(room)
         for small in ("WHO", "Save the Children", "World Vision"):
             assert small not in text
     stored = ballots_of(closed["poll"]["id"])
-    assert sorted(b.organisation for b in stored) == sorted(" ".join(p[1].split()) for p in people)
+    # Each ballot names the voter's organisation row: one name, as it was first written.
+    first: dict[str, str] = {}
+    for person in people:
+        first.setdefault(name_key(person[1]), " ".join(person[1].split()))
+    assert sorted(b.organisation for b in stored) == sorted(first[name_key(p[1])] for p in people)
     assert all(b.voter_key is None for b in stored)  # anonymous: the link is gone once closed
 
 

@@ -5,6 +5,7 @@ from facilitator.actions import (  # noqa: F401
     agenda,
     board,
     design,
+    organisations,
     plan,
     polls,
     signoff,

@@ -20,6 +20,7 @@ from facilitator.actions.spec import (
 from facilitator.core import protocol
 from facilitator.core.errors import CONFLICT, INVALID, DomainError
 from facilitator.core.events import Outcome
+from facilitator.domain import organisations
 from facilitator.domain import workshops as ws
 from facilitator.domain.voice import share_of_voice
 from facilitator.live.log import events_since
@@ -85,9 +86,16 @@ class JoinParams(Params):
 
 @action(protocol.PARTICIPANT_JOIN, roles=VISITOR, params=JoinParams)
 def join(ctx: Context, params: JoinParams) -> Outcome:
-    return ws.join(
-        ctx.session, ctx.workshop, params.name, params.organisation, params.sector, params.email
+    """Join, as one of the workshop's organisations (added, flagged, if none has the name)."""
+    ws.check_joinable(ctx.workshop)
+    found = organisations.for_participant(
+        ctx.session, ctx.workshop, params.organisation, params.sector
     )
+    org = found.result["organisation"]
+    joined = ws.join(
+        ctx.session, ctx.workshop, params.name, org.name, params.sector, params.email, org.id
+    )
+    return Outcome(result=joined.result, events=[*found.events, *joined.events])
 
 
 class UpdateParams(Params):
@@ -104,7 +112,17 @@ def update_me(ctx: Context, params: UpdateParams) -> Outcome:
     changes = params.model_dump(exclude_none=True)
     if not changes:
         raise DomainError(INVALID, "Nothing to change: give a name, organisation or sector.")
-    return ws.update_participant(ctx.session, ctx.workshop, ctx.person, changes)
+    events = []
+    if "organisation" in changes:
+        sector = changes.get("sector", ctx.person.sector)
+        found = organisations.for_participant(
+            ctx.session, ctx.workshop, changes["organisation"], sector
+        )
+        org = found.result["organisation"]
+        changes["organisation"], changes["organisation_id"] = org.name, org.id
+        events = found.events
+    updated = ws.update_participant(ctx.session, ctx.workshop, ctx.person, changes)
+    return Outcome(result=updated.result, events=[*events, *updated.events])
 
 
 class RemoveParams(Params):

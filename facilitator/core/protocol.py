@@ -24,6 +24,9 @@ STAGE_PREV = "stage:prev"
 PARTICIPANT_JOIN = "participant:join"
 PARTICIPANT_UPDATE = "participant:update"
 PARTICIPANT_REMOVE = "participant:remove"
+ORGANISATION_ADD = "organisation:add"
+ORGANISATION_EDIT = "organisation:edit"
+ORGANISATION_MERGE = "organisation:merge"
 WORKSHOP_CLOSE = "workshop:close"
 WORKSHOP_REOPEN = "workshop:reopen"
 NOTE_CREATE = "note:create"
@@ -89,6 +92,9 @@ STAGE_CHANGED = "stage:changed"
 PARTICIPANT_JOINED = "participant:joined"
 PARTICIPANT_UPDATED = "participant:updated"
 PARTICIPANT_REMOVED = "participant:removed"
+ORGANISATION_ADDED = "organisation:added"
+ORGANISATION_UPDATED = "organisation:updated"
+ORGANISATION_MERGED = "organisation:merged"
 WORKSHOP_CLOSED = "workshop:closed"
 WORKSHOP_REOPENED = "workshop:reopened"
 NOTE_CREATED = "note:created"
@@ -138,6 +144,9 @@ ACTIONS = (
     PARTICIPANT_JOIN,
     PARTICIPANT_UPDATE,
     PARTICIPANT_REMOVE,
+    ORGANISATION_ADD,
+    ORGANISATION_EDIT,
+    ORGANISATION_MERGE,
     WORKSHOP_CLOSE,
     WORKSHOP_REOPEN,
     NOTE_CREATE,
@@ -203,6 +212,9 @@ EVENT_TYPES = (
     PARTICIPANT_JOINED,
     PARTICIPANT_UPDATED,
     PARTICIPANT_REMOVED,
+    ORGANISATION_ADDED,
+    ORGANISATION_UPDATED,
+    ORGANISATION_MERGED,
     WORKSHOP_CLOSED,
     WORKSHOP_REOPENED,
     NOTE_CREATED,

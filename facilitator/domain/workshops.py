@@ -136,7 +136,11 @@ class Participant(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(NAME_MAX))
+    #: The name of its organisation (:mod:`facilitator.domain.organisations` writes it).
     organisation: Mapped[str] = mapped_column(String(ORGANISATION_MAX))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL")
+    )
     sector: Mapped[str] = mapped_column(String(SECTOR_MAX))
     #: Optional: where to send the signed plan. Seen only by the facilitator.
     email: Mapped[str] = mapped_column(String(EMAIL_MAX), default="")
@@ -149,6 +153,7 @@ class Participant(Base):
             "id": self.id,
             "name": self.name,
             "organisation": self.organisation,
+            "organisation_id": self.organisation_id,
             "sector": self.sector,
         }
 
@@ -236,6 +241,15 @@ def _email(raw: str) -> str:
     return email
 
 
+def check_joinable(workshop: Workshop) -> None:
+    if not workshop.is_open:
+        raise DomainError(CLOSED, "This workshop is closed.")
+    if workshop.status == DRAFT:
+        raise DomainError(
+            CLOSED, "This workshop has not started yet: the facilitator opens it from the console."
+        )
+
+
 def join(
     session: Session,
     workshop: Workshop,
@@ -243,17 +257,16 @@ def join(
     organisation: str,
     sector: str,
     email: str = "",
+    organisation_id: int | None = None,
 ) -> Outcome:
-    if not workshop.is_open:
-        raise DomainError(CLOSED, "This workshop is closed.")
-    if workshop.status == DRAFT:
-        raise DomainError(
-            CLOSED, "This workshop has not started yet: the facilitator opens it from the console."
-        )
+    """A new participant of ``organisation`` (the name of the row ``organisation_id``,
+    found or added by :func:`facilitator.domain.organisations.for_participant`)."""
+    check_joinable(workshop)
     participant = Participant(
         workshop_id=workshop.id,
         name=_clean(name, N_("name"), NAME_MAX),
         organisation=_clean(organisation, N_("organisation"), ORGANISATION_MAX),
+        organisation_id=organisation_id,
         sector=_sector(workshop, sector),
         email=_email(email),
     )
@@ -292,6 +305,7 @@ def update_participant(
         participant.organisation = _clean(
             changes["organisation"], N_("organisation"), ORGANISATION_MAX
         )
+        participant.organisation_id = changes.get("organisation_id")
     if "sector" in changes:
         participant.sector = _sector(workshop, changes["sector"])
     session.flush()

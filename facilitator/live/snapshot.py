@@ -8,7 +8,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from facilitator.domain import agenda, ballots, board, plan_view, signoff, stakeholders
+from facilitator.domain import (
+    agenda,
+    ballots,
+    board,
+    organisations,
+    plan_view,
+    signoff,
+    stakeholders,
+)
 from facilitator.domain.workshops import (
     Participant,
     Workshop,
@@ -84,6 +92,7 @@ def _role_parts(session: Session, workshop: Workshop, role: str) -> dict[str, An
     }
     if role == "facilitator":
         top["participants"] = [p.as_dict() for p in active_participants(session, workshop.id)]
+    top["organisations"] = organisations.snapshot_part(session, workshop, role)
     top["plan"] = plan_view.snapshot_part(session, workshop, role)
     top["signoff"] = signoff.snapshot_part(session, workshop)
     parts = {

@@ -1,0 +1,319 @@
+"""Partner organisations as rows of their own, per workshop.
+
+An organisation has one name shown everywhere, and may have a short name and names in
+other languages; any of them finds it (compared by :func:`~facilitator.core.text.name_key`:
+compatibility forms, case and spacing folded), so "WHO" typed on a phone joins the
+World Health Organization the facilitator registered. A participant who types a name
+no organisation has adds one, flagged for the facilitator, who may merge it into
+another: everything that names either then names the one kept.
+
+Where other tables keep an organisation's name as text (a participant's
+``organisation``, a plan row's lead and partners, a ballot grouped by organisation,
+a representative and a signature) this module is the one that writes it, so the
+text is always the name of a row here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from facilitator.core import protocol
+from facilitator.core.db import Base, utcnow
+from facilitator.core.errors import CONFLICT, INVALID, NOT_FOUND, DomainError
+from facilitator.core.events import Event, Outcome, redacted_for
+from facilitator.core.i18n import N_
+from facilitator.core.text import clean_text, name_key
+from facilitator.domain import organisation_names
+from facilitator.domain.workshops import (
+    EMAIL_RE,
+    ORGANISATION_MAX,
+    SECTOR_MAX,
+    Participant,
+    Workshop,
+)
+
+SHORT_MAX = 40
+#: Other names (languages, acronyms), e-mail addresses and signatories of one organisation.
+LIST_MAX = 10
+#: Organisations one workshop holds.
+ORGANISATIONS_MAX = 500
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    __table_args__ = (UniqueConstraint("workshop_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(ORGANISATION_MAX))
+    #: ``name_key(name)``: two organisations of a workshop never share it.
+    key: Mapped[str] = mapped_column(String(ORGANISATION_MAX))
+    short_name: Mapped[str] = mapped_column(String(SHORT_MAX), default="")
+    sector: Mapped[str] = mapped_column(String(SECTOR_MAX), default="")
+    other_names: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Seen by the facilitator only, like participants' e-mail addresses.
+    emails: Mapped[list[str]] = mapped_column(JSON, default=list)
+    signatories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Added by a participant joining (or found in old plan data): for the facilitator
+    #: to confirm or merge.
+    flagged: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def names(self) -> list[str]:
+        """Every name that finds it, its own first."""
+        return [n for n in (self.name, self.short_name, *self.other_names) if n]
+
+    def keys(self) -> set[str]:
+        return {name_key(n) for n in self.names()}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "short_name": self.short_name,
+            "sector": self.sector,
+            "other_names": list(self.other_names),
+            "emails": list(self.emails),
+            "signatories": list(self.signatories),
+            "flagged": self.flagged,
+        }
+
+
+PRIVATE = ("emails", "signatories")
+
+
+def public(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in PRIVATE}
+
+
+@redacted_for(protocol.ORGANISATION_ADDED)
+@redacted_for(protocol.ORGANISATION_UPDATED)
+@redacted_for(protocol.ORGANISATION_MERGED)
+def _for_screens(data: dict[str, Any], role: str) -> dict[str, Any]:
+    """Contacts and signatories are the facilitator's; every screen sees the names."""
+    if role == "facilitator":
+        return data
+    return {**data, "organisation": public(data["organisation"])}
+
+
+# -- finding ---------------------------------------------------------------------------------
+
+
+def of_workshop(session: Session, workshop_id: int) -> list[Organisation]:
+    query = select(Organisation).where(Organisation.workshop_id == workshop_id)
+    return list(session.scalars(query.order_by(Organisation.id)))
+
+
+def find(session: Session, workshop_id: int, name: str) -> Organisation | None:
+    """The organisation any of whose names is ``name`` (compared by ``name_key``)."""
+    key = name_key(name)
+    if not key:
+        return None
+    own = session.scalar(
+        select(Organisation).where(Organisation.workshop_id == workshop_id, Organisation.key == key)
+    )
+    if own is not None:
+        return own
+    return next((o for o in of_workshop(session, workshop_id) if key in o.keys()), None)
+
+
+def _loose(key: str) -> str:
+    return re.sub(r"[\W_]+", "", key)
+
+
+def near(organisations: list[Organisation], item: Organisation) -> list[int]:
+    """Others that may be the same organisation written another way, by any of their
+    names: the same letters without punctuation ("W.H.O." and "WHO"), or every word
+    of one among the other's ("Ministry of Health" and "Ministry of Health, Punjab")."""
+
+    def alike(a: str, b: str) -> bool:
+        ours, theirs = set(a.split()), set(b.split())
+        return _loose(a) == _loose(b) or ours <= theirs or theirs <= ours
+
+    return [
+        other.id
+        for other in organisations
+        if other.id != item.id and any(alike(a, b) for a in item.keys() for b in other.keys())
+    ]
+
+
+def get(session: Session, workshop: Workshop, organisation_id: int) -> Organisation:
+    item = session.get(Organisation, organisation_id)
+    if item is None or item.workshop_id != workshop.id:
+        raise DomainError(
+            NOT_FOUND, "No organisation {id} in this workshop.", values={"id": organisation_id}
+        )
+    return item
+
+
+# -- checking what is typed -------------------------------------------------------------------
+
+
+def _names(values: Any, field: str) -> list[str]:
+    if not isinstance(values, list) or len(values) > LIST_MAX:
+        raise DomainError(
+            INVALID, "{field}: at most {max} names.", values={"field": field, "max": LIST_MAX},
+            field=field,
+        )  # fmt: skip
+    cleaned: list[str] = []
+    for value in values:
+        text = clean_text(str(value), field, ORGANISATION_MAX)
+        if text and name_key(text) not in {name_key(c) for c in cleaned}:
+            cleaned.append(text)
+    return cleaned
+
+
+def _emails(values: Any) -> list[str]:
+    emails = _names(values, "emails")
+    for email in emails:
+        if not EMAIL_RE.match(email):
+            raise DomainError(
+                INVALID, "{email} is not an e-mail address.", values={"email": email},
+                field="emails",
+            )  # fmt: skip
+    return emails
+
+
+def _check_free(session: Session, workshop: Workshop, item: Organisation) -> None:
+    """No other organisation of the workshop may answer to one of ``item``'s names."""
+    for other in of_workshop(session, workshop.id):
+        if other.id != item.id and other.keys() & item.keys():
+            raise DomainError(
+                CONFLICT,
+                "{name} is already an organisation of this workshop.",
+                values={"name": other.name},
+                organisation_id=other.id,
+            )
+
+
+def _apply(item: Organisation, fields: dict[str, Any]) -> None:
+    if "name" in fields:
+        item.name = clean_text(
+            fields["name"], "name", ORGANISATION_MAX, missing=N_("Please give your {field}.")
+        )
+        item.key = name_key(item.name)
+    if "short_name" in fields:
+        item.short_name = clean_text(fields["short_name"], "short_name", SHORT_MAX)
+    if "sector" in fields:
+        item.sector = clean_text(fields["sector"], "sector", SECTOR_MAX)
+    if "other_names" in fields:
+        item.other_names = _names(fields["other_names"], "other_names")
+    if "emails" in fields:
+        item.emails = _emails(fields["emails"])
+    if "signatories" in fields:
+        item.signatories = _names(fields["signatories"], "signatories")
+
+
+# -- the facilitator's register ---------------------------------------------------------------
+
+
+def register(
+    session: Session, workshop: Workshop, fields: dict[str, Any], *, flagged: bool = False
+) -> Outcome:
+    """A new organisation; refused when one of its names is another's."""
+    count = len(of_workshop(session, workshop.id))
+    if count >= ORGANISATIONS_MAX:
+        raise DomainError(
+            INVALID,
+            "A workshop holds at most {max} organisations.",
+            values={"max": ORGANISATIONS_MAX},
+        )
+    item = Organisation(
+        workshop_id=workshop.id,
+        flagged=flagged,
+        short_name="",
+        sector="",
+        other_names=[],
+        emails=[],
+        signatories=[],
+    )
+    _apply(item, {"name": "", **fields})
+    _check_free(session, workshop, item)
+    session.add(item)
+    session.flush()
+    data = {"organisation": item.as_dict()}
+    return Outcome(result=data, events=[Event(protocol.ORGANISATION_ADDED, data)])
+
+
+def edit(
+    session: Session, workshop: Workshop, organisation_id: int, changes: dict[str, Any]
+) -> Outcome:
+    """Change an organisation's names, sector or contacts; a new name is written
+    everywhere the old one was. Confirming a flagged one: ``{"flagged": False}``."""
+    item = get(session, workshop, organisation_id)
+    before = item.name
+    _apply(item, changes)
+    if "flagged" in changes:
+        item.flagged = bool(changes["flagged"])
+    _check_free(session, workshop, item)
+    session.flush()
+    events = []
+    if item.name != before:
+        events = _rename(session, workshop, {name_key(before)}, item)
+    data = {"organisation": item.as_dict()}
+    return Outcome(result=data, events=[Event(protocol.ORGANISATION_UPDATED, data), *events])
+
+
+def for_participant(session: Session, workshop: Workshop, typed: str, sector: str) -> Outcome:
+    """The organisation a joining participant named, added (flagged) when none has
+    that name; the Outcome's result is ``{"organisation": row}``."""
+    text = clean_text(
+        typed, N_("organisation"), ORGANISATION_MAX, missing=N_("Please give your {field}.")
+    )
+    found = find(session, workshop.id, text)
+    if found is not None:
+        return Outcome(result={"organisation": found})
+    added = register(session, workshop, {"name": text, "sector": sector}, flagged=True)
+    item = get(session, workshop, added.result["organisation"]["id"])
+    return Outcome(result={"organisation": item}, events=added.events)
+
+
+# -- merging ------------------------------------------------------------------------------------
+
+
+def merge(session: Session, workshop: Workshop, organisation_id: int, into_id: int) -> Outcome:
+    """Fold one organisation into another: its people, plan rows, ballots, representative
+    and signatures follow, its names find the one kept, and it is gone."""
+    if organisation_id == into_id:
+        raise DomainError(INVALID, "An organisation cannot be merged into itself.")
+    gone, kept = get(session, workshop, organisation_id), get(session, workshop, into_id)
+    old_keys = gone.keys()
+    kept.other_names = _names([*kept.other_names, *gone.names()], "other_names")[:LIST_MAX]
+    kept.emails = (kept.emails + [e for e in gone.emails if e not in kept.emails])[:LIST_MAX]
+    kept.signatories = (
+        kept.signatories + [s for s in gone.signatories if s not in kept.signatories]
+    )[:LIST_MAX]
+    kept.sector = kept.sector or gone.sector
+    for person in session.scalars(
+        select(Participant).where(Participant.organisation_id == gone.id)
+    ):
+        person.organisation_id = kept.id
+    session.delete(gone)
+    session.flush()
+    events = _rename(session, workshop, old_keys, kept)
+    data = {"organisation": kept.as_dict(), "merged_id": organisation_id}
+    return Outcome(result=data, events=[Event(protocol.ORGANISATION_MERGED, data), *events])
+
+
+def _rename(
+    session: Session, workshop: Workshop, old_keys: set[str], kept: Organisation
+) -> list[Event]:
+    """Write ``kept.name`` wherever a name with one of ``old_keys`` stood."""
+    return organisation_names.rename(session, workshop, old_keys | kept.keys(), kept.name)
+
+
+def snapshot_part(session: Session, workshop: Workshop, role: str) -> list[dict[str, Any]]:
+    """Every organisation, with the ids of those it may duplicate (for the facilitator)."""
+    items = of_workshop(session, workshop.id)
+    out = []
+    for item in items:
+        row = item.as_dict() if role == "facilitator" else public(item.as_dict())
+        if role == "facilitator":
+            row["near"] = near(items, item)
+        out.append(row)
+    return out
