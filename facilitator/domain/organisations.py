@@ -98,7 +98,8 @@ def _for_screens(data: dict[str, Any], role: str) -> dict[str, Any]:
     """Contacts and signatories are the facilitator's; every screen sees the names."""
     if role == "facilitator":
         return data
-    return {**data, "organisation": public(data["organisation"])}
+    shown = {k: v for k, v in data.items() if k != "near"}
+    return {**shown, "organisation": public(data["organisation"])}
 
 
 # -- finding ---------------------------------------------------------------------------------
@@ -140,6 +141,12 @@ def near(organisations: list[Organisation], item: Organisation) -> list[int]:
         for other in organisations
         if other.id != item.id and any(alike(a, b) for a in item.keys() for b in other.keys())
     ]
+
+
+def near_map(session: Session, workshop_id: int) -> dict[str, list[int]]:
+    """:func:`near` of every organisation of a workshop, by id (for the facilitator)."""
+    items = of_workshop(session, workshop_id)
+    return {str(item.id): near(items, item) for item in items}
 
 
 def get(session: Session, workshop: Workshop, organisation_id: int) -> Organisation:
@@ -236,7 +243,7 @@ def register(
     _check_free(session, workshop, item)
     session.add(item)
     session.flush()
-    data = {"organisation": item.as_dict()}
+    data = {"organisation": item.as_dict(), "near": near_map(session, workshop.id)}
     return Outcome(result=data, events=[Event(protocol.ORGANISATION_ADDED, data)])
 
 
@@ -255,7 +262,7 @@ def edit(
     events = []
     if item.name != before:
         events = _rename(session, workshop, {name_key(before)}, item)
-    data = {"organisation": item.as_dict()}
+    data = {"organisation": item.as_dict(), "near": near_map(session, workshop.id)}
     return Outcome(result=data, events=[Event(protocol.ORGANISATION_UPDATED, data), *events])
 
 
@@ -296,7 +303,11 @@ def merge(session: Session, workshop: Workshop, organisation_id: int, into_id: i
     session.delete(gone)
     session.flush()
     events = _rename(session, workshop, old_keys, kept)
-    data = {"organisation": kept.as_dict(), "merged_id": organisation_id}
+    data = {
+        "organisation": kept.as_dict(),
+        "merged_id": organisation_id,
+        "near": near_map(session, workshop.id),
+    }
     return Outcome(result=data, events=[Event(protocol.ORGANISATION_MERGED, data), *events])
 
 
@@ -309,11 +320,10 @@ def _rename(
 
 def snapshot_part(session: Session, workshop: Workshop, role: str) -> list[dict[str, Any]]:
     """Every organisation, with the ids of those it may duplicate (for the facilitator)."""
-    items = of_workshop(session, workshop.id)
-    out = []
-    for item in items:
-        row = item.as_dict() if role == "facilitator" else public(item.as_dict())
-        if role == "facilitator":
-            row["near"] = near(items, item)
-        out.append(row)
-    return out
+    if role != "facilitator":
+        return [public(item.as_dict()) for item in of_workshop(session, workshop.id)]
+    near_ids = near_map(session, workshop.id)
+    return [
+        {**item.as_dict(), "near": near_ids[str(item.id)]}
+        for item in of_workshop(session, workshop.id)
+    ]

@@ -9,6 +9,7 @@ import { ConsolePolls } from "./polls.js";
 import { ConsoleMap } from "./stakeholders.js";
 import { ConsolePlan } from "./plan.js";
 import { ConsoleSignoff } from "./signoff.js";
+import { ConsoleOrganisations } from "./organisations.js";
 import { ConsoleProgramme } from "./design.js";
 import { voiceTable, watchVoice } from "./voice.js";
 import { t, tn, tk } from "./i18n.js";
@@ -65,6 +66,7 @@ function render(state) {
   const sectors = tn("{n} sector", "{n} sectors", state.presence.by_sector.length);
   bind(root, "summary").textContent = `${organisations} · ${sectors}`;
   renderParticipants(state.participants || []);
+  organisationsPanel.update(state);
   renderStageTools(state, stage);
   renderDraft(state);
   programme.update(state);
@@ -136,6 +138,8 @@ function renderParticipants(participants) {
 function act(name, data) {
   return sendAction(live, root, name, data);
 }
+
+const organisationsPanel = new ConsoleOrganisations(bind(root, "organisations"), act);
 
 const live = new Live({
   workshopId: Number(root.dataset.workshopId),

@@ -8,6 +8,7 @@ import { agendaReducers, applyAgendaCount } from "./agenda_state.js";
 import { applyCount, pollReducers } from "./polls_state.js";
 import { stakeholderReducers } from "./stakeholders_state.js";
 import { planReducers, planTransients } from "./plan_state.js";
+import { organisationReducers } from "./organisations_state.js";
 import { LANG, t, tk } from "./i18n.js";
 import { announce, showError } from "./dom.js";
 
@@ -88,6 +89,7 @@ const reducers = {
   ...pollReducers,
   ...agendaReducers,
   ...planReducers,
+  ...organisationReducers,
 };
 
 // Transients that update the state (running counts, derived views); the rest go

@@ -15,6 +15,7 @@ from facilitator.core.db import db
 from facilitator.core.i18n import _
 from facilitator.core.limits import client_address, http_limits, minutes
 from facilitator.core.text import strip_bidi_controls
+from facilitator.domain import organisations
 from facilitator.domain.workshops import (
     CLOSED_STATUS,
     DRAFT,
@@ -94,8 +95,15 @@ def _unknown_code_message(raw: str) -> str:
 
 
 def _form_context(workshop: Workshop, **extra: Any) -> dict[str, Any]:
+    with db.reader() as s:
+        # Every name that finds an organisation: a phone's keyboard offers them as it types.
+        names = sorted(
+            {n for o in organisations.of_workshop(s, workshop.id) for n in o.names()},
+            key=str.casefold,
+        )
     return {
         "workshop": workshop,
+        "organisation_names": names,
         "sectors": workshop.sectors,
         "other": OTHER,
         "limits": {"name": NAME_MAX, "organisation": ORGANISATION_MAX, "sector": SECTOR_MAX},
