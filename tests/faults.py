@@ -140,6 +140,23 @@ def _participant(state: dict[str, Any], data: dict[str, Any]) -> None:
         me.update(data["participant"])
 
 
+def _organisation(state: dict[str, Any], data: dict[str, Any]) -> None:
+    """As organisations_state.js: upsert the row; the facilitator's events carry every
+    row's ``near``."""
+    rows = state.setdefault("organisations", [])
+    if "merged_id" in data:
+        rows[:] = [o for o in rows if o["id"] != data["merged_id"]]
+    old = next((o for o in rows if o["id"] == data["organisation"]["id"]), None)
+    row = {**(old or {}), **data["organisation"]}
+    if old is None:
+        rows.append(row)
+    else:
+        rows[rows.index(old)] = row
+    if "near" in data:
+        for item in rows:
+            item["near"] = data["near"][str(item["id"])]
+
+
 def _participant_removed(state: dict[str, Any], data: dict[str, Any]) -> None:
     state["presence"] = data["presence"]
     if "participants" in state:
@@ -305,6 +322,9 @@ REDUCERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], str | None]] = {
     "participant:joined": _participant,
     "participant:updated": _participant,
     "participant:removed": _participant_removed,
+    "organisation:added": _organisation,
+    "organisation:updated": _organisation,
+    "organisation:merged": _organisation,
     "workshop:closed": _set(("workshop",), "status"),
     "workshop:display": _set(("workshop",), "display"),
     "workshop:language": _set(("workshop",), "language"),
@@ -705,6 +725,13 @@ def whole_workshop(stages: dict[str, int], me: dict[str, dict[str, Any]]) -> Scr
     yield "join", "", {}  # the phones join here
 
     yield "amina", "participant:update", {"name": "Amina A."}
+    added = {"name": "Provincial Health Department", "short_name": "PHD"}
+    phd = (yield "console", "organisation:add", {"organisation": added})["organisation"]
+    changes = {"sector": "Health", "other_names": ["Department of Health, Punjab"]}
+    yield "console", "organisation:edit", {"organisation_id": phd["id"], "changes": changes}
+    twin = (yield "console", "organisation:add", {"organisation": {"name": "Health Dept."}})
+    merge = {"organisation_id": twin["organisation"]["id"], "into_id": phd["id"]}
+    yield "console", "organisation:merge", merge
     yield "console", "display:set", {"share_of_voice": True}
     yield "console", "workshop:set_language", {"language": "fr"}
     yield "console", "stage:next", {"from_stage_id": stages["welcome"]}

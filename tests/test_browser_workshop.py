@@ -598,7 +598,11 @@ def test_a_whole_workshop_on_seven_screens(pages: Pages, factory: Any, live_serv
         " && document.querySelector('.share-qr').naturalWidth > 0",
         "the QR code of the signed plan",
     )
-    console.wait_text('[data-bind="signed-count"]', "5 of 5 organisations have signed version 1.")
+    console.wait_text(
+        '[data-bind="signed-count"]',
+        "5 of 5 organisations have endorsed version 1. "
+        "1 with reservations · 0 declined · 0 not yet",
+    )
     room.record("signoff")
 
     # -- 11. close: the phones offer the signed plan -----------------------------------------

@@ -149,6 +149,16 @@ def test_every_signatory_and_the_unsigned_organisation_are_on_the_signoff(
         assert label in signoff
     declined = next(s for s in rendered.signatures if s["decision"] == "decline")
     assert squash(declined["text"]) in signoff
+    # The declaration's table holds those who endorsed; a decline and those who did
+    # not sign are listed after it, under their own headings.
+    endorsed, _, rest = signoff.partition("Declined" + "Organisation")
+    assert rest, "a Declined section with its own table"
+    assert squash(declined["organisation"]) not in endorsed
+    assert squash(declined["organisation"]) in rest
+    for signature in rendered.signatures:
+        if signature["decision"] != "decline":
+            assert squash(signature["organisation"]) in endorsed
+    assert all(squash(name) not in endorsed for name in unsigned)
 
 
 def test_full_hash_on_cover_signoff_and_every_page(rendered: Rendered) -> None:

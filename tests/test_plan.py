@@ -46,8 +46,14 @@ def me(phone):
 
 def test_rows_reach_every_screen_and_accountability_shows_the_gaps(plan_room):
     console, projector, phones = plan_room["console"], plan_room["projector"], plan_room["phones"]
-    row = add(console, activity="Fill rural nurse posts", lead="Ministry of Health",
-              sector="Health", due="2027-06-30", indicator="Vacancy rate")
+    row = add(
+        console,
+        activity="Fill rural nurse posts",
+        lead="Ministry of Health",
+        sector="Health",
+        due="2027-06-30",
+        indicator="Vacancy rate",
+    )
     assert row["accepted"] and row["ref"] == "A1"
     assert row["fields"]["status"] == "planned" and row["fields"]["budget_currency"] == "USD"
     for screen in (projector, *phones):
@@ -83,16 +89,22 @@ def test_different_fields_both_win_and_the_same_field_is_a_conflict(plan_room):
     )
     second = phones[1].call(
         "plan:edit",
-        {"action": row["id"], "changes": {"indicator": "Midwives in post"},
-         "versions": {"indicator": v["indicator"]}},
+        {
+            "action": row["id"],
+            "changes": {"indicator": "Midwives in post"},
+            "versions": {"indicator": v["indicator"]},
+        },
     )
     assert first["ok"] and second["ok"]
     assert second["action"]["fields"]["target"] == "120"
     assert second["action"]["fields"]["indicator"] == "Midwives in post"
     stale = console.call(
         "plan:edit",
-        {"action": row["id"], "changes": {"indicator": "Midwives hired"},
-         "versions": {"indicator": v["indicator"]}},
+        {
+            "action": row["id"],
+            "changes": {"indicator": "Midwives hired"},
+            "versions": {"indicator": v["indicator"]},
+        },
     )
     assert error_code(stale) == "conflict"
     assert stale["error"]["details"]["field"] == "indicator"
@@ -101,8 +113,11 @@ def test_different_fields_both_win_and_the_same_field_is_a_conflict(plan_room):
     # Nothing of a refused edit is written, even fields that did not conflict.
     mixed = console.call(
         "plan:edit",
-        {"action": row["id"], "changes": {"baseline": "40", "indicator": "x"},
-         "versions": {"baseline": 0, "indicator": v["indicator"]}},
+        {
+            "action": row["id"],
+            "changes": {"baseline": "40", "indicator": "x"},
+            "versions": {"baseline": 0, "indicator": v["indicator"]},
+        },
     )
     assert error_code(mixed) == "conflict"
     rows = console.call("sync:request", {}, with_id=False)["snapshot"]["plan"]["actions"]
@@ -178,8 +193,11 @@ def test_plan_actions_are_checked_on_the_server_for_every_role(plan_room):
         (phone, "plan:remove", {"action": row["id"]}),
         (phone, "plan:remove", {"action": other["id"]}),
         (phone, "plan:add", {"fields": {"activity": "x", "lead": "Us"}}),
-        (console, "signoff:sign", {"version_id": 1, "decision": "endorse", "full_name": "x",
-                                   "title": "y"}),
+        (
+            console,
+            "signoff:sign",
+            {"version_id": 1, "decision": "endorse", "full_name": "x", "title": "y"},
+        ),
     ]
     for client, name, params in forbidden:
         assert error_code(client.call(name, params)) == "forbidden", (name, params)
@@ -214,12 +232,26 @@ def test_signing_belongs_to_the_newest_unchanged_version(plan_room):
     v1 = console.call("plan:freeze", {})["version"]
     assert console.call("plan:freeze", {})["new"] is False  # unchanged: same version
     goto(console, "signoff")
-    sign = {"version_id": v1["id"], "decision": "endorse", "full_name": "Dr Amina Yusuf",
-            "title": "Director, Human Resources"}
-    assert error_code(phones[0].call("signoff:sign", sign)) == "forbidden"  # not named yet
+    sign = {
+        "version_id": v1["id"],
+        "decision": "endorse",
+        "full_name": "Dr Amina Yusuf",
+        "title": "Director, Human Resources",
+    }
+    # Each organisation here has one person in the room: freezing named them.
+    reps = console.call("sync:request", {}, with_id=False)["snapshot"]["signoff"]["representatives"]
+    assert {(r["organisation"], r["name"]) for r in reps} == {
+        ("Ministry of Health", "Amina"), ("WHO", "Bilal"), ("Nursing Council", "Chen"),
+    }  # fmt: skip
+    base, workshop = plan_room["base"], plan_room["workshop"]
+    dawit = join(base, workshop.code, "Dawit", "Ministry of Health", "Health")
+    second = LiveClient(base, workshop.id, "phone", dawit).connect()
+    try:
+        assert error_code(second.call("signoff:sign", sign)) == "forbidden"  # not the one named
+    finally:
+        second.close()
     named = console.call("signoff:name", {"participant_id": me(phones[0])["id"]})
     assert named["representative"]["organisation"] == "Ministry of Health"
-    assert error_code(phones[1].call("signoff:sign", sign)) == "forbidden"  # WHO is not named
     missing_reason = phones[0].call("signoff:sign", {**sign, "decision": "decline"})
     assert error_code(missing_reason) == "invalid"
     assert missing_reason["error"]["details"]["field"] == "text"

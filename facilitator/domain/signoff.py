@@ -27,7 +27,7 @@ from facilitator.core.events import Event, EventRecord, Outcome
 from facilitator.core.i18n import N_
 from facilitator.core.text import clean_text, name_key
 from facilitator.domain import canonical
-from facilitator.domain.workshops import Participant, Workshop, get_participant
+from facilitator.domain.workshops import Participant, Workshop, active_participants, get_participant
 
 DECISIONS = {
     "endorse": N_("Endorsed"),
@@ -256,7 +256,26 @@ def freeze(session: Session, workshop: Workshop, override_reason: str = "") -> O
     session.add(version)
     session.flush()
     data = {"version": version_dict(session, version), "new": True, "stale": False}
-    return Outcome(result=data, events=[Event(protocol.PLAN_FROZEN, data)])
+    named = _name_the_only_ones(session, workshop)
+    return Outcome(result=data, events=[Event(protocol.PLAN_FROZEN, data), *named])
+
+
+def _name_the_only_ones(session: Session, workshop: Workshop) -> list[Event]:
+    """An organisation with one person in the room and no representative yet: that
+    person signs for it (the facilitator may name another)."""
+    people: dict[str, list[Participant]] = {}
+    for person in active_participants(session, workshop.id):
+        people.setdefault(_key(person.organisation), []).append(person)
+    have = set(
+        session.scalars(
+            select(Representative.organisation_key).where(Representative.workshop_id == workshop.id)
+        )
+    )
+    events = []
+    for key, members in people.items():
+        if key and key not in have and len(members) == 1:
+            events += name_representative(session, workshop, members[0].id).events
+    return events
 
 
 def name_representative(session: Session, workshop: Workshop, participant_id: int) -> Outcome:

@@ -55,11 +55,27 @@ function versionLine(version) {
     version.override ? h("span", { class: "muted" }, " · ", ...withNodes(t("frozen despite gaps: {reason}"), { reason: typed(version.override.reason) })) : null);
 }
 
+// Endorsed (with or without reservations), declined and not yet signed: a decline is
+// never counted among those who endorsed.
+function tally(state) {
+  const version = state.signoff.version;
+  const signatures = version ? version.signatures : [];
+  const count = (decision) => signatures.filter((s) => s.decision === decision).length;
+  const total = organisations(state).length;
+  const reservations = count("endorse_with_reservations");
+  const endorsed = count("endorse") + reservations;
+  const declined = count("decline");
+  return { endorsed, reservations, declined, unsigned: Math.max(total - signatures.length, 0), total };
+}
+
 function signedCount(state) {
   const version = state.signoff.version;
   if (!version) return "";
-  return t("{signed} of {total} organisations have signed version {version}.",
-    { signed: version.signatures.length, total: organisations(state).length, version: version.number });
+  const n = tally(state);
+  return [
+    t("{endorsed} of {total} organisations have endorsed version {version}.", { ...n, version: version.number }),
+    t("{reservations} with reservations · {declined} declined · {unsigned} not yet", n),
+  ].join(" ");
 }
 
 const staleText = (version) => t("The plan changed after version {version}; freeze again.", { version: version.number });
@@ -218,7 +234,7 @@ export class ProjectorSignoff {
     this.body.replaceChildren(h("div", { class: "signoff-projector" },
       h("div", { class: "signoff-orgs" },
         h("p", { class: "signoff-version" }, h("strong", {}, t("Version {version}", { version: version.number })), " · ", h("code", {}, shortHash(version)),
-          h("span", { class: "muted" }, " · ", t("{signed} of {total} signed", { signed: version.signatures.length, total: organisations(state).length }))),
+          h("span", { class: "muted" }, " · ", t("{endorsed} of {total} endorsed", tally(state)), " · ", t("{declined} declined", tally(state)))),
         stale ? h("p", { class: "warning" }, t("The facilitator is updating the plan; signing opens again when it is frozen.")) : null,
         h("ul", { class: "signoff-list" }, ...organisations(state).map((org) =>
           h("li", { "data-org": org }, h("span", { class: "org-name", dir: "auto" }, org), stateBadge(state, signatureOf(state, org)))))),
