@@ -15,6 +15,8 @@ text is always the name of a row here.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import datetime
 from typing import Any
@@ -327,3 +329,49 @@ def snapshot_part(session: Session, workshop: Workshop, role: str) -> list[dict[
         {**item.as_dict(), "near": near_ids[str(item.id)]}
         for item in of_workshop(session, workshop.id)
     ]
+
+
+# -- a CSV of organisations ---------------------------------------------------------------------
+
+#: Columns of an organisation CSV (``name`` required); lists are separated by ";".
+CSV_COLUMNS = ("name", "short_name", "sector", "other_names", "emails", "signatories")
+LIST_COLUMNS = ("other_names", "emails", "signatories")
+CSV_MAX_BYTES = 256 * 1024
+
+
+def rows_from_csv(data: bytes) -> list[tuple[int, dict[str, Any]]]:
+    """``(line, fields)`` for each row of an organisation CSV (UTF-8, a header row
+    naming the columns of :data:`CSV_COLUMNS`), or a DomainError naming what is wrong
+    with the file as a whole. Each row is checked when it is added."""
+    if len(data) > CSV_MAX_BYTES:
+        raise DomainError(
+            INVALID, "The file is over {max} KB.", values={"max": CSV_MAX_BYTES // 1024}
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DomainError(INVALID, "The file is not UTF-8 text: save it as CSV UTF-8.") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [(h or "").strip().casefold() for h in (reader.fieldnames or [])]
+    if "name" not in header:
+        raise DomainError(INVALID, "The first row must name the columns, among them name.")
+    unknown = [h for h in header if h and h not in CSV_COLUMNS]
+    if unknown:
+        raise DomainError(
+            INVALID,
+            "Unknown column {columns}; the columns are {known}.",
+            values={"columns": ", ".join(unknown), "known": ", ".join(CSV_COLUMNS)},
+        )
+    reader.fieldnames = header
+    rows = []
+    for record in reader:
+        fields: dict[str, Any] = {}
+        for column in CSV_COLUMNS:
+            value = (record.get(column) or "").strip()
+            if column in LIST_COLUMNS:
+                fields[column] = [v.strip() for v in value.split(";") if v.strip()]
+            elif value or column == "name":
+                fields[column] = value
+        if any(fields.values()):
+            rows.append((reader.line_num, fields))
+    return rows

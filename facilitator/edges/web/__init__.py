@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template
 
-from facilitator.edges.web import auth, join, misc, plans, workshops
+from facilitator.edges.web import auth, join, misc, organisations, plans, workshops
 
 
 def register_blueprints(app: Flask) -> None:
@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(join.bp)
     app.register_blueprint(misc.bp)
     app.register_blueprint(plans.bp)
+    app.register_blueprint(organisations.bp)
 
     @app.errorhandler(400)
     @app.errorhandler(403)

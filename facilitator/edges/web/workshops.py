@@ -103,7 +103,7 @@ def create() -> Any:
 @login_required
 def duplicate(workshop_id: int) -> Any:
     """A new draft with the same design and a new join code."""
-    _owned(workshop_id)
+    owned(workshop_id)
     with db.transaction() as s:
         source = s.get(Workshop, workshop_id)
         assert source is not None
@@ -115,7 +115,7 @@ def duplicate(workshop_id: int) -> Any:
 @bp.route("/w/<int:workshop_id>/archive", methods=["POST"])
 @login_required
 def archive(workshop_id: int) -> Any:
-    _owned(workshop_id)
+    owned(workshop_id)
     try:
         with db.transaction() as s:
             workshop = s.get(Workshop, workshop_id)
@@ -126,7 +126,8 @@ def archive(workshop_id: int) -> Any:
     return redirect(url_for("workshops.index"))
 
 
-def _owned(workshop_id: int) -> Workshop:
+def owned(workshop_id: int) -> Workshop:
+    """The workshop, if the facilitator signed in owns it (403 or 404 otherwise)."""
     with db.reader() as s:
         workshop = s.get(Workshop, workshop_id)
         if workshop is None:
@@ -154,7 +155,7 @@ def _viewable(workshop_id: int) -> Workshop:
 @bp.route("/w/<int:workshop_id>/console")
 @login_required
 def console(workshop_id: int) -> Any:
-    workshop = _owned(workshop_id)
+    workshop = owned(workshop_id)
     return render_template(
         "console.html",
         workshop=workshop,
