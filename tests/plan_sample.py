@@ -752,7 +752,7 @@ def sample_plan(
     leads = [o for o, sector in ORGANISATIONS if o != NEVER_LEADS and sector != "Local government"]
     plan_actions = _actions(actions, leads, rng)
     plan: dict[str, Any] = {
-        "format": "facilitator.plan/1",
+        "format": "facilitator.plan/2",
         "version": 2,
         "frozen_at": "2026-11-22T14:03:00Z",
         "override": None,

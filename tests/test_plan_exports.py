@@ -164,7 +164,7 @@ def test_json_is_the_hashed_plan_and_csv_has_one_row_per_action(signed):
     assert hashlib.sha256(body).hexdigest() == version["sha256"]
     plan = json.loads(body)
     assert [a["activity"] for a in plan["actions"]] == [FORMULA, SCRIPT]  # by objective
-    assert plan["version"] == 1 and plan["format"] == "facilitator.plan/1"
+    assert plan["version"] == 1 and plan["format"] == "facilitator.plan/2"
     text = requests.get(f"{base}{version['share_path']}.csv", timeout=10).text
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 2

@@ -10,7 +10,7 @@ from facilitator.actions.spec import FACILITATOR, Context, Params, action
 from facilitator.core import protocol
 from facilitator.core.errors import INVALID, DomainError
 from facilitator.core.events import Outcome
-from facilitator.domain import organisations
+from facilitator.domain import organisation_changes, organisations
 
 Name = Annotated[str, Field(max_length=200)]
 Names = Annotated[list[Name], Field(max_length=20)]
@@ -50,7 +50,7 @@ def edit(ctx: Context, p: Edit) -> Outcome:
     changes: dict[str, Any] = p.changes.model_dump(exclude_none=True)
     if not changes:
         raise DomainError(INVALID, "Nothing to change.")
-    return organisations.edit(ctx.session, ctx.workshop, p.organisation_id, changes)
+    return organisation_changes.edit(ctx.session, ctx.workshop, p.organisation_id, changes)
 
 
 class Merge(Params):
@@ -60,4 +60,4 @@ class Merge(Params):
 
 @action(protocol.ORGANISATION_MERGE, roles=FACILITATOR, params=Merge)
 def merge(ctx: Context, p: Merge) -> Outcome:
-    return organisations.merge(ctx.session, ctx.workshop, p.organisation_id, p.into_id)
+    return organisation_changes.merge(ctx.session, ctx.workshop, p.organisation_id, p.into_id)

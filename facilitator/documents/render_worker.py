@@ -66,7 +66,7 @@ PROCESSES = default_processes()
 
 #: A small plan touching every section, every table style and every font of the PDF.
 WARM_UP_PLAN = {
-    "format": "facilitator.plan/1",
+    "format": "facilitator.plan/2",
     "version": 1,
     "frozen_at": "2026-01-01T00:00:00Z",
     "override": None,

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from facilitator.core.text import name_key
-from facilitator.domain import plan_schema, plan_view, stakeholders, tally
+from facilitator.domain import organisations, plan_schema, plan_view, stakeholders, tally
 from facilitator.domain.agenda import AgendaItem, totals
 from facilitator.domain.polls import Poll, PollRound
 from facilitator.domain.workshops import Stage, Workshop, active_participants
 
-FORMAT = "facilitator.plan/1"
+FORMAT = "facilitator.plan/2"
 #: Keys that describe the act of freezing rather than the plan's content.
 FREEZE_KEYS = ("version", "frozen_at", "override")
 
@@ -86,11 +86,22 @@ def build(
 
 
 def _organisations(session: Session, workshop: Workshop) -> list[dict[str, Any]]:
+    """The organisations of the people who took part, as the workshop's rows name them
+    (a participant without a row, from before rows, under the name they typed)."""
+    rows = {o.id: o for o in organisations.of_workshop(session, workshop.id)}
     groups: dict[str, dict[str, Any]] = {}
     for person in active_participants(session, workshop.id):
+        row = rows.get(person.organisation_id) if person.organisation_id else None
+        name = row.name if row else person.organisation
         group = groups.setdefault(
-            name_key(person.organisation),
-            {"name": person.organisation, "sector": person.sector, "participants": []},
+            name_key(name),
+            {
+                "name": name,
+                "short_name": row.short_name if row else "",
+                "other_names": list(row.other_names) if row else [],
+                "sector": (row.sector if row and row.sector else person.sector),
+                "participants": [],
+            },
         )
         group["participants"].append({"name": person.name})
     for group in groups.values():

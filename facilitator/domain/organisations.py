@@ -30,12 +30,10 @@ from facilitator.core.errors import CONFLICT, INVALID, NOT_FOUND, DomainError
 from facilitator.core.events import Event, Outcome, redacted_for
 from facilitator.core.i18n import N_
 from facilitator.core.text import clean_text, name_key
-from facilitator.domain import organisation_names
 from facilitator.domain.workshops import (
     EMAIL_RE,
     ORGANISATION_MAX,
     SECTOR_MAX,
-    Participant,
     Workshop,
 )
 
@@ -163,7 +161,7 @@ def get(session: Session, workshop: Workshop, organisation_id: int) -> Organisat
 # -- checking what is typed -------------------------------------------------------------------
 
 
-def _names(values: Any, field: str) -> list[str]:
+def clean_names(values: Any, field: str) -> list[str]:
     if not isinstance(values, list) or len(values) > LIST_MAX:
         raise DomainError(
             INVALID, "{field}: at most {max} names.", values={"field": field, "max": LIST_MAX},
@@ -178,7 +176,7 @@ def _names(values: Any, field: str) -> list[str]:
 
 
 def _emails(values: Any) -> list[str]:
-    emails = _names(values, "emails")
+    emails = clean_names(values, "emails")
     for email in emails:
         if not EMAIL_RE.match(email):
             raise DomainError(
@@ -188,7 +186,7 @@ def _emails(values: Any) -> list[str]:
     return emails
 
 
-def _check_free(session: Session, workshop: Workshop, item: Organisation) -> None:
+def check_free(session: Session, workshop: Workshop, item: Organisation) -> None:
     """No other organisation of the workshop may answer to one of ``item``'s names."""
     for other in of_workshop(session, workshop.id):
         if other.id != item.id and other.keys() & item.keys():
@@ -200,7 +198,7 @@ def _check_free(session: Session, workshop: Workshop, item: Organisation) -> Non
             )
 
 
-def _apply(item: Organisation, fields: dict[str, Any]) -> None:
+def apply_fields(item: Organisation, fields: dict[str, Any]) -> None:
     if "name" in fields:
         item.name = clean_text(
             fields["name"], "name", ORGANISATION_MAX, missing=N_("Please give your {field}.")
@@ -211,11 +209,11 @@ def _apply(item: Organisation, fields: dict[str, Any]) -> None:
     if "sector" in fields:
         item.sector = clean_text(fields["sector"], "sector", SECTOR_MAX)
     if "other_names" in fields:
-        item.other_names = _names(fields["other_names"], "other_names")
+        item.other_names = clean_names(fields["other_names"], "other_names")
     if "emails" in fields:
         item.emails = _emails(fields["emails"])
     if "signatories" in fields:
-        item.signatories = _names(fields["signatories"], "signatories")
+        item.signatories = clean_names(fields["signatories"], "signatories")
 
 
 # -- the facilitator's register ---------------------------------------------------------------
@@ -241,31 +239,12 @@ def register(
         emails=[],
         signatories=[],
     )
-    _apply(item, {"name": "", **fields})
-    _check_free(session, workshop, item)
+    apply_fields(item, {"name": "", **fields})
+    check_free(session, workshop, item)
     session.add(item)
     session.flush()
     data = {"organisation": item.as_dict(), "near": near_map(session, workshop.id)}
     return Outcome(result=data, events=[Event(protocol.ORGANISATION_ADDED, data)])
-
-
-def edit(
-    session: Session, workshop: Workshop, organisation_id: int, changes: dict[str, Any]
-) -> Outcome:
-    """Change an organisation's names, sector or contacts; a new name is written
-    everywhere the old one was. Confirming a flagged one: ``{"flagged": False}``."""
-    item = get(session, workshop, organisation_id)
-    before = item.name
-    _apply(item, changes)
-    if "flagged" in changes:
-        item.flagged = bool(changes["flagged"])
-    _check_free(session, workshop, item)
-    session.flush()
-    events = []
-    if item.name != before:
-        events = _rename(session, workshop, {name_key(before)}, item)
-    data = {"organisation": item.as_dict(), "near": near_map(session, workshop.id)}
-    return Outcome(result=data, events=[Event(protocol.ORGANISATION_UPDATED, data), *events])
 
 
 def for_participant(session: Session, workshop: Workshop, typed: str, sector: str) -> Outcome:
@@ -283,41 +262,6 @@ def for_participant(session: Session, workshop: Workshop, typed: str, sector: st
 
 
 # -- merging ------------------------------------------------------------------------------------
-
-
-def merge(session: Session, workshop: Workshop, organisation_id: int, into_id: int) -> Outcome:
-    """Fold one organisation into another: its people, plan rows, ballots, representative
-    and signatures follow, its names find the one kept, and it is gone."""
-    if organisation_id == into_id:
-        raise DomainError(INVALID, "An organisation cannot be merged into itself.")
-    gone, kept = get(session, workshop, organisation_id), get(session, workshop, into_id)
-    old_keys = gone.keys()
-    kept.other_names = _names([*kept.other_names, *gone.names()], "other_names")[:LIST_MAX]
-    kept.emails = (kept.emails + [e for e in gone.emails if e not in kept.emails])[:LIST_MAX]
-    kept.signatories = (
-        kept.signatories + [s for s in gone.signatories if s not in kept.signatories]
-    )[:LIST_MAX]
-    kept.sector = kept.sector or gone.sector
-    for person in session.scalars(
-        select(Participant).where(Participant.organisation_id == gone.id)
-    ):
-        person.organisation_id = kept.id
-    session.delete(gone)
-    session.flush()
-    events = _rename(session, workshop, old_keys, kept)
-    data = {
-        "organisation": kept.as_dict(),
-        "merged_id": organisation_id,
-        "near": near_map(session, workshop.id),
-    }
-    return Outcome(result=data, events=[Event(protocol.ORGANISATION_MERGED, data), *events])
-
-
-def _rename(
-    session: Session, workshop: Workshop, old_keys: set[str], kept: Organisation
-) -> list[Event]:
-    """Write ``kept.name`` wherever a name with one of ``old_keys`` stood."""
-    return organisation_names.rename(session, workshop, old_keys | kept.keys(), kept.name)
 
 
 def snapshot_part(session: Session, workshop: Workshop, role: str) -> list[dict[str, Any]]:

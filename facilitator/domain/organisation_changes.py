@@ -1,4 +1,5 @@
-"""Where other tables keep an organisation's name as text, and writing a new one there.
+"""Renaming an organisation and merging one into another, and writing the name kept
+wherever other tables keep an organisation's name as text.
 
 A participant's organisation, a plan row's lead, partners and offers, a ballot of a
 round grouped by organisation, a representative and a signature, and a stakeholder
@@ -15,14 +16,77 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from facilitator.core import protocol
-from facilitator.core.errors import CONFLICT, DomainError
-from facilitator.core.events import Event
+from facilitator.core.errors import CONFLICT, INVALID, DomainError
+from facilitator.core.events import Event, Outcome
 from facilitator.core.text import name_key
+from facilitator.domain.organisations import (
+    LIST_MAX,
+    Organisation,
+    apply_fields,
+    check_free,
+    clean_names,
+    get,
+    near_map,
+)
 from facilitator.domain.plan import PlanAction, row_dict
 from facilitator.domain.polls import Ballot, Poll, PollRound
 from facilitator.domain.signoff import PlanVersion, Representative, Signature
 from facilitator.domain.stakeholders import Stakeholder, as_dict, map_spec
 from facilitator.domain.workshops import Participant, Workshop, presence
+
+
+def edit(
+    session: Session, workshop: Workshop, organisation_id: int, changes: dict[str, Any]
+) -> Outcome:
+    """Change an organisation's names, sector or contacts; a new name is written
+    everywhere the old one was. Confirming a flagged one: ``{"flagged": False}``."""
+    item = get(session, workshop, organisation_id)
+    before = item.name
+    apply_fields(item, changes)
+    if "flagged" in changes:
+        item.flagged = bool(changes["flagged"])
+    check_free(session, workshop, item)
+    session.flush()
+    events = []
+    if item.name != before:
+        events = _write_name(session, workshop, {name_key(before)}, item)
+    data = {"organisation": item.as_dict(), "near": near_map(session, workshop.id)}
+    return Outcome(result=data, events=[Event(protocol.ORGANISATION_UPDATED, data), *events])
+
+
+def merge(session: Session, workshop: Workshop, organisation_id: int, into_id: int) -> Outcome:
+    """Fold one organisation into another: its people, plan rows, ballots, representative
+    and signatures follow, its names find the one kept, and it is gone."""
+    if organisation_id == into_id:
+        raise DomainError(INVALID, "An organisation cannot be merged into itself.")
+    gone, kept = get(session, workshop, organisation_id), get(session, workshop, into_id)
+    old_keys = gone.keys()
+    kept.other_names = clean_names([*kept.other_names, *gone.names()], "other_names")[:LIST_MAX]
+    kept.emails = (kept.emails + [e for e in gone.emails if e not in kept.emails])[:LIST_MAX]
+    kept.signatories = (
+        kept.signatories + [s for s in gone.signatories if s not in kept.signatories]
+    )[:LIST_MAX]
+    kept.sector = kept.sector or gone.sector
+    for person in session.scalars(
+        select(Participant).where(Participant.organisation_id == gone.id)
+    ):
+        person.organisation_id = kept.id
+    session.delete(gone)
+    session.flush()
+    events = _write_name(session, workshop, old_keys, kept)
+    data = {
+        "organisation": kept.as_dict(),
+        "merged_id": organisation_id,
+        "near": near_map(session, workshop.id),
+    }
+    return Outcome(result=data, events=[Event(protocol.ORGANISATION_MERGED, data), *events])
+
+
+def _write_name(
+    session: Session, workshop: Workshop, old_keys: set[str], kept: Organisation
+) -> list[Event]:
+    """Write ``kept.name`` wherever a name with one of ``old_keys`` stood."""
+    return rename(session, workshop, old_keys | kept.keys(), kept.name)
 
 
 def rename(session: Session, workshop: Workshop, keys: set[str], name: str) -> list[Event]:
