@@ -250,13 +250,21 @@ def register(
 def for_participant(session: Session, workshop: Workshop, typed: str, sector: str) -> Outcome:
     """The organisation a joining participant named, added (flagged) when none has
     that name; the Outcome's result is ``{"organisation": row}``."""
+    return named(session, workshop, typed, sector=sector, flagged=True)
+
+
+def named(
+    session: Session, workshop: Workshop, typed: str, *, sector: str = "", flagged: bool = False
+) -> Outcome:
+    """The organisation ``typed`` names (by any of its names), added when none does:
+    flagged when a participant typed it, for the facilitator to confirm or merge."""
     text = clean_text(
         typed, N_("organisation"), ORGANISATION_MAX, missing=N_("Please give your {field}.")
     )
     found = find(session, workshop.id, text)
     if found is not None:
         return Outcome(result={"organisation": found})
-    added = register(session, workshop, {"name": text, "sector": sector}, flagged=True)
+    added = register(session, workshop, {"name": text, "sector": sector}, flagged=flagged)
     item = get(session, workshop, added.result["organisation"]["id"])
     return Outcome(result={"organisation": item}, events=added.events)
 

@@ -22,6 +22,7 @@ from facilitator.core.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, Dom
 from facilitator.core.events import Event, Outcome
 from facilitator.core.i18n import N_
 from facilitator.core.text import name_key
+from facilitator.domain import organisations
 from facilitator.domain.agenda import AgendaItem
 from facilitator.domain.plan_schema import (
     MAX_ACTIONS,
@@ -134,6 +135,7 @@ def create(
         )
     config = settings(workshop)
     clean = {name: clean_field(config, name, value) for name, value in fields.items()}
+    added = _as_organisations(session, workshop, clean)
     if not clean.get("activity") and not clean.get("objective"):
         raise DomainError(INVALID, "Say what the action is: give its activity.", field="activity")
     check_dates(clean)
@@ -158,7 +160,9 @@ def create(
     )
     session.add(row)
     session.flush()
-    return _changed(row, protocol.PLAN_CREATED)
+    outcome = _changed(row, protocol.PLAN_CREATED)
+    outcome.events[:0] = added
+    return outcome
 
 
 def create_from(session: Session, workshop: Workshop, kind: str, source_id: int) -> Outcome:
@@ -227,6 +231,7 @@ def edit(
             raise _stale(row, name, current[name], row.versions.get(name, 0))
     config = settings(workshop)
     clean = {name: clean_field(config, name, value) for name, value in changes.items()}
+    added = _as_organisations(session, workshop, clean)
     merged = {**row.fields, **clean}
     if "partners" in merged and merged.get("lead"):
         lead = name_key(merged["lead"])
@@ -238,7 +243,33 @@ def edit(
         **{name: row.versions.get(name, 0) + 1 for name in clean},
     }
     session.flush()
-    return _changed(row, protocol.PLAN_UPDATED)
+    outcome = _changed(row, protocol.PLAN_UPDATED)
+    outcome.events[:0] = added
+    return outcome
+
+
+def _as_organisations(session: Session, workshop: Workshop, clean: dict[str, Any]) -> list[Event]:
+    """The lead and partners in ``clean`` as the workshop's organisations name them, a
+    name none has added as one; the events of those added."""
+    events: list[Event] = []
+
+    def as_named(text: str) -> str:
+        if not text:
+            return text
+        found = organisations.named(session, workshop, text)
+        events.extend(found.events)
+        return found.result["organisation"].name
+
+    if "lead" in clean:
+        clean["lead"] = as_named(clean["lead"])
+    if "partners" in clean:
+        partners: list[str] = []
+        for partner in clean["partners"]:
+            name = as_named(partner)
+            if name_key(name) not in {name_key(p) for p in partners}:
+                partners.append(name)
+        clean["partners"] = partners
+    return events
 
 
 def _stale(row: PlanAction, name: str, value: Any, version: int) -> DomainError:

@@ -12,7 +12,7 @@ from facilitator.core.errors import INVALID, DomainError
 from facilitator.core.i18n import N_
 from facilitator.core.text import clean_text, name_key
 from facilitator.domain.kits import PLAN_COLUMNS, plan_fields
-from facilitator.domain.workshops import Workshop
+from facilitator.domain.workshops import ORGANISATION_MAX, Workshop
 
 STATUSES = {
     "planned": N_("Planned"),
@@ -45,7 +45,8 @@ YEARS = range(2000, 2101)
 CHOICE_FIELDS = ("action_field", "cycle_phase", "sector", "level", "status")
 
 
-ORG_MAX = 120
+#: An organisation's name (the workshop's organisations hold at most as much).
+ORG_MAX = ORGANISATION_MAX
 
 
 CUSTOM_MAX = 300

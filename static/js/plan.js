@@ -216,9 +216,12 @@ function sources(state) {
   return { polls, items };
 }
 
+// The workshop's organisations (a name typed that none has becomes one when saved),
+// then the stakeholders the room accepted.
 function organisationNames(state) {
   const names = new Map();
-  for (const p of state.participants || []) names.set(orgKey(p.organisation), p.organisation);
+  for (const o of state.organisations || []) names.set(orgKey(o.name), o.name);
+  for (const p of state.participants || []) if (!names.has(orgKey(p.organisation))) names.set(orgKey(p.organisation), p.organisation);
   for (const s of (state.stakeholders && state.stakeholders.items) || []) {
     if (s.status !== "proposed" && !names.has(orgKey(s.name))) names.set(orgKey(s.name), s.name);
   }
