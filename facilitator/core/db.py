@@ -19,6 +19,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 #: How long a SQLite write waits for a lock held by another program, by default.
 BUSY_SECONDS = 10.0
+#: Execution option of the connection of a unit of work (:meth:`Database.transaction`).
+WRITES = "facilitator_writes"
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -49,7 +51,11 @@ def _sqlite_pragmas(busy_ms: int, dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A unit of work takes the write lock when it begins (waiting up to the busy
+    # timeout): begun as a reader, it would fail at once, without waiting, if another
+    # writer committed between its first read and its first write (SQLITE_BUSY_SNAPSHOT).
+    writes = connection.get_execution_options().get(WRITES, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def engine_url(url: str) -> str:
@@ -103,6 +109,7 @@ class Database:
         if self._sessions is None:
             raise RuntimeError("database not configured")
         with self._sessions() as session, session.begin():
+            session.connection(execution_options={WRITES: True})
             yield session
 
     @contextmanager

@@ -90,7 +90,11 @@ function welcome(state) {
     h("label", { for: "p-name" }, t("Name")),
     h("input", { id: "p-name", name: "name", value: me.name, maxlength: 60, required: true, dir: "auto" }),
     h("label", { for: "p-org" }, t("Organisation")),
-    h("input", { id: "p-org", name: "organisation", value: me.organisation, maxlength: 80, required: true, dir: "auto" }),
+    h("input", { id: "p-org", name: "organisation", value: me.organisation, maxlength: 80, required: true, dir: "auto", list: "p-org-names" }),
+    // The workshop's organisations by any of their names, offered as the phone types.
+    h("datalist", { id: "p-org-names" }, ...(state.organisations || [])
+      .flatMap((o) => [o.name, o.short_name, ...(o.other_names || [])]).filter(Boolean)
+      .map((name) => h("option", { value: name }))),
     h("label", { for: "p-sector" }, t("Sector")),
     h("input", { id: "p-sector", name: "sector", value: me.sector, maxlength: 60, required: true, dir: "auto" }),
     h("button", { type: "submit", class: "secondary" }, t("Save my details")));
