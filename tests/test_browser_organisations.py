@@ -51,6 +51,23 @@ def test_a_phone_picks_an_organisation_and_the_console_merges_a_second_spelling(
         console.wait_for(f"!!document.querySelector({js(row + ' .tag')})", "the new one marked")
         assert "May be the same as: Lady Health Workers Association" in (console.text(row) or "")
         screenshot(console, artifacts("organisations") / "console-1366.png")
+        # Contacts and signatories, names with commas kept whole (lists split at ";").
+        contacts = f'[data-organisation="{kept["id"]}"]'
+        console.click(f"{contacts} [data-contacts] summary")
+        console.fill(f"{contacts} [data-emails]", "lhwa@example.org; chair@example.org")
+        console.fill(f"{contacts} [data-signatories]", "Rabia Ncube, Chair; Bano Khan")
+        console.click(f"{contacts} .organisation-contacts button")
+        api.wait_for(
+            lambda: (
+                next(o for o in snapshot(api)["organisations"] if o["id"] == kept["id"])[
+                    "signatories"
+                ]
+                == ["Rabia Ncube, Chair", "Bano Khan"]
+            ),
+            "the signatories saved",
+        )
+        saved = next(o for o in snapshot(api)["organisations"] if o["id"] == kept["id"])
+        assert saved["emails"] == ["lhwa@example.org", "chair@example.org"]
         console.evaluate("window.confirm = () => true")
         # As picking from the list does (the list goes back to "Merge into…" at once).
         merge = f'{row} [data-merge="{flagged["id"]}"]'

@@ -21,6 +21,9 @@ export class ConsoleOrganisations {
         .then(() => { name.value = ""; short.value = ""; }).catch(() => {});
     });
     this.list = h("ul", { class: "organisations" });
+    this.list.addEventListener("focusout", (ev) => {
+      if (this.pending && !this.list.contains(ev.relatedTarget)) this.update(this.pending);
+    });
     root.replaceChildren(form, this.list);
   }
 
@@ -28,6 +31,9 @@ export class ConsoleOrganisations {
     const items = state.organisations || [];
     const key = JSON.stringify(items);
     if (key === this.key) return;
+    // Not while the facilitator types in a row: it catches up when they leave it.
+    if (this.list.contains(document.activeElement)) { this.pending = state; return; }
+    this.pending = null;
     this.key = key;
     const byId = new Map(items.map((o) => [o.id, o]));
     const flaggedFirst = [...items].sort((a, b) => (b.flagged - a.flagged) || a.name.localeCompare(b.name));
@@ -50,6 +56,7 @@ export class ConsoleOrganisations {
     const confirm = o.flagged ? h("button", { type: "button", class: "small secondary", "data-confirm": o.id }, t("Confirm")) : null;
     if (confirm) confirm.addEventListener("click", () => busy(confirm, this.act(ACTIONS.ORGANISATION_EDIT, { organisation_id: o.id, changes: { flagged: false } })).catch(() => {}));
     const near = (o.near || []).map((id) => byId.get(id)).filter(Boolean);
+    const contacts = this.contacts(o);
     const names = [o.short_name, ...(o.other_names || [])].filter(Boolean);
     return h("li", { class: o.flagged ? "organisation flagged" : "organisation", "data-organisation": o.id },
       h("div", { class: "row spread" },
@@ -59,6 +66,28 @@ export class ConsoleOrganisations {
           o.sector ? h("span", { class: "muted small" }, ` · ${tk(o.sector)}`) : null,
           o.flagged ? h("span", { class: "tag offer" }, t("new")) : null),
         h("span", { class: "row" }, confirm, merge)),
-      near.length ? h("p", { class: "small warning-text" }, t("May be the same as: {names}", { names: near.map((x) => x.name).join("; ") })) : null);
+      near.length ? h("p", { class: "small warning-text" }, t("May be the same as: {names}", { names: near.map((x) => x.name).join("; ") })) : null,
+      contacts);
+  }
+
+  // E-mail addresses (for the signed plan) and the people who may sign for it, each
+  // list separated by ";" (names may hold commas). Only the facilitator sees them.
+  contacts(o) {
+    const list = (values) => (values || []).join("; ");
+    const split = (text) => text.split(";").map((v) => v.trim()).filter(Boolean);
+    const emails = h("input", { value: list(o.emails), dir: "auto", "aria-label": t("E-mails of {name}", { name: o.name }), "data-emails": o.id });
+    const signatories = h("input", { value: list(o.signatories), dir: "auto", "aria-label": t("Signatories of {name}", { name: o.name }), "data-signatories": o.id });
+    const save = h("button", { type: "submit", class: "small secondary" }, t("Save"));
+    const form = h("form", { class: "stack organisation-contacts" },
+      h("label", { class: "small" }, t("E-mails, separated by ;"), emails),
+      h("label", { class: "small" }, t("Who may sign for it, separated by ;"), signatories), save);
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const changes = { emails: split(emails.value), signatories: split(signatories.value) };
+      busy(save, this.act(ACTIONS.ORGANISATION_EDIT, { organisation_id: o.id, changes })).catch(() => {});
+    });
+    const count = (o.emails || []).length + (o.signatories || []).length;
+    return h("details", { class: "small", "data-contacts": o.id },
+      h("summary", {}, count ? t("Contacts and signatories ({n})", { n: count }) : t("Contacts and signatories")), form);
   }
 }
