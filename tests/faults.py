@@ -729,7 +729,7 @@ def whole_workshop(stages: dict[str, int], me: dict[str, dict[str, Any]]) -> Scr
     phd = (yield "console", "organisation:add", {"organisation": added})["organisation"]
     changes = {"sector": "Health", "other_names": ["Department of Health, Punjab"]}
     yield "console", "organisation:edit", {"organisation_id": phd["id"], "changes": changes}
-    twin = (yield "console", "organisation:add", {"organisation": {"name": "Health Dept."}})
+    twin = yield "console", "organisation:add", {"organisation": {"name": "Health Dept."}}
     merge = {"organisation_id": twin["organisation"]["id"], "into_id": phd["id"]}
     yield "console", "organisation:merge", merge
     yield "console", "display:set", {"share_of_voice": True}

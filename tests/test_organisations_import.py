@@ -72,3 +72,6 @@ def test_a_file_that_is_not_an_organisation_csv_is_refused_with_the_reason(room)
     assert status == 400 and "Unknown column phone" in page
     status, page = upload(room, b"")
     assert status == 400 and "Choose a CSV file" in page
+    many = "name\n" + "".join(f"Organisation {i}\n" for i in range(501))
+    status, page = upload(room, many.encode())
+    assert status == 400 and "at most 500 organisations" in page
